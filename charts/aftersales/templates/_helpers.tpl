@@ -1,0 +1,640 @@
+{{/*
+Named templates of the after-sales chart. Each resource kind is one template here, called once
+per enabled service by a one-line file beside this one ("aftersales.eachService"); no manifest
+is written twice.
+
+Most templates take a context dict built by "aftersales.eachService":
+  root  the chart's top-level context ($)
+  name  the service name (intake, claims-review, …, gateway)
+  svc   its block under .Values.services
+  cat   its entry in "aftersales.catalog"
+*/}}
+
+{{/*
+The service contract (DESIGN.md §1, §4): ports, and which shared dependency each service uses.
+Not values: every pod listens on these ports and the binaries know them. A service key in values
+without an entry here is rejected by values.schema.json before rendering.
+  grpc          the service serves gRPC on grpcPort (its admin HTTP is on adminPort)
+  adminPort     /healthz, /readyz, /metrics (the gateway serves them, and its API, on 8080)
+  ownsDatabase  has a Postgres database: DATABASE__URL from a Secret and a migration Job
+  usesAmqp      talks to RabbitMQ (the gateway reads the event stream for SSE and /board)
+  usesRedis     talks to Redis
+  usesAuth      verifies bearer JWTs
+*/}}
+{{- define "aftersales.catalog" -}}
+intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+gateway:       {grpc: false, grpcPort: 0,     adminPort: 8080,  ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true}
+{{- end -}}
+
+{{/*
+Renders the named template `template` once per enabled service, as separate YAML documents.
+Usage (a whole template file): {{ include "aftersales.eachService" (dict "root" . "template" "aftersales.deployment") }}
+*/}}
+{{- define "aftersales.eachService" -}}
+{{- $root := .root -}}
+{{- $template := .template -}}
+{{- $catalog := include "aftersales.catalog" $root | fromYaml -}}
+{{- range $name, $svc := $root.Values.services }}
+{{- if $svc.enabled }}
+{{- $cat := required (printf "services.%s: no such service in the chart's catalog" $name) (get $catalog $name) }}
+{{- $out := include $template (dict "root" $root "name" $name "svc" $svc "cat" $cat) | trim }}
+{{- if $out }}
+---
+{{ $out }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- names */}}
+
+{{/* The release's prefix for every object name: at most 40 characters, so that
+"<prefix>-<service>-migrate" stays within 63. */}}
+{{- define "aftersales.prefix" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else if contains "aftersales" .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-aftersales" .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of a service's objects: "<prefix>-<service>". Takes (dict "root" $ "name" NAME). */}}
+{{- define "aftersales.name" -}}
+{{- printf "%s-%s" (include "aftersales.prefix" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- labels */}}
+
+{{- define "aftersales.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{- define "aftersales.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{ include "aftersales.selectorLabels" . }}
+app.kubernetes.io/part-of: aftersales
+app.kubernetes.io/version: {{ include "aftersales.imageTag" . | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/* The migration Job's pods: the same service, another component, so that no Service selects
+them and no service NetworkPolicy applies to them. */}}
+{{- define "aftersales.migrationLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: migration
+app.kubernetes.io/part-of: aftersales
+app.kubernetes.io/version: {{ include "aftersales.imageTag" . | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- image */}}
+
+{{- define "aftersales.imageTag" -}}
+{{- .svc.image.tag | default .root.Chart.AppVersion -}}
+{{- end -}}
+
+{{- define "aftersales.image" -}}
+{{- $registry := .root.Values.imageRegistry | trimSuffix "/" -}}
+{{- $repository := .svc.image.repository -}}
+{{- if $registry }}{{ $repository = printf "%s/%s" $registry $repository }}{{ end -}}
+{{- if .svc.image.digest -}}
+{{- printf "%s@%s" $repository .svc.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (include "aftersales.imageTag" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- environment */}}
+
+{{/* Non-secret environment as a YAML map (name → string): the ConfigMap's data, and the
+migration Job's env (the Job runs before the ConfigMap exists on a first install). Values'
+`env` wins over the chart's defaults. */}}
+{{- define "aftersales.configEnv" -}}
+{{- $root := .root -}}
+{{- $env := dict -}}
+{{- if .cat.grpc -}}
+{{- $_ := set $env "AFTERSALES__SERVER__GRPC_ADDR" (printf "0.0.0.0:%d" (int .cat.grpcPort)) -}}
+{{- $_ := set $env "AFTERSALES__SERVER__ADMIN_ADDR" (printf "0.0.0.0:%d" (int .cat.adminPort)) -}}
+{{- else -}}
+{{- $_ := set $env "AFTERSALES__SERVER__HTTP_ADDR" (printf "0.0.0.0:%d" (int .cat.adminPort)) -}}
+{{- /* The gateway's gRPC peers, enabled or not (it connects lazily). */ -}}
+{{- $catalog := include "aftersales.catalog" $root | fromYaml -}}
+{{- range $peer, $peerCat := $catalog -}}
+{{- if $peerCat.grpc -}}
+{{- $key := printf "AFTERSALES__PEERS__%s__URL" ($peer | upper | replace "-" "_") -}}
+{{- $_ := set $env $key (printf "http://%s:%d" (include "aftersales.name" (dict "root" $root "name" $peer)) (int $peerCat.grpcPort)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $env "OTEL_SERVICE_NAME" .name -}}
+{{- with $root.Values.otel.endpoint -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_PROTOCOL" "grpc" -}}
+{{- end -}}
+{{- $attrs := list "service.namespace=aftersales" (printf "service.version=%s" (include "aftersales.imageTag" .)) (printf "k8s.namespace.name=%s" $root.Release.Namespace) -}}
+{{- with $root.Values.otel.environment }}{{ $attrs = append $attrs (printf "deployment.environment.name=%s" .) }}{{ end -}}
+{{- with $root.Values.otel.resourceAttributes }}{{ $attrs = append $attrs . }}{{ end -}}
+{{- $_ := set $env "OTEL_RESOURCE_ATTRIBUTES" (join "," $attrs) -}}
+{{- toYaml (merge (deepCopy (.svc.env | default dict)) $env) -}}
+{{- end -}}
+
+{{/* Secret environment: EnvVars reading existing Secrets, never values. */}}
+{{- define "aftersales.secretEnv" -}}
+{{- $values := .root.Values -}}
+{{- if .cat.ownsDatabase }}
+- name: AFTERSALES__DATABASE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "services.%s.database.existingSecret: %s owns a database; name the Secret holding its URL" .name .name) .svc.database.existingSecret }}
+      key: {{ .svc.database.key }}
+{{- else if .svc.database.existingSecret }}
+{{- fail (printf "services.%s.database.existingSecret: %s owns no database; leave it empty" .name .name) }}
+{{- end }}
+{{- if .cat.usesAmqp }}
+- name: AFTERSALES__AMQP__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.amqp.existingSecret }}
+      key: {{ $values.amqp.key }}
+{{- end }}
+{{- if .cat.usesRedis }}
+- name: AFTERSALES__REDIS__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.redis.existingSecret }}
+      key: {{ $values.redis.key }}
+{{- end }}
+{{- if .cat.usesAuth }}
+- name: AFTERSALES__AUTH__JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.auth.existingSecret }}
+      key: {{ $values.auth.key }}
+{{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- pod pieces */}}
+
+{{- define "aftersales.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "aftersales.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The only writable place: /tmp. */}}
+{{- define "aftersales.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end -}}
+
+{{- define "aftersales.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Liveness asks the gRPC server itself (grpc.health.v1, overall status) on gRPC services;
+readiness asks /readyz, which includes the database, the broker and the migrations (DESIGN §4).
+The gateway has only HTTP. */}}
+{{- define "aftersales.probes" -}}
+startupProbe:
+  httpGet:
+    path: /healthz
+    port: {{ .cat.grpc | ternary "admin" "http" }}
+  periodSeconds: 2
+  failureThreshold: 60
+livenessProbe:
+{{- if .cat.grpc }}
+  grpc:
+    port: {{ .cat.grpcPort }}
+{{- else }}
+  httpGet:
+    path: /healthz
+    port: http
+{{- end }}
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: {{ .cat.grpc | ternary "admin" "http" }}
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 3
+{{- end -}}
+
+{{- define "aftersales.containerPorts" -}}
+{{- if .cat.grpc }}
+- name: grpc
+  containerPort: {{ .cat.grpcPort }}
+  protocol: TCP
+- name: admin
+  containerPort: {{ .cat.adminPort }}
+  protocol: TCP
+{{- else }}
+- name: http
+  containerPort: {{ .cat.adminPort }}
+  protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- resources */}}
+
+{{- define "aftersales.deployment" -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+spec:
+  {{- if not .svc.autoscaling.enabled }}
+  replicas: {{ .svc.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "aftersales.selectorLabels" . | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 25%
+      maxUnavailable: 0
+  template:
+    metadata:
+      labels:
+        {{- include "aftersales.labels" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ include "aftersales.configEnv" . | sha256sum }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ .cat.adminPort | quote }}
+        prometheus.io/path: /metrics
+    spec:
+      serviceAccountName: {{ include "aftersales.name" . }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      {{- with .root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- include "aftersales.podSecurityContext" . | nindent 8 }}
+      terminationGracePeriodSeconds: 30
+      topologySpreadConstraints:
+        {{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+        - maxSkew: 1
+          topologyKey: {{ $key }}
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "aftersales.selectorLabels" $ | nindent 14 }}
+          matchLabelKeys:
+            - pod-template-hash
+        {{- end }}
+      containers:
+        - name: {{ .name }}
+          image: {{ include "aftersales.image" . }}
+          imagePullPolicy: {{ .svc.image.pullPolicy }}
+          command: ["/usr/local/bin/{{ .name }}"]
+          args: ["serve"]
+          ports:
+            {{- include "aftersales.containerPorts" . | trim | nindent 12 }}
+          envFrom:
+            - configMapRef:
+                name: {{ include "aftersales.name" . }}
+          env:
+            {{- include "aftersales.secretEnv" . | trim | nindent 12 }}
+          {{- include "aftersales.probes" . | nindent 10 }}
+          resources:
+            {{- toYaml .svc.resources | nindent 12 }}
+          securityContext:
+            {{- include "aftersales.containerSecurityContext" . | nindent 12 }}
+          volumeMounts:
+            {{- include "aftersales.tmpMount" . | nindent 12 }}
+      volumes:
+        {{- include "aftersales.tmpVolume" . | nindent 8 }}
+{{- end -}}
+
+{{- define "aftersales.service" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "aftersales.selectorLabels" . | nindent 4 }}
+  ports:
+    {{- if .cat.grpc }}
+    - name: grpc
+      port: {{ .cat.grpcPort }}
+      targetPort: grpc
+      protocol: TCP
+      appProtocol: kubernetes.io/h2c
+    - name: admin
+      port: {{ .cat.adminPort }}
+      targetPort: admin
+      protocol: TCP
+      appProtocol: http
+    {{- else }}
+    - name: http
+      port: {{ .cat.adminPort }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
+{{- end -}}
+
+{{- define "aftersales.configmap" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+data:
+  {{- include "aftersales.configEnv" . | nindent 2 }}
+{{- end -}}
+
+{{- define "aftersales.serviceaccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+automountServiceAccountToken: false
+{{- end -}}
+
+{{- define "aftersales.hpa" -}}
+{{- $as := .svc.autoscaling -}}
+{{- if $as.enabled -}}
+{{- if gt (int $as.minReplicas) (int $as.maxReplicas) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas %d is above maxReplicas %d" .name (int $as.minReplicas) (int $as.maxReplicas)) -}}
+{{- end -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "aftersales.name" . }}
+  minReplicas: {{ $as.minReplicas }}
+  maxReplicas: {{ $as.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $as.targetCPUUtilizationPercentage }}
+    {{- with $as.targetMemoryUtilizationPercentage }}
+    - type: Resource
+      resource:
+        name: memory
+        target:
+          type: Utilization
+          averageUtilization: {{ . }}
+    {{- end }}
+{{- end -}}
+{{- end -}}
+
+{{- define "aftersales.pdb" -}}
+{{- $pdb := .svc.podDisruptionBudget -}}
+{{- if $pdb.enabled -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+spec:
+  {{- if not (kindIs "invalid" $pdb.minAvailable) }}
+  minAvailable: {{ $pdb.minAvailable }}
+  {{- else }}
+  maxUnavailable: {{ $pdb.maxUnavailable | default 1 }}
+  {{- end }}
+  unhealthyPodEvictionPolicy: AlwaysAllow
+  selector:
+    matchLabels:
+      {{- include "aftersales.selectorLabels" . | nindent 6 }}
+{{- end -}}
+{{- end -}}
+
+{{/* One egress rule: (dict "peer" .Values.networkPolicies.egress.X "protocols" (list "TCP")).
+An empty `to` allows any destination on that port. */}}
+{{- define "aftersales.egressRule" -}}
+- ports:
+    {{- range .protocols }}
+    - protocol: {{ . }}
+      port: {{ $.peer.port }}
+    {{- end }}
+  {{- with .peer.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{- define "aftersales.networkpolicy" -}}
+{{- $np := .root.Values.networkPolicies -}}
+{{- if $np.enabled -}}
+{{- $root := .root -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "aftersales.selectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+    - Egress
+  ingress:
+    {{- if .cat.grpc }}
+    # gRPC: only the gateway calls the services; they talk to each other through RabbitMQ.
+    - ports:
+        - protocol: TCP
+          port: {{ .cat.grpcPort }}
+      from:
+        - podSelector:
+            matchLabels:
+              {{- include "aftersales.selectorLabels" (dict "root" $root "name" "gateway") | nindent 14 }}
+    # Admin HTTP: the metrics scrapers.
+    - ports:
+        - protocol: TCP
+          port: {{ .cat.adminPort }}
+      {{- with $np.metricsScrapers }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- else }}
+    # The front door: the ingress controller (or anyone when gatewayFrom is empty) and the
+    # metrics scrapers.
+    - ports:
+        - protocol: TCP
+          port: {{ .cat.adminPort }}
+      {{- if $np.gatewayFrom }}
+      from:
+        {{- toYaml (concat $np.gatewayFrom $np.metricsScrapers) | nindent 8 }}
+      {{- end }}
+    {{- end }}
+  egress:
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.dns "protocols" (list "UDP" "TCP")) | nindent 4 }}
+    {{- if .cat.ownsDatabase }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.postgres "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if .cat.usesAmqp }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.rabbitmq "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if .cat.usesRedis }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.redis "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if .root.Values.otel.endpoint }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.otlp "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if not .cat.grpc }}
+    {{- /* The gateway calls every enabled service's gRPC port. */}}
+    {{- $catalog := include "aftersales.catalog" $root | fromYaml }}
+    {{- range $peer, $peerSvc := $root.Values.services }}
+    {{- $peerCat := get $catalog $peer }}
+    {{- if and $peerSvc.enabled $peerCat.grpc }}
+    - ports:
+        - protocol: TCP
+          port: {{ $peerCat.grpcPort }}
+      to:
+        - podSelector:
+            matchLabels:
+              {{- include "aftersales.selectorLabels" (dict "root" $root "name" $peer) | nindent 14 }}
+    {{- end }}
+    {{- end }}
+    {{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* A pre-install / pre-upgrade hook running "<service> migrate" for a service that owns a
+database. It runs before the release's other objects exist on a first install, so it uses the
+namespace's default ServiceAccount (without a token) and carries its environment inline rather
+than through the ConfigMap. */}}
+{{- define "aftersales.migrationJob" -}}
+{{- if .cat.ownsDatabase -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ printf "%s-migrate" (include "aftersales.name" .) }}
+  labels:
+    {{- include "aftersales.migrationLabels" . | nindent 4 }}
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-weight: "0"
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  backoffLimit: 4
+  activeDeadlineSeconds: 600
+  template:
+    metadata:
+      labels:
+        {{- include "aftersales.migrationLabels" . | nindent 8 }}
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      {{- with .root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- include "aftersales.podSecurityContext" . | nindent 8 }}
+      containers:
+        - name: migrate
+          image: {{ include "aftersales.image" . }}
+          imagePullPolicy: {{ .svc.image.pullPolicy }}
+          command: ["/usr/local/bin/{{ .name }}"]
+          args: ["migrate"]
+          env:
+            {{- range $key, $value := include "aftersales.configEnv" . | fromYaml }}
+            - name: {{ $key }}
+              value: {{ $value | quote }}
+            {{- end }}
+            {{- include "aftersales.secretEnv" . | trim | nindent 12 }}
+          resources:
+            {{- toYaml .svc.resources | nindent 12 }}
+          securityContext:
+            {{- include "aftersales.containerSecurityContext" . | nindent 12 }}
+          volumeMounts:
+            {{- include "aftersales.tmpMount" . | nindent 12 }}
+      volumes:
+        {{- include "aftersales.tmpVolume" . | nindent 8 }}
+{{- end -}}
+{{- end -}}
+
+{{/* The gateway's Ingress; other services are never exposed. */}}
+{{- define "aftersales.ingress" -}}
+{{- $ing := .root.Values.ingress -}}
+{{- if and $ing.enabled (not .cat.grpc) -}}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+  {{- with $ing.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with $ing.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with $ing.tls }}
+  tls:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  rules:
+    - host: {{ required "ingress.host is required when ingress.enabled" $ing.host | quote }}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ include "aftersales.name" . }}
+                port:
+                  name: http
+{{- end -}}
+{{- end -}}

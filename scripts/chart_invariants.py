@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Invariants of the rendered aftersales chart that neither values.schema.json nor the
+Kubernetes schemas can express.
+
+    chart_invariants.py --values charts/aftersales/values.yaml [--values SET.yaml ...] RENDERED.yaml
+
+The value files are merged the way Helm merges them (later files win, null deletes a key) to know
+which services are enabled; the checks then look only at the rendered objects. Every violation is
+printed on its own line; the exit status is 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from decimal import Decimal, InvalidOperation
+
+import yaml
+
+# The service contract (DESIGN.md §1), kept here independently of the chart's own catalog so a
+# template bug cannot hide behind it.
+GRPC_PORTS = {
+    "intake": 50051,
+    "claims-review": 50052,
+    "procurement": 50053,
+    "warehouse": 50054,
+    "logistics": 50055,
+    "field-service": 50056,
+    "feedback": 50057,
+}
+ADMIN_PORTS = {name: port + 1000 for name, port in GRPC_PORTS.items()} | {"gateway": 8080}
+SERVICES = list(ADMIN_PORTS)
+DB_SERVICES = set(GRPC_PORTS)  # every service but the gateway owns a database
+
+# Names whose value must come from a Secret, never a literal.
+SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|(DATABASE|AMQP|REDIS)__URL)$")
+CREDENTIALS_IN_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
+# Kubernetes' quantity grammar (resource.Quantity).
+QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
+SUFFIX = {
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3,
+    "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Helm's coalescing of user values over defaults: maps merge, null deletes."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def quantity(value) -> Decimal | None:
+    text = str(value)
+    match = QUANTITY.match(text)
+    if not match:
+        return None
+    suffix = match.group(3) or ""
+    try:
+        if suffix[:1] in ("e", "E"):
+            return Decimal(text)
+        return Decimal(text[: len(text) - len(suffix)]) * SUFFIX[suffix]
+    except InvalidOperation:
+        return None
+
+
+class Checker:
+    def __init__(self, values: dict, objects: list[dict]):
+        self.values = values
+        self.objects = objects
+        self.errors: list[str] = []
+
+    def error(self, obj: dict | None, message: str) -> None:
+        where = f"{obj['kind']}/{obj['metadata']['name']}: " if obj else ""
+        self.errors.append(where + message)
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o.get("kind") == kind]
+
+    def for_service(self, kind: str, name: str, component: str = "server") -> list[dict]:
+        return [
+            o for o in self.of_kind(kind)
+            if o["metadata"].get("labels", {}).get("app.kubernetes.io/name") == name
+            and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+        ]
+
+    # ------------------------------------------------------------------ pods
+
+    def check_pod(self, obj: dict, pod: dict, service: str) -> None:
+        spec = pod["spec"]
+        pod_sc = spec.get("securityContext") or {}
+        if spec.get("automountServiceAccountToken") is not False:
+            self.error(obj, "pod must set automountServiceAccountToken: false")
+        tmp_volumes = {v["name"] for v in spec.get("volumes") or [] if "emptyDir" in v}
+        for c in spec.get("containers") or []:
+            cname = f"container {c['name']}"
+            if obj["kind"] == "Deployment":
+                for probe in ("readinessProbe", "livenessProbe"):
+                    if not c.get(probe):
+                        self.error(obj, f"{cname} has no {probe}")
+                if service in GRPC_PORTS:
+                    grpc_ports = [
+                        c[p]["grpc"].get("port") for p in ("readinessProbe", "livenessProbe")
+                        if c.get(p, {}).get("grpc")
+                    ]
+                    if GRPC_PORTS[service] not in grpc_ports:
+                        self.error(obj, f"{cname} has no native gRPC probe on port {GRPC_PORTS[service]}")
+            self.check_resources(obj, cname, c.get("resources") or {})
+            sc = c.get("securityContext") or {}
+            if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+                self.error(obj, f"{cname} may run as root (runAsNonRoot not set)")
+            if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+                self.error(obj, f"{cname} runs as uid 0")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                self.error(obj, f"{cname} root filesystem is writable (readOnlyRootFilesystem)")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                self.error(obj, f"{cname} allows privilege escalation")
+            if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+                self.error(obj, f"{cname} does not drop ALL capabilities")
+            if sc.get("capabilities", {}).get("add"):
+                self.error(obj, f"{cname} adds capabilities")
+            seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+            if seccomp != "RuntimeDefault":
+                self.error(obj, f"{cname} seccompProfile is {seccomp!r}, not RuntimeDefault")
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+            if mounts.get("/tmp") not in tmp_volumes:
+                self.error(obj, f"{cname} has no emptyDir at /tmp")
+            image = c.get("image", "")
+            if image.endswith(":latest") or ("@" not in image and ":" not in image.rsplit("/", 1)[-1]):
+                self.error(obj, f"{cname} image {image!r} is not pinned to a tag or digest")
+            self.check_env(obj, cname, c.get("env") or [])
+
+    def check_resources(self, obj: dict, cname: str, resources: dict) -> None:
+        for part in ("requests", "limits"):
+            for res in ("cpu", "memory"):
+                value = (resources.get(part) or {}).get(res)
+                if value is None:
+                    self.error(obj, f"{cname} has no resources.{part}.{res}")
+                elif quantity(value) is None:
+                    self.error(obj, f"{cname} resources.{part}.{res} {value!r} is not a quantity")
+        for res in ("cpu", "memory"):
+            req = quantity((resources.get("requests") or {}).get(res, ""))
+            lim = quantity((resources.get("limits") or {}).get(res, ""))
+            if req is not None and lim is not None and req > lim:
+                self.error(obj, f"{cname} requests more {res} than its limit")
+
+    def check_env(self, obj: dict, cname: str, env: list[dict]) -> None:
+        for var in env:
+            name, value = var["name"], var.get("value")
+            if SECRET_ENV.search(name):
+                if value is not None or not (var.get("valueFrom") or {}).get("secretKeyRef"):
+                    self.error(obj, f"{cname} env {name} must come from a Secret (secretKeyRef)")
+            if value is not None and CREDENTIALS_IN_URL.search(str(value)):
+                self.error(obj, f"{cname} env {name} holds credentials in a URL")
+
+    # ------------------------------------------------------------------ checks
+
+    def run(self) -> list[str]:
+        services = self.values.get("services", {})
+        enabled = [s for s in SERVICES if services.get(s, {}).get("enabled")]
+        unknown = set(services) - set(SERVICES)
+        if unknown:
+            self.error(None, f"values name services outside the contract: {sorted(unknown)}")
+        netpols_on = bool(self.values.get("networkPolicies", {}).get("enabled"))
+
+        for secret in self.of_kind("Secret"):
+            self.error(secret, "the chart must render no Secret (credentials come from existing Secrets)")
+        for cm in self.of_kind("ConfigMap"):
+            for key, value in (cm.get("data") or {}).items():
+                if SECRET_ENV.search(key):
+                    self.error(cm, f"{key} is a secret and must not be in a ConfigMap")
+                if CREDENTIALS_IN_URL.search(str(value)):
+                    self.error(cm, f"{key} holds credentials in a URL")
+
+        for name in SERVICES:
+            svc = services.get(name, {})
+            on = name in enabled
+            expected = {
+                "Deployment": on,
+                "Service": on,
+                "ConfigMap": on,
+                "ServiceAccount": on,
+                "HorizontalPodAutoscaler": on and svc.get("autoscaling", {}).get("enabled", False),
+                "PodDisruptionBudget": on and svc.get("podDisruptionBudget", {}).get("enabled", False),
+                "NetworkPolicy": on and netpols_on,
+            }
+            for kind, want in expected.items():
+                found = self.for_service(kind, name)
+                if want and len(found) != 1:
+                    self.error(None, f"{name}: expected one {kind}, found {len(found)}")
+                if not want and found:
+                    self.error(None, f"{name}: unexpected {kind} (service or feature disabled)")
+            jobs = self.for_service("Job", name, component="migration")
+            if on and name in DB_SERVICES and len(jobs) != 1:
+                self.error(None, f"{name}: expected one migration Job, found {len(jobs)}")
+            if (not on or name not in DB_SERVICES) and jobs:
+                self.error(None, f"{name}: unexpected migration Job")
+            if not on:
+                continue
+            for dep in self.for_service("Deployment", name):
+                self.check_pod(dep, dep["spec"]["template"], name)
+                if expected["HorizontalPodAutoscaler"] and "replicas" in dep["spec"]:
+                    self.error(dep, "sets replicas although an HPA scales it")
+                sa = dep["spec"]["template"]["spec"].get("serviceAccountName")
+                if sa not in {o["metadata"]["name"] for o in self.for_service("ServiceAccount", name)}:
+                    self.error(dep, f"serviceAccountName {sa!r} is not the service's ServiceAccount")
+            for job in jobs:
+                self.check_job(job, name)
+            for np in self.for_service("NetworkPolicy", name):
+                self.check_networkpolicy(np, name, enabled)
+
+        for sa in self.of_kind("ServiceAccount"):
+            if sa.get("automountServiceAccountToken") is not False:
+                self.error(sa, "must set automountServiceAccountToken: false")
+        for ing in self.of_kind("Ingress"):
+            for rule in ing["spec"].get("rules") or []:
+                for path in (rule.get("http") or {}).get("paths") or []:
+                    backend = path["backend"]["service"]["name"]
+                    if not backend.endswith("-gateway"):
+                        self.error(ing, f"routes to {backend}: only the gateway is exposed")
+        self.check_selectors()
+        return self.errors
+
+    def check_job(self, job: dict, name: str) -> None:
+        annotations = job["metadata"].get("annotations") or {}
+        hooks = set(annotations.get("helm.sh/hook", "").split(","))
+        if not {"pre-install", "pre-upgrade"} <= hooks:
+            self.error(job, f"helm.sh/hook is {annotations.get('helm.sh/hook')!r}, needs pre-install,pre-upgrade")
+        policy = set(annotations.get("helm.sh/hook-delete-policy", "").split(","))
+        if not {"before-hook-creation", "hook-succeeded"} <= policy:
+            self.error(job, "hook-delete-policy must include before-hook-creation,hook-succeeded")
+        pod = job["spec"]["template"]
+        containers = pod["spec"].get("containers") or []
+        if not any(c.get("args") == ["migrate"] and c.get("command") == [f"/usr/local/bin/{name}"] for c in containers):
+            self.error(job, f"does not run '/usr/local/bin/{name} migrate'")
+        if not any(
+            e["name"] == "AFTERSALES__DATABASE__URL" and (e.get("valueFrom") or {}).get("secretKeyRef")
+            for c in containers for e in c.get("env") or []
+        ):
+            self.error(job, "has no AFTERSALES__DATABASE__URL from a Secret")
+        if pod["spec"].get("restartPolicy") not in ("Never", "OnFailure"):
+            self.error(job, "restartPolicy must be Never or OnFailure")
+        self.check_pod(job, pod, name)
+
+    def check_networkpolicy(self, np: dict, name: str, enabled: list[str]) -> None:
+        spec = np["spec"]
+        if set(spec.get("policyTypes") or []) != {"Ingress", "Egress"}:
+            self.error(np, "policyTypes must be Ingress and Egress")
+        allowed_in = {GRPC_PORTS.get(name), ADMIN_PORTS[name]} - {None}
+        for rule in spec.get("ingress") or []:
+            ports = {p.get("port") for p in rule.get("ports") or []}
+            if not ports:
+                self.error(np, "an ingress rule opens every port")
+            if ports - allowed_in:
+                self.error(np, f"ingress to ports {sorted(ports - allowed_in)} the service does not serve")
+            if name in GRPC_PORTS and GRPC_PORTS[name] in ports:
+                peers = rule.get("from") or []
+                gateway_only = peers and all(
+                    set(p) == {"podSelector"}
+                    and p["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "gateway"
+                    for p in peers
+                )
+                if not gateway_only:
+                    self.error(np, "the gRPC port must accept only the gateway's pods")
+        egress_ports = {p.get("port") for r in spec.get("egress") or [] for p in r.get("ports") or []}
+        allowed_out = {53, 4317} | {
+            self.values["networkPolicies"]["egress"][k]["port"] for k in ("dns", "otlp")
+        }
+        if name in DB_SERVICES:
+            allowed_out |= {5432, 5672, self.values["networkPolicies"]["egress"]["postgres"]["port"],
+                            self.values["networkPolicies"]["egress"]["rabbitmq"]["port"]}
+        else:
+            allowed_out |= {5672, 6379, self.values["networkPolicies"]["egress"]["rabbitmq"]["port"],
+                            self.values["networkPolicies"]["egress"]["redis"]["port"]}
+            allowed_out |= {GRPC_PORTS[s] for s in enabled if s in GRPC_PORTS}
+        if None in egress_ports or any(not r.get("ports") for r in spec.get("egress") or []):
+            self.error(np, "an egress rule opens every port")
+        if egress_ports - allowed_out:
+            self.error(np, f"egress to unexpected ports {sorted(p for p in egress_ports - allowed_out if p)}")
+
+    def check_selectors(self) -> None:
+        pods = [(o, o["spec"]["template"]["metadata"].get("labels") or {})
+                for o in self.objects if o.get("kind") in ("Deployment", "Job")]
+        for svc in self.of_kind("Service"):
+            selector = svc["spec"].get("selector") or {}
+            matched = [o for o, labels in pods if selector and selector.items() <= labels.items()]
+            kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in matched)
+            if len(matched) != 1 or matched[0]["kind"] != "Deployment":
+                self.error(svc, f"selector must match exactly one Deployment's pods, matches {kinds}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--values", action="append", default=[], help="value file, in Helm's order")
+    parser.add_argument("rendered", help="output of helm template")
+    args = parser.parse_args()
+
+    values: dict = {}
+    for path in args.values:
+        with open(path) as f:
+            values = merge(values, yaml.safe_load(f) or {})
+    with open(args.rendered) as f:
+        objects = [o for o in yaml.safe_load_all(f) if o]
+
+    errors = Checker(values, objects).run()
+    for e in errors:
+        print(f"invariant violated: {e}")
+    if errors:
+        return 1
+    print(f"invariants: ok ({len(objects)} objects)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

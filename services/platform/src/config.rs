@@ -1,0 +1,417 @@
+//! Layered settings: built-in defaults → optional file (`--config PATH` or `AFTERSALES_CONFIG`)
+//! → environment with prefix `AFTERSALES` and separator `__`
+//! (`AFTERSALES__DATABASE__URL`, `AFTERSALES__SERVER__GRPC_ADDR`, …).
+//!
+//! Everything is validated before anything binds. A bad value is a [`ConfigError`] naming the
+//! key; `main` prints it as one line and exits with [`EXIT_CONFIG`] (64, `EX_USAGE`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Exit code for bad configuration (sysexits `EX_USAGE`).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// A configuration problem, naming the key it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("bad configuration: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+/// Where the environment layer comes from: the process, or a map given by a test (tests never
+/// mutate the process environment).
+#[derive(Debug, Clone, Default)]
+pub enum EnvSource {
+    #[default]
+    Process,
+    Map(HashMap<String, String>),
+}
+
+/// Loads `T` from the layers. `defaults` is TOML; `file` is the optional config file.
+pub fn load<T: DeserializeOwned>(
+    defaults: &str,
+    file: Option<&Path>,
+    env: EnvSource,
+) -> Result<T, ConfigError> {
+    let mut builder = ::config::Config::builder()
+        .add_source(::config::File::from_str(defaults, ::config::FileFormat::Toml));
+    let file: Option<PathBuf> = match (file, &env) {
+        (Some(f), _) => Some(f.to_path_buf()),
+        (None, EnvSource::Process) => std::env::var_os("AFTERSALES_CONFIG").map(PathBuf::from),
+        (None, EnvSource::Map(m)) => m.get("AFTERSALES_CONFIG").map(PathBuf::from),
+    };
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError::new("config file", format!("{} does not exist", path.display())));
+        }
+        builder = builder.add_source(::config::File::from(path));
+    }
+    let mut environment = ::config::Environment::with_prefix("AFTERSALES")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(",")
+        .with_list_parse_key("calendar.holidays")
+        .with_list_parse_key("calendar.extra_working_days");
+    if let EnvSource::Map(m) = env {
+        environment = environment.source(Some(m.into_iter().collect()));
+    }
+    builder = builder.add_source(environment);
+    let cfg = builder.build().map_err(from_config_error)?;
+    cfg.try_deserialize::<T>().map_err(from_config_error)
+}
+
+fn from_config_error(e: ::config::ConfigError) -> ConfigError {
+    use ::config::ConfigError as E;
+    match e {
+        E::Type { ref key, .. } | E::At { ref key, .. } if key.is_some() => {
+            ConfigError::new(key.clone().unwrap_or_default(), e.to_string())
+        }
+        E::NotFound(key) => ConfigError::new(key, "missing"),
+        other => {
+            // serde's "missing field `x`" names the key inside the message.
+            let text = other.to_string();
+            let key = text
+                .split('`')
+                .nth(1)
+                .map(str::to_owned)
+                .unwrap_or_else(|| "configuration".to_owned());
+            ConfigError::new(key, text)
+        }
+    }
+}
+
+/// The settings every service has. A service's own settings embed this with `#[serde(flatten)]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlatformSettings {
+    pub service: ServiceSettings,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub outbox: OutboxSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+    pub calendar: crate::calendar::CalendarSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceSettings {
+    /// The service's name: the producer of its events, the prefix of its queues.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub grpc_addr: String,
+    pub admin_addr: String,
+    /// Upper bound for one RPC when the caller sets no deadline.
+    pub request_timeout_ms: u64,
+    /// Largest request message accepted at the transport; per-field limits are smaller.
+    pub max_message_bytes: usize,
+    /// How long in-flight work gets to finish after a shutdown signal.
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AmqpSettings {
+    pub url: SecretString,
+    /// The durable topic exchange every event goes through.
+    pub exchange: String,
+    /// Where dead letters go.
+    pub dead_letter_exchange: String,
+    /// Prepended to every exchange and queue name: empty in production, unique per test.
+    pub name_prefix: String,
+    pub prefetch: u16,
+    /// Attempts before a failing event goes to the DLQ.
+    pub max_attempts: u32,
+    /// Delay before a failed event is tried again.
+    pub retry_delay_ms: u32,
+    /// `quorum` (production) or `classic`.
+    pub queue_type: String,
+    /// Idle queues vanish after this long; set by tests so nothing is left behind. 0 = never.
+    pub queue_expires_ms: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    pub batch_size: u32,
+    /// Fallback poll when no NOTIFY arrives.
+    pub poll_interval_ms: u64,
+    pub confirm_timeout_ms: u64,
+    /// Published rows are kept this long for audit, then deleted.
+    pub retention_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// HS256 shared secret.
+    pub jwt_secret: Option<SecretString>,
+    /// RS256 public key (PEM) file, e.g. a mounted secret. Takes precedence over the secret.
+    pub jwt_public_key_file: Option<String>,
+    /// Expected `iss`, when set.
+    pub issuer: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf`.
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    /// `json` (default) or `pretty`.
+    pub log_format: String,
+    /// An `EnvFilter` directive, e.g. `info,intake=debug`. `RUST_LOG` overrides it.
+    pub log_level: String,
+    /// OTLP/gRPC endpoint; empty = no export. `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it.
+    pub otlp_endpoint: String,
+}
+
+/// Checked forms of the values other modules need.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub grpc_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+}
+
+impl PlatformSettings {
+    /// The TOML defaults for a service: its name, its ports and its database.
+    pub fn defaults(service: &str, grpc_port: u16, admin_port: u16, database: &str) -> String {
+        format!(
+            r#"
+[service]
+name = "{service}"
+
+[server]
+grpc_addr = "127.0.0.1:{grpc_port}"
+admin_addr = "127.0.0.1:{admin_port}"
+request_timeout_ms = 10000
+max_message_bytes = 16777216
+shutdown_grace_ms = 10000
+
+[database]
+url = "postgres://postgres@127.0.0.1:5432/{database}"
+max_connections = 16
+acquire_timeout_ms = 5000
+
+[amqp]
+url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+exchange = "aftersales.events"
+dead_letter_exchange = "aftersales.dlx"
+name_prefix = ""
+prefetch = 32
+max_attempts = 5
+retry_delay_ms = 2000
+queue_type = "quorum"
+queue_expires_ms = 0
+
+[outbox]
+batch_size = 200
+poll_interval_ms = 1000
+confirm_timeout_ms = 10000
+retention_hours = 168
+
+[auth]
+jwt_secret = "dev-only-secret-change-me"
+leeway_secs = 30
+
+[telemetry]
+log_format = "json"
+log_level = "info"
+otlp_endpoint = ""
+
+[calendar]
+utc_offset_minutes = 480
+work_start = "09:00"
+work_end = "18:00"
+weekend = ["sat", "sun"]
+holidays = []
+extra_working_days = []
+"#
+        )
+    }
+
+    /// Checks every value and returns the parsed forms.
+    pub fn validate(&self) -> Result<Validated, ConfigError> {
+        let grpc_addr = socket_addr("server.grpc_addr", &self.server.grpc_addr)?;
+        let admin_addr = socket_addr("server.admin_addr", &self.server.admin_addr)?;
+        if self.service.name.trim().is_empty() {
+            return Err(ConfigError::new("service.name", "must not be empty"));
+        }
+        url_with_scheme("database.url", self.database.url.expose_secret(), &["postgres", "postgresql"])?;
+        url_with_scheme("amqp.url", self.amqp.url.expose_secret(), &["amqp", "amqps"])?;
+        positive("database.max_connections", self.database.max_connections as u64)?;
+        positive("server.max_message_bytes", self.server.max_message_bytes as u64)?;
+        positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
+        positive("amqp.prefetch", self.amqp.prefetch as u64)?;
+        positive("amqp.max_attempts", self.amqp.max_attempts as u64)?;
+        positive("outbox.batch_size", self.outbox.batch_size as u64)?;
+        positive("outbox.poll_interval_ms", self.outbox.poll_interval_ms)?;
+        if !matches!(self.amqp.queue_type.as_str(), "quorum" | "classic") {
+            return Err(ConfigError::new(
+                "amqp.queue_type",
+                format!("{:?} is not one of quorum, classic", self.amqp.queue_type),
+            ));
+        }
+        if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
+            return Err(ConfigError::new(
+                "telemetry.log_format",
+                format!("{:?} is not one of json, pretty", self.telemetry.log_format),
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_level) {
+            return Err(ConfigError::new("telemetry.log_level", e.to_string()));
+        }
+        let endpoint = self.telemetry.otlp_endpoint.trim();
+        if !endpoint.is_empty() {
+            url_with_scheme("telemetry.otlp_endpoint", endpoint, &["http", "https"])?;
+        }
+        match (&self.auth.jwt_secret, &self.auth.jwt_public_key_file) {
+            (_, Some(path)) if !Path::new(path).is_file() => {
+                return Err(ConfigError::new(
+                    "auth.jwt_public_key_file",
+                    format!("{path} does not exist"),
+                ));
+            }
+            (Some(s), None) if s.expose_secret().len() < 16 => {
+                return Err(ConfigError::new("auth.jwt_secret", "must be at least 16 bytes"));
+            }
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "auth.jwt_secret",
+                    "set auth.jwt_secret or auth.jwt_public_key_file",
+                ));
+            }
+            _ => {}
+        }
+        self.calendar.build().map_err(|e| ConfigError::new(e.key, e.message))?;
+        Ok(Validated { grpc_addr, admin_addr })
+    }
+}
+
+fn socket_addr(key: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| ConfigError::new(key, format!("{value:?} is not an address of the form host:port (e.g. 0.0.0.0:50051)")))
+}
+
+fn url_with_scheme(key: &str, value: &str, schemes: &[&str]) -> Result<(), ConfigError> {
+    let scheme = value.split_once("://").map(|(s, _)| s).unwrap_or("");
+    let rest = value.split_once("://").map(|(_, r)| r).unwrap_or("");
+    if !schemes.contains(&scheme) || rest.is_empty() {
+        // Never echo the value: URLs carry credentials.
+        return Err(ConfigError::new(
+            key,
+            format!("must be a URL starting with {}://", schemes.join(":// or ")),
+        ));
+    }
+    Ok(())
+}
+
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::new(key, "must be greater than 0"));
+    }
+    Ok(())
+}
+
+/// Prints the error as one line and exits 64. For `main` only.
+pub fn exit_on_error(service: &str, e: &ConfigError) -> ! {
+    eprintln!("{service}: {e}");
+    std::process::exit(EXIT_CONFIG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Settings {
+        #[serde(flatten)]
+        platform: PlatformSettings,
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> EnvSource {
+        EnvSource::Map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn defaults() -> String {
+        PlatformSettings::defaults("intake", 50051, 51051, "aftersales_intake")
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let s: Settings = load(&defaults(), None, env(&[])).unwrap();
+        let v = s.platform.validate().unwrap();
+        assert_eq!(v.grpc_addr.port(), 50051);
+        assert_eq!(s.platform.amqp.max_attempts, 5);
+    }
+
+    #[test]
+    fn environment_overrides_defaults_including_numbers_and_lists() {
+        let s: Settings = load(
+            &defaults(),
+            None,
+            env(&[
+                ("AFTERSALES__SERVER__GRPC_ADDR", "0.0.0.0:6000"),
+                ("AFTERSALES__AMQP__PREFETCH", "7"),
+                ("AFTERSALES__CALENDAR__HOLIDAYS", "2026-10-01,2026-10-02"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.platform.server.grpc_addr, "0.0.0.0:6000");
+        assert_eq!(s.platform.amqp.prefetch, 7);
+        assert_eq!(s.platform.calendar.holidays.len(), 2);
+    }
+
+    #[test]
+    fn a_bad_address_names_its_key() {
+        let s: Settings =
+            load(&defaults(), None, env(&[("AFTERSALES__SERVER__GRPC_ADDR", "nowhere")])).unwrap();
+        let e = s.platform.validate().unwrap_err();
+        assert_eq!(e.key, "server.grpc_addr");
+    }
+
+    #[test]
+    fn a_number_that_is_not_a_number_names_its_key() {
+        let e = load::<Settings>(&defaults(), None, env(&[("AFTERSALES__AMQP__PREFETCH", "lots")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("amqp.prefetch"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_database_url_is_reported_without_echoing_it() {
+        let s: Settings = load(
+            &defaults(),
+            None,
+            env(&[("AFTERSALES__DATABASE__URL", "mysql://root:hunter2@db")]),
+        )
+        .unwrap();
+        let e = s.platform.validate().unwrap_err();
+        assert_eq!(e.key, "database.url");
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let e = load::<Settings>(&defaults(), Some(Path::new("/nonexistent.toml")), env(&[]))
+            .unwrap_err();
+        assert_eq!(e.key, "config file");
+    }
+}

@@ -1,0 +1,161 @@
+//! Postgres: a pooled connection, and migrations applied under a transaction-scoped advisory
+//! lock so that several replicas may start at once (the first applies, the others wait, then
+//! find nothing to do). Session-level locks are never taken through the pool: they would stay
+//! held by whichever pooled connection took them.
+//!
+//! Migrations are plain SQL compiled into the binary, grouped by component (`platform` for the
+//! outbox and idempotency tables, then the service's own). Each is applied once, in its own
+//! transaction together with its bookkeeping row; an applied migration whose text changed is an
+//! error, never silently re-run.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    TransactionTrait,
+};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+
+/// One migration: its version orders it within its component.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The migrations of one component.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    pub component: &'static str,
+    pub list: &'static [Migration],
+}
+
+/// The platform's own tables: the outbox, its per-subject sequences, processed events.
+pub const PLATFORM: Migrations = Migrations {
+    component: "platform",
+    list: &[Migration {
+        version: 1,
+        name: "outbox_and_processed_events",
+        sql: include_str!("../migrations/0001_outbox_and_processed_events.sql"),
+    }],
+};
+
+/// Arbitrary constant: the advisory lock key every service's migrator takes.
+const MIGRATION_LOCK_KEY: i64 = 0x0af7_e45a_1e5d_b001;
+
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut opts = ConnectOptions::new(settings.url.expose_secret().to_owned());
+    opts.max_connections(settings.max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Database::connect(opts).await
+}
+
+/// Applies every pending migration of each component, in order.
+pub async fn migrate(
+    db: &DatabaseConnection,
+    components: &[Migrations],
+) -> Result<usize, anyhow::Error> {
+    let mut applied = 0;
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK_KEY.into()],
+    ))
+    .await?;
+    txn.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             component TEXT NOT NULL,
+             version BIGINT NOT NULL,
+             name TEXT NOT NULL,
+             checksum TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+             PRIMARY KEY (component, version))",
+    )
+    .await?;
+    for component in components {
+        for m in component.list {
+            let checksum = checksum(m.sql);
+            let row = txn
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT checksum FROM schema_migrations WHERE component = $1 AND version = $2",
+                    [component.component.into(), m.version.into()],
+                ))
+                .await?;
+            if let Some(row) = row {
+                let stored: String = row.try_get("", "checksum")?;
+                if stored != checksum {
+                    anyhow::bail!(
+                        "migration {}/{} ({}) was changed after it was applied",
+                        component.component,
+                        m.version,
+                        m.name
+                    );
+                }
+                continue;
+            }
+            txn.execute_unprepared(m.sql).await.map_err(|e| {
+                anyhow::anyhow!("migration {}/{} ({}): {e}", component.component, m.version, m.name)
+            })?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)",
+                [component.component.into(), m.version.into(), m.name.into(), checksum.into()],
+            ))
+            .await?;
+            tracing::info!(component = component.component, version = m.version, name = m.name, "migration applied");
+            applied += 1;
+        }
+    }
+    txn.commit().await?;
+    Ok(applied)
+}
+
+/// Whether every migration of `components` is applied (for `/readyz`).
+pub async fn migrations_done(db: &DatabaseConnection, components: &[Migrations]) -> bool {
+    let expected: usize = components.iter().map(|c| c.list.len()).sum();
+    let names: Vec<sea_orm::Value> = components.iter().map(|c| c.component.into()).collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT count(*)::bigint AS n FROM schema_migrations WHERE component IN ({})",
+        placeholders.join(", ")
+    );
+    match db.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, names)).await {
+        Ok(Some(row)) => row.try_get::<i64>("", "n").map(|n| n as usize >= expected).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+fn checksum(sql: &str) -> String {
+    // FNV-1a: stable across builds and platforms, enough to notice an edited migration.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Whether a database error is a unique-constraint violation (a lost insert race).
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Whether a database error is a serialization failure or deadlock (retry the transaction).
+pub fn is_serialization_failure(e: &sea_orm::DbErr) -> bool {
+    let text = e.to_string();
+    // sqlx exposes the SQLSTATE only through the driver error; sea-orm keeps it in the text.
+    text.contains("40001") || text.contains("40P01")
+}

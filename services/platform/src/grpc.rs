@@ -1,0 +1,251 @@
+//! gRPC for every service: the server (health, reflection, a trace layer that joins the caller's
+//! trace, RED metrics, a default deadline, graceful shutdown on a pre-bound listener) and the
+//! client (an interceptor that injects the trace context; a default deadline).
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use opentelemetry::global;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tower::{Layer, Service};
+use tower_http::trace::TraceLayer;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::config::ServerSettings;
+use crate::http_admin::Readiness;
+use crate::shutdown::Shutdown;
+use crate::telemetry::{self, metrics};
+
+/// A bad field: its path (`customer.phone`, `parts[2].quantity`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub description: String,
+}
+
+impl Violation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming every bad field; the message lists
+/// them too, for clients that do not read details.
+pub fn invalid_argument(violations: &[Violation]) -> Status {
+    let message = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let details = ErrorDetails::with_bad_request(
+        violations
+            .iter()
+            .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+            .collect::<Vec<_>>(),
+    );
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// The bad fields of an INVALID_ARGUMENT status (for clients and tests).
+pub fn violations(status: &Status) -> Vec<Violation> {
+    status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| Violation::new(v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Records the request number on the current span (`aftersales.request_no`, DESIGN §9).
+pub fn record_request_no(request_no: &str) {
+    tracing::Span::current().record("aftersales.request_no", request_no);
+}
+
+/// Span for an incoming RPC: `<package.Service>/<Method>`, child of the caller's context.
+fn rpc_span<B>(req: &http::Request<B>) -> tracing::Span {
+    let path = req.uri().path();
+    let name = path.trim_start_matches('/');
+    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+    let span = tracing::info_span!(
+        "rpc",
+        otel.name = %name,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+        aftersales.request_no = tracing::field::Empty,
+    );
+    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+    telemetry::set_parent(&span, parent);
+    span
+}
+
+/// Counts and times every RPC by method and status code.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RedLayer;
+
+impl<S> Layer<S> for RedLayer {
+    type Service = Red<S>;
+    fn layer(&self, inner: S) -> Red<S> {
+        Red(inner)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Red<S>(S);
+
+impl<S, B, RB> Service<http::Request<B>> for Red<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let method = req.uri().path().to_owned();
+        let start = Instant::now();
+        let fut = self.0.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            // Errors come back trailers-only, with grpc-status in the headers; success puts it in
+            // the trailers, which a unary RPC always ends with 0.
+            let code = match &res {
+                Ok(r) => r
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned(),
+                Err(_) => "transport".to_owned(),
+            };
+            let m = metrics();
+            m.rpc_requests.with_label_values(&[&method, &code]).inc();
+            m.rpc_duration.with_label_values(&[&method]).observe(start.elapsed().as_secs_f64());
+            if code != "0" {
+                tracing::Span::current().record("rpc.grpc.status_code", code.as_str());
+            }
+            res
+        })
+    }
+}
+
+/// Serves `service` plus health and reflection on `listener` until `shutdown` fires; in-flight
+/// RPCs get to finish. Health follows `readiness` (database, broker, migrations).
+pub async fn serve<S>(
+    listener: TcpListener,
+    service: S,
+    settings: &ServerSettings,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> anyhow::Result<()>
+where
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let watcher = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let status = if readiness.check().await.ready() {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                reporter.set_service_status(S::NAME, status).await;
+                reporter.set_service_status("", status).await;
+                tokio::select! {
+                    _ = shutdown.wait() => {
+                        reporter.set_service_status(S::NAME, tonic_health::ServingStatus::NotServing).await;
+                        reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                        return;
+                    }
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        })
+    };
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(rpc_span)
+        .on_request(())
+        .on_response(())
+        .on_failure(())
+        .on_body_chunk(())
+        .on_eos(());
+    let result = Server::builder()
+        .timeout(Duration::from_millis(settings.request_timeout_ms))
+        .layer(trace)
+        .layer(RedLayer)
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.wait())
+        .await;
+    watcher.abort();
+    Ok(result?)
+}
+
+/// Injects the current span's trace context and, when set, the caller's bearer token.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInterceptor {
+    authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl ClientInterceptor {
+    /// Forwards `token` as `authorization: Bearer <token>`.
+    pub fn with_token(token: &str) -> Result<Self, Status> {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Status::unauthenticated("token is not valid header text"))?;
+        Ok(Self { authorization: Some(value) })
+    }
+}
+
+impl Interceptor for ClientInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        let cx = tracing::Span::current().context();
+        global::get_text_map_propagator(|p| {
+            p.inject_context(&cx, &mut HeaderInjector(req.metadata_mut().as_mut()))
+        });
+        if let Some(auth) = &self.authorization {
+            req.metadata_mut().insert("authorization", auth.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// A lazily connecting channel with a default deadline for every call.
+pub fn channel(url: &str, default_deadline: Duration) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(default_deadline)
+        .tcp_nodelay(true)
+        .connect_lazy())
+}

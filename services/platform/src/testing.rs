@@ -1,0 +1,332 @@
+//! Helpers for integration tests against the real Postgres and RabbitMQ (feature `testing`).
+//!
+//! - [`TestDb`]: a fresh database per test (random name, migrations applied, dropped at the end).
+//! - [`settings`]: platform settings with port 0, a unique broker name prefix and quick retries.
+//! - [`telemetry`]: one process-wide subscriber exporting over OTLP to an in-process receiver
+//!   built on `opentelemetry-proto`, so a test can assert a whole trace. Logs print only with
+//!   `TEST_LOG=1`.
+//!
+//! Servers are found through `AFTERSALES_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `AFTERSALES_TEST_AMQP_URL` (default
+//! `amqp://guest:guest@127.0.0.1:5672/%2f`). A missing server fails the test with a message
+//! that says so; nothing is skipped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use lapin::options::ExchangeDeleteOptions;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::SecretString;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::auth::Role;
+use crate::config::{EnvSource, PlatformSettings};
+use crate::db::{self, Migrations};
+
+/// The JWT secret every test service is configured with.
+pub const TEST_JWT_SECRET: &str = "test-secret-for-the-aftersales-mesh";
+
+pub fn admin_database_url() -> String {
+    std::env::var("AFTERSALES_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("AFTERSALES_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+fn url_with_database(admin: &str, name: &str) -> String {
+    match admin.rsplit_once('/') {
+        Some((base, tail)) => {
+            let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            format!("{base}/{name}{query}")
+        }
+        None => format!("{admin}/{name}"),
+    }
+}
+
+/// A database of its own for one test, dropped when the value is.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub conn: DatabaseConnection,
+}
+
+impl TestDb {
+    /// Creates the database and applies `migrations` (the platform's plus the service's).
+    pub async fn create(migrations: &[Migrations]) -> TestDb {
+        let admin_url = admin_database_url();
+        let admin = sea_orm::Database::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("Postgres is not reachable at {admin_url}: {e}. Start it (make infra) or set AFTERSALES_TEST_DATABASE_URL.")
+        });
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let _ = admin.close().await;
+        let url = url_with_database(&admin_url, &name);
+        let mut opts = sea_orm::ConnectOptions::new(url.clone());
+        opts.max_connections(20).sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
+        let conn = sea_orm::Database::connect(opts).await.unwrap_or_else(|e| panic!("connect {name}: {e}"));
+        db::migrate(&conn, migrations).await.unwrap_or_else(|e| panic!("migrate {name}: {e:#}"));
+        TestDb { name, url, conn }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin_url = admin_database_url();
+        // Drop runs inside the test's runtime, which cannot block on itself: a thread of its own
+        // with a small runtime does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Deletes a test's exchanges when dropped (its queues expire on their own).
+pub struct TestBus {
+    pub prefix: String,
+}
+
+impl TestBus {
+    pub fn new() -> Self {
+        Self { prefix: format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]) }
+    }
+}
+
+impl Default for TestBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestBus {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                let Ok(conn) = lapin::Connection::connect(&amqp_url(), Default::default()).await else { return };
+                if let Ok(ch) = conn.create_channel().await {
+                    for ex in ["aftersales.events", "aftersales.dlx"] {
+                        let _ = ch
+                            .exchange_delete(format!("{prefix}{ex}").into(), ExchangeDeleteOptions::default())
+                            .await;
+                    }
+                }
+                let _ = conn.close(200, "test done".into()).await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Platform settings for a test: port 0, the given database, a unique broker prefix, fast polls
+/// and retries, queues that expire when idle.
+pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSettings {
+    let defaults = PlatformSettings::defaults(service, 0, 0, "unused");
+    let mut s: PlatformSettings = crate::config::load(&defaults, None, EnvSource::Map(HashMap::new()))
+        .unwrap_or_else(|e| panic!("test defaults: {e}"));
+    s.server.grpc_addr = "127.0.0.1:0".into();
+    s.server.admin_addr = "127.0.0.1:0".into();
+    s.server.shutdown_grace_ms = 2000;
+    s.database.url = SecretString::from(database_url.to_owned());
+    s.database.max_connections = 10;
+    s.amqp.url = SecretString::from(amqp_url());
+    s.amqp.name_prefix = bus.prefix.clone();
+    s.amqp.queue_expires_ms = 600_000;
+    s.amqp.retry_delay_ms = 200;
+    s.amqp.max_attempts = 3;
+    s.outbox.poll_interval_ms = 200;
+    s.auth.jwt_secret = Some(SecretString::from(TEST_JWT_SECRET.to_owned()));
+    s
+}
+
+/// A token signed with [`TEST_JWT_SECRET`], valid for an hour.
+pub fn token(subject: &str, branch: &str, roles: &[Role]) -> String {
+    crate::auth::mint_hs256(TEST_JWT_SECRET, subject, branch, roles, Duration::from_secs(3600))
+        .unwrap_or_else(|e| panic!("mint token: {e}"))
+}
+
+/// A span as the OTLP receiver got it.
+#[derive(Debug, Clone)]
+pub struct CollectedSpan {
+    pub name: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: String,
+    /// OTLP SpanKind: 2 server, 3 client, 4 producer, 5 consumer.
+    pub kind: i32,
+    pub attributes: HashMap<String, String>,
+}
+
+#[derive(Default, Clone)]
+struct Sink(Arc<Mutex<Vec<CollectedSpan>>>);
+
+#[tonic::async_trait]
+impl TraceService for Sink {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut out = self.0.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
+        for rs in request.into_inner().resource_spans {
+            for ss in rs.scope_spans {
+                for s in ss.spans {
+                    let attributes = s
+                        .attributes
+                        .iter()
+                        .map(|kv| {
+                            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                                Some(any_value::Value::StringValue(s)) => s.clone(),
+                                Some(any_value::Value::IntValue(i)) => i.to_string(),
+                                Some(any_value::Value::BoolValue(b)) => b.to_string(),
+                                Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+                                _ => String::new(),
+                            };
+                            (kv.key.clone(), v)
+                        })
+                        .collect();
+                    out.push(CollectedSpan {
+                        name: s.name,
+                        trace_id: hex(&s.trace_id),
+                        span_id: hex(&s.span_id),
+                        parent_span_id: hex(&s.parent_span_id),
+                        kind: s.kind,
+                        attributes,
+                    });
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The process-wide test telemetry: subscriber, OTLP exporter and the receiver it sends to.
+pub struct TestTelemetry {
+    spans: Arc<Mutex<Vec<CollectedSpan>>>,
+    provider: opentelemetry_sdk::trace::SdkTracerProvider,
+}
+
+impl TestTelemetry {
+    /// Exports every finished span now.
+    pub async fn flush(&self) {
+        let p = self.provider.clone();
+        let _ = tokio::task::spawn_blocking(move || p.force_flush()).await;
+    }
+
+    pub fn spans(&self) -> Vec<CollectedSpan> {
+        self.spans.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Flushes until a span named `name` matching `pred` shows up, for at most `timeout`.
+    pub async fn wait_for_span(
+        &self,
+        name: &str,
+        pred: impl Fn(&CollectedSpan) -> bool,
+        timeout: Duration,
+    ) -> Option<CollectedSpan> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            self.flush().await;
+            if let Some(s) = self.spans().into_iter().find(|s| s.name == name && pred(s)) {
+                return Some(s);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Installs the global subscriber once and returns the test telemetry.
+pub fn telemetry() -> &'static TestTelemetry {
+    static T: OnceLock<TestTelemetry> = OnceLock::new();
+    T.get_or_init(|| {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(spans.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The receiver and the exporter's channel live on a runtime of their own that outlives
+        // every test's runtime.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("telemetry runtime: {e}"));
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind OTLP receiver: {e}"));
+                let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+                tokio::spawn(
+                    tonic::transport::Server::builder()
+                        .add_service(TraceServiceServer::new(sink))
+                        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+                );
+                let provider = crate::telemetry::tracer_provider("tests", &format!("http://{addr}"))
+                    .unwrap_or_else(|e| panic!("OTLP exporter: {e}"));
+                let _ = tx.send(provider);
+                std::future::pending::<()>().await;
+            });
+        });
+        let provider = rx.recv().unwrap_or_else(|e| panic!("telemetry thread: {e}"));
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        use opentelemetry::trace::TracerProvider as _;
+        let otel = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("tests"))
+            .with_filter(EnvFilter::new("info,h2=off,tower=off,hyper=off,hyper_util=off,tonic=off,lapin=off,sqlx=off,opentelemetry_sdk=off"));
+        let log = std::env::var_os("TEST_LOG").map(|_| {
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        });
+        let _ = tracing_subscriber::registry().with(otel).with(log).try_init();
+        TestTelemetry { spans, provider }
+    })
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
