@@ -112,10 +112,23 @@ mod tests {
         let mut keys = HashSet::new();
         let mut types = HashSet::new();
         for e in ALL {
-            assert!(keys.insert(e.routing_key), "duplicate routing key {}", e.routing_key);
-            assert!(types.insert(e.type_name()), "type {} has two routing keys", e.type_name());
+            assert!(
+                keys.insert(e.routing_key),
+                "duplicate routing key {}",
+                e.routing_key
+            );
+            assert!(
+                types.insert(e.type_name()),
+                "type {} has two routing keys",
+                e.type_name()
+            );
             let parts: Vec<&str> = e.routing_key.split('.').collect();
-            assert_eq!(parts.len(), 3, "{}: not <svc>.<entity>.<verb>", e.routing_key);
+            assert_eq!(
+                parts.len(),
+                3,
+                "{}: not <svc>.<entity>.<verb>",
+                e.routing_key
+            );
             for p in &parts {
                 assert!(
                     !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_'),

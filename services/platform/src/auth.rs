@@ -143,7 +143,9 @@ pub struct Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier").field("algorithms", &self.validation.algorithms).finish()
+        f.debug_struct("Verifier")
+            .field("algorithms", &self.validation.algorithms)
+            .finish()
     }
 }
 
@@ -154,9 +156,10 @@ impl Verifier {
                 let pem = std::fs::read(path)?;
                 (DecodingKey::from_rsa_pem(&pem)?, Algorithm::RS256)
             }
-            (None, Some(secret)) => {
-                (DecodingKey::from_secret(secret.expose_secret().as_bytes()), Algorithm::HS256)
-            }
+            (None, Some(secret)) => (
+                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                Algorithm::HS256,
+            ),
             (None, None) => anyhow::bail!("auth: no jwt_secret and no jwt_public_key_file"),
         };
         let mut validation = Validation::new(alg);
@@ -182,7 +185,12 @@ impl Verifier {
         };
         // Unknown roles are ignored, not fatal: a newer issuer may know more roles than we do.
         let roles = c.roles.iter().filter_map(|r| Role::parse(r)).collect();
-        Ok(Caller { subject: c.sub, scope, roles, token: token.to_owned() })
+        Ok(Caller {
+            subject: c.sub,
+            scope,
+            roles,
+            token: token.to_owned(),
+        })
     }
 
     /// The caller from gRPC metadata (`authorization: Bearer <jwt>`).
@@ -258,7 +266,14 @@ mod tests {
 
     #[test]
     fn a_minted_token_verifies_with_its_branch_and_roles() {
-        let t = mint_hs256(SECRET, "alice", "SH01", &[Role::BranchAgent], Duration::from_secs(60)).unwrap();
+        let t = mint_hs256(
+            SECRET,
+            "alice",
+            "SH01",
+            &[Role::BranchAgent],
+            Duration::from_secs(60),
+        )
+        .unwrap();
         let c = verifier().verify(&t).unwrap();
         assert_eq!(c.scope, BranchScope::Branch("SH01".into()));
         assert!(c.has_any(&[Role::BranchAgent]));
@@ -268,14 +283,32 @@ mod tests {
 
     #[test]
     fn a_forged_token_is_refused() {
-        let t = mint_hs256("another-secret-entirely", "mallory", "*", &[Role::Admin], Duration::from_secs(60)).unwrap();
+        let t = mint_hs256(
+            "another-secret-entirely",
+            "mallory",
+            "*",
+            &[Role::Admin],
+            Duration::from_secs(60),
+        )
+        .unwrap();
         assert!(matches!(verifier().verify(&t), Err(AuthError::Invalid(_))));
     }
 
     #[test]
     fn an_expired_token_is_refused() {
-        let claims = Claims { sub: "a".into(), branch: "SH01".into(), roles: vec![], exp: 1000, iss: None };
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+        let claims = Claims {
+            sub: "a".into(),
+            branch: "SH01".into(),
+            roles: vec![],
+            exp: 1000,
+            iss: None,
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
         assert!(matches!(verifier().verify(&t), Err(AuthError::Invalid(_))));
     }
 

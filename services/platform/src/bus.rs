@@ -25,7 +25,10 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use prost::Message as _;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
+};
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
@@ -74,13 +77,18 @@ pub struct Bus {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bus").field("topology", &self.topology).finish()
+        f.debug_struct("Bus")
+            .field("topology", &self.topology)
+            .finish()
     }
 }
 
 impl Bus {
     pub fn new(settings: &AmqpSettings) -> Self {
-        Self { settings: settings.clone(), topology: Topology::from_settings(settings) }
+        Self {
+            settings: settings.clone(),
+            topology: Topology::from_settings(settings),
+        }
     }
 
     /// One connection, named so an operator can tell it apart in the broker's list.
@@ -109,9 +117,17 @@ impl Bus {
 
     /// Declares the two exchanges (idempotent).
     pub async fn declare_exchanges(&self, ch: &Channel) -> lapin::Result<()> {
-        let opts = ExchangeDeclareOptions { durable: true, ..Default::default() };
-        ch.exchange_declare(self.topology.exchange.as_str().into(), ExchangeKind::Topic, opts, FieldTable::default())
-            .await?;
+        let opts = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        ch.exchange_declare(
+            self.topology.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            opts,
+            FieldTable::default(),
+        )
+        .await?;
         ch.exchange_declare(
             self.topology.dead_letter_exchange.as_str().into(),
             ExchangeKind::Topic,
@@ -124,10 +140,16 @@ impl Bus {
     fn queue_args(&self, quorum: bool) -> FieldTable {
         let mut args = FieldTable::default();
         if quorum && self.settings.queue_type == "quorum" {
-            args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+            args.insert(
+                "x-queue-type".into(),
+                AMQPValue::LongString("quorum".into()),
+            );
         }
         if self.settings.queue_expires_ms > 0 {
-            args.insert("x-expires".into(), AMQPValue::LongUInt(self.settings.queue_expires_ms));
+            args.insert(
+                "x-expires".into(),
+                AMQPValue::LongUInt(self.settings.queue_expires_ms),
+            );
         }
         args
     }
@@ -141,17 +163,27 @@ impl Bus {
     ) -> lapin::Result<()> {
         self.declare_exchanges(ch).await?;
         let t = &self.topology;
-        let durable = QueueDeclareOptions { durable: true, ..Default::default() };
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
 
         let mut inbox_args = self.queue_args(true);
         // What the broker itself dead-letters (e.g. a message that crashed the consumer again and
         // again and hit the delivery limit) lands in the DLQ too.
-        inbox_args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(t.dead_letter_exchange.as_str().into()));
-        inbox_args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(service.into()));
+        inbox_args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(t.dead_letter_exchange.as_str().into()),
+        );
+        inbox_args.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(service.into()),
+        );
         if self.settings.queue_type == "quorum" {
             inbox_args.insert("x-delivery-limit".into(), AMQPValue::LongInt(20));
         }
-        ch.queue_declare(t.inbox(service).as_str().into(), durable, inbox_args).await?;
+        ch.queue_declare(t.inbox(service).as_str().into(), durable, inbox_args)
+            .await?;
         for rk in routing_keys {
             ch.queue_bind(
                 t.inbox(service).as_str().into(),
@@ -164,12 +196,27 @@ impl Bus {
         }
 
         let mut retry_args = self.queue_args(false);
-        retry_args.insert("x-message-ttl".into(), AMQPValue::LongUInt(self.settings.retry_delay_ms));
-        retry_args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
-        retry_args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(t.inbox(service).as_str().into()));
-        ch.queue_declare(t.retry(service).as_str().into(), durable, retry_args).await?;
+        retry_args.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongUInt(self.settings.retry_delay_ms),
+        );
+        retry_args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
+        retry_args.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(t.inbox(service).as_str().into()),
+        );
+        ch.queue_declare(t.retry(service).as_str().into(), durable, retry_args)
+            .await?;
 
-        ch.queue_declare(t.dlq(service).as_str().into(), durable, self.queue_args(true)).await?;
+        ch.queue_declare(
+            t.dlq(service).as_str().into(),
+            durable,
+            self.queue_args(true),
+        )
+        .await?;
         ch.queue_bind(
             t.dlq(service).as_str().into(),
             t.dead_letter_exchange.as_str().into(),
@@ -271,7 +318,8 @@ impl From<sea_orm::DbErr> for HandlerError {
 /// processed; it must do all its writes through `txn`.
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Received) -> Result<(), HandlerError>;
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Received)
+    -> Result<(), HandlerError>;
 }
 
 /// A routing key and what handles it. A service lists all of them in one place.
@@ -283,7 +331,10 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn new(routing_key: &'static str, handler: impl Handler) -> Self {
-        Self { routing_key, handler: Arc::new(handler) }
+        Self {
+            routing_key,
+            handler: Arc::new(handler),
+        }
     }
 }
 
@@ -297,8 +348,16 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(db: DatabaseConnection, bus: Bus, service: &str, subscriptions: Vec<Subscription>) -> Self {
-        let map = subscriptions.into_iter().map(|s| (s.routing_key, s.handler)).collect();
+    pub fn new(
+        db: DatabaseConnection,
+        bus: Bus,
+        service: &str,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
+        let map = subscriptions
+            .into_iter()
+            .map(|s| (s.routing_key, s.handler))
+            .collect();
         Self {
             db,
             bus,
@@ -334,15 +393,23 @@ impl Consumer {
 
     /// One connection's life: declare, consume until the stream ends or shutdown.
     async fn run_once(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let conn = self.bus.connect(&format!("{}-consumer", self.service)).await?;
+        let conn = self
+            .bus
+            .connect(&format!("{}-consumer", self.service))
+            .await?;
         let ch = conn.create_channel().await?;
         let mut keys: Vec<&str> = self.subscriptions.keys().copied().collect();
         keys.sort_unstable();
-        self.bus.declare_service_queues(&ch, &self.service, &keys).await?;
+        self.bus
+            .declare_service_queues(&ch, &self.service, &keys)
+            .await?;
         // Republishing to retry/DLQ waits for confirms, on a channel of its own.
         let publish_ch = conn.create_channel().await?;
-        publish_ch.confirm_select(ConfirmSelectOptions::default()).await?;
-        ch.basic_qos(self.bus.settings.prefetch, BasicQosOptions::default()).await?;
+        publish_ch
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        ch.basic_qos(self.bus.settings.prefetch, BasicQosOptions::default())
+            .await?;
         let inbox = self.bus.topology.inbox(&self.service);
         let consumer = ch
             .basic_consume(
@@ -365,17 +432,18 @@ impl Consumer {
             queue: &inbox,
         };
         let concurrency = self.bus.settings.prefetch as usize;
-        let processing = consumer
-            .take_until(shutdown.wait())
-            .for_each_concurrent(concurrency, |delivery| {
-                let ctx = &ctx;
-                async move {
-                    match delivery {
-                        Ok(d) => ctx.process(d).await,
-                        Err(e) => tracing::warn!(error = %e, "delivery error"),
+        let processing =
+            consumer
+                .take_until(shutdown.wait())
+                .for_each_concurrent(concurrency, |delivery| {
+                    let ctx = &ctx;
+                    async move {
+                        match delivery {
+                            Ok(d) => ctx.process(d).await,
+                            Err(e) => tracing::warn!(error = %e, "delivery error"),
+                        }
                     }
-                }
-            });
+                });
         tokio::select! {
             _ = processing => {},
             _ = dlq_watch => {},
@@ -390,12 +458,23 @@ impl Consumer {
 
     /// Reports the DLQ depth every 15 s until the connection fails.
     async fn watch_dlq_depth(&self, conn: &Connection, shutdown: Shutdown) {
-        let Ok(ch) = conn.create_channel().await else { return };
+        let Ok(ch) = conn.create_channel().await else {
+            return;
+        };
         let dlq = self.bus.topology.dlq(&self.service);
         loop {
-            let opts = QueueDeclareOptions { passive: true, ..Default::default() };
-            match ch.queue_declare(dlq.as_str().into(), opts, FieldTable::default()).await {
-                Ok(q) => metrics().dlq_depth.with_label_values(&[&dlq]).set(q.message_count() as i64),
+            let opts = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            match ch
+                .queue_declare(dlq.as_str().into(), opts, FieldTable::default())
+                .await
+            {
+                Ok(q) => metrics()
+                    .dlq_depth
+                    .with_label_values(&[&dlq])
+                    .set(q.message_count() as i64),
                 Err(_) => return std::future::pending().await,
             }
             tokio::select! {
@@ -429,9 +508,18 @@ impl ProcessCtx<'_> {
         let rk = headers
             .get("x-aftersales-routing-key")
             .cloned()
-            .or_else(|| delivery.properties.kind().as_ref().map(|k| k.as_str().to_owned()))
+            .or_else(|| {
+                delivery
+                    .properties
+                    .kind()
+                    .as_ref()
+                    .map(|k| k.as_str().to_owned())
+            })
             .unwrap_or_else(|| delivery.routing_key.as_str().to_owned());
-        let attempt: u32 = headers.get(ATTEMPT_HEADER).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let attempt: u32 = headers
+            .get(ATTEMPT_HEADER)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0);
         let span = tracing::info_span!(
             "process",
             otel.name = %format!("{rk} process"),
@@ -447,16 +535,30 @@ impl ProcessCtx<'_> {
         telemetry::set_parent(&span, telemetry::extract(&headers));
         async {
             let outcome = match EventEnvelope::decode(delivery.data.as_slice()) {
-                Err(e) => Outcome::Failed(HandlerError::permanent(anyhow::anyhow!("undecodable envelope: {e}"))),
+                Err(e) => Outcome::Failed(HandlerError::permanent(anyhow::anyhow!(
+                    "undecodable envelope: {e}"
+                ))),
                 Ok(envelope) => {
                     let span = tracing::Span::current();
                     span.record("messaging.message.id", envelope.event_id.as_str());
-                    let request_no = if envelope.request_no.is_empty() { &envelope.subject } else { &envelope.request_no };
+                    let request_no = if envelope.request_no.is_empty() {
+                        &envelope.subject
+                    } else {
+                        &envelope.request_no
+                    };
                     span.record("aftersales.request_no", request_no.as_str());
-                    let received = Received { envelope, routing_key: rk.clone(), attempt };
+                    let received = Received {
+                        envelope,
+                        routing_key: rk.clone(),
+                        attempt,
+                    };
                     if let Some(t) = received.envelope.occurred_at.as_ref() {
-                        let lag = chrono::Utc::now().timestamp_millis() - (t.seconds * 1000 + t.nanos as i64 / 1_000_000);
-                        metrics().consumer_lag.with_label_values(&[self.queue]).observe(lag.max(0) as f64 / 1000.0);
+                        let lag = chrono::Utc::now().timestamp_millis()
+                            - (t.seconds * 1000 + t.nanos as i64 / 1_000_000);
+                        metrics()
+                            .consumer_lag
+                            .with_label_values(&[self.queue])
+                            .observe(lag.max(0) as f64 / 1000.0);
                     }
                     self.handle(&received).await
                 }
@@ -511,7 +613,13 @@ impl ProcessCtx<'_> {
     }
 
     /// Acks once the delivery's fate is durable: handled, or confirmed into retry or DLQ.
-    async fn settle(&self, delivery: lapin::message::Delivery, rk: &str, attempt: u32, outcome: Outcome) {
+    async fn settle(
+        &self,
+        delivery: lapin::message::Delivery,
+        rk: &str,
+        attempt: u32,
+        outcome: Outcome,
+    ) {
         let m = metrics();
         let label = match outcome {
             Outcome::Done => "ok",
@@ -520,21 +628,38 @@ impl ProcessCtx<'_> {
                 "duplicate"
             }
             Outcome::Failed(err) => {
-                m.handler_failures.with_label_values(&[self.queue, rk]).inc();
+                m.handler_failures
+                    .with_label_values(&[self.queue, rk])
+                    .inc();
                 let next = attempt + 1;
                 let permanent = matches!(err, HandlerError::Permanent(_));
-                let (target_exchange, target_key, label) =
-                    if permanent || next >= self.bus.settings.max_attempts {
-                        tracing::error!(error = %err, routing_key = rk, attempt = next, "event dead-lettered");
-                        (self.bus.topology.dead_letter_exchange.clone(), self.service.to_owned(), "dead_lettered")
-                    } else {
-                        tracing::warn!(error = %err, routing_key = rk, attempt = next, "event failed; will retry");
-                        (String::new(), self.bus.topology.retry(self.service), "retried")
-                    };
+                let (target_exchange, target_key, label) = if permanent
+                    || next >= self.bus.settings.max_attempts
+                {
+                    tracing::error!(error = %err, routing_key = rk, attempt = next, "event dead-lettered");
+                    (
+                        self.bus.topology.dead_letter_exchange.clone(),
+                        self.service.to_owned(),
+                        "dead_lettered",
+                    )
+                } else {
+                    tracing::warn!(error = %err, routing_key = rk, attempt = next, "event failed; will retry");
+                    (
+                        String::new(),
+                        self.bus.topology.retry(self.service),
+                        "retried",
+                    )
+                };
                 let mut headers = delivery.properties.headers().clone().unwrap_or_default();
                 headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongUInt(next));
-                headers.insert(ERROR_HEADER.into(), AMQPValue::LongString(truncate(&err.to_string(), 1000).into()));
-                headers.insert("x-aftersales-routing-key".into(), AMQPValue::LongString(rk.into()));
+                headers.insert(
+                    ERROR_HEADER.into(),
+                    AMQPValue::LongString(truncate(&err.to_string(), 1000).into()),
+                );
+                headers.insert(
+                    "x-aftersales-routing-key".into(),
+                    AMQPValue::LongString(rk.into()),
+                );
                 let props = delivery.properties.clone().with_headers(headers);
                 // The retry queue dead-letters back into the inbox under the original routing key
                 // only if we keep it; the DLX routes by service name.
@@ -543,13 +668,21 @@ impl ProcessCtx<'_> {
                     .await;
                 if let Err(e) = republished {
                     tracing::error!(error = %e, "could not move the failed event; leaving it to the broker");
-                    let _ = delivery.acker.nack(BasicNackOptions { requeue: true, ..Default::default() }).await;
+                    let _ = delivery
+                        .acker
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..Default::default()
+                        })
+                        .await;
                     return;
                 }
                 label
             }
         };
-        m.consumer_processed.with_label_values(&[self.queue, rk, label]).inc();
+        m.consumer_processed
+            .with_label_values(&[self.queue, rk, label])
+            .inc();
         if let Err(e) = delivery.acker.ack(Default::default()).await {
             // The broker redelivers; processed_events makes that harmless.
             tracing::warn!(error = %e, "ack failed");
@@ -573,7 +706,16 @@ impl ProcessCtx<'_> {
         };
         let confirm = self
             .publish_ch
-            .basic_publish(exchange.into(), routing_key.into(), BasicPublishOptions { mandatory: true, ..Default::default() }, data, props)
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                data,
+                props,
+            )
             .await?;
         let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm).await??;
         if !confirmation.is_ack() {

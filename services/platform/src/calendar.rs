@@ -8,7 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,22 +38,36 @@ pub struct CalendarError {
 
 impl CalendarSettings {
     pub fn build(&self) -> Result<Calendar, CalendarError> {
-        let err = |key: &str, message: String| CalendarError { key: key.into(), message };
-        let offset = FixedOffset::east_opt(self.utc_offset_minutes * 60)
-            .ok_or_else(|| err("calendar.utc_offset_minutes", "must be within ±24 hours".into()))?;
+        let err = |key: &str, message: String| CalendarError {
+            key: key.into(),
+            message,
+        };
+        let offset = FixedOffset::east_opt(self.utc_offset_minutes * 60).ok_or_else(|| {
+            err(
+                "calendar.utc_offset_minutes",
+                "must be within ±24 hours".into(),
+            )
+        })?;
         let time = |key: &str, v: &str| {
-            NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| err(key, format!("{v:?} is not HH:MM")))
+            NaiveTime::parse_from_str(v, "%H:%M")
+                .map_err(|_| err(key, format!("{v:?} is not HH:MM")))
         };
         let start = time("calendar.work_start", &self.work_start)?;
         let end = time("calendar.work_end", &self.work_end)?;
         if end <= start {
-            return Err(err("calendar.work_end", "must be after calendar.work_start".into()));
+            return Err(err(
+                "calendar.work_end",
+                "must be after calendar.work_start".into(),
+            ));
         }
         let mut weekend = Vec::new();
         for d in &self.weekend {
-            let day = d
-                .parse::<Weekday>()
-                .map_err(|_| err("calendar.weekend", format!("{d:?} is not a weekday (mon … sun)")))?;
+            let day = d.parse::<Weekday>().map_err(|_| {
+                err(
+                    "calendar.weekend",
+                    format!("{d:?} is not a weekday (mon … sun)"),
+                )
+            })?;
             weekend.push(day);
         }
         if weekend.len() >= 7 {
@@ -236,18 +252,27 @@ mod tests {
     #[test]
     fn two_working_days_from_friday_afternoon_end_on_tuesday() {
         // 2026-11-20 is a Friday.
-        assert_eq!(cal().add_working_days(at(2026, 11, 20, 17, 0), 2), at(2026, 11, 24, 17, 0));
+        assert_eq!(
+            cal().add_working_days(at(2026, 11, 20, 17, 0), 2),
+            at(2026, 11, 24, 17, 0)
+        );
     }
 
     #[test]
     fn a_request_on_saturday_counts_from_monday_morning() {
-        assert_eq!(cal().add_working_days(at(2026, 11, 21, 11, 0), 1), at(2026, 11, 23, 18, 0));
+        assert_eq!(
+            cal().add_working_days(at(2026, 11, 21, 11, 0), 1),
+            at(2026, 11, 23, 18, 0)
+        );
     }
 
     #[test]
     fn a_holiday_is_skipped() {
         let c = cal().with_holidays([NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()]);
-        assert_eq!(c.add_working_days(at(2026, 11, 20, 17, 0), 2), at(2026, 11, 25, 17, 0));
+        assert_eq!(
+            c.add_working_days(at(2026, 11, 20, 17, 0), 2),
+            at(2026, 11, 25, 17, 0)
+        );
     }
 
     #[test]
@@ -262,13 +287,19 @@ mod tests {
         }
         .build()
         .unwrap();
-        assert_eq!(c.add_working_days(at(2026, 11, 20, 17, 0), 1), at(2026, 11, 21, 17, 0));
+        assert_eq!(
+            c.add_working_days(at(2026, 11, 20, 17, 0), 1),
+            at(2026, 11, 21, 17, 0)
+        );
     }
 
     #[test]
     fn working_hours_cross_the_night() {
         // 6 working hours from 15:00: 3 today, 3 tomorrow morning.
-        assert_eq!(cal().add_working_hours(at(2026, 11, 19, 15, 0), 6), at(2026, 11, 20, 12, 0));
+        assert_eq!(
+            cal().add_working_hours(at(2026, 11, 19, 15, 0), 6),
+            at(2026, 11, 20, 12, 0)
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -39,38 +42,77 @@ pub enum EnvSource {
     Map(HashMap<String, String>),
 }
 
-/// Loads `T` from the layers. `defaults` is TOML; `file` is the optional config file.
-pub fn load<T: DeserializeOwned>(
+/// The merged layers, from which the platform's settings and a service's own section are read.
+#[derive(Debug, Clone)]
+pub struct Layers(::config::Config);
+
+impl Layers {
+    /// Merges `defaults` (TOML), the optional config file and the environment.
+    pub fn load(
+        defaults: &str,
+        file: Option<&Path>,
+        env: EnvSource,
+    ) -> Result<Layers, ConfigError> {
+        let mut builder = ::config::Config::builder().add_source(::config::File::from_str(
+            defaults,
+            ::config::FileFormat::Toml,
+        ));
+        let file: Option<PathBuf> = match (file, &env) {
+            (Some(f), _) => Some(f.to_path_buf()),
+            (None, EnvSource::Process) => std::env::var_os("AFTERSALES_CONFIG").map(PathBuf::from),
+            (None, EnvSource::Map(m)) => m.get("AFTERSALES_CONFIG").map(PathBuf::from),
+        };
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "config file",
+                    format!("{} does not exist", path.display()),
+                ));
+            }
+            builder = builder.add_source(::config::File::from(path));
+        }
+        let mut environment = ::config::Environment::with_prefix("AFTERSALES")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("calendar.holidays")
+            .with_list_parse_key("calendar.extra_working_days")
+            .with_list_parse_key("calendar.weekend");
+        if let EnvSource::Map(m) = env {
+            environment = environment.source(Some(m.into_iter().collect()));
+        }
+        builder = builder.add_source(environment);
+        builder.build().map(Layers).map_err(from_config_error)
+    }
+
+    /// The settings every service has.
+    pub fn platform(&self) -> Result<PlatformSettings, ConfigError> {
+        self.0
+            .clone()
+            .try_deserialize::<PlatformSettings>()
+            .map_err(from_config_error)
+    }
+
+    /// A service's own section, e.g. `intake` (`AFTERSALES__INTAKE__…`).
+    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
+        self.0.get::<T>(key).map_err(|e| {
+            let mut err = from_config_error(e);
+            if !err.key.starts_with(key) {
+                err.key = format!("{key}.{}", err.key);
+            }
+            err
+        })
+    }
+}
+
+/// Loads the platform settings alone (tests, tools).
+pub fn load(
     defaults: &str,
     file: Option<&Path>,
     env: EnvSource,
-) -> Result<T, ConfigError> {
-    let mut builder = ::config::Config::builder()
-        .add_source(::config::File::from_str(defaults, ::config::FileFormat::Toml));
-    let file: Option<PathBuf> = match (file, &env) {
-        (Some(f), _) => Some(f.to_path_buf()),
-        (None, EnvSource::Process) => std::env::var_os("AFTERSALES_CONFIG").map(PathBuf::from),
-        (None, EnvSource::Map(m)) => m.get("AFTERSALES_CONFIG").map(PathBuf::from),
-    };
-    if let Some(path) = file {
-        if !path.is_file() {
-            return Err(ConfigError::new("config file", format!("{} does not exist", path.display())));
-        }
-        builder = builder.add_source(::config::File::from(path));
-    }
-    let mut environment = ::config::Environment::with_prefix("AFTERSALES")
-        .prefix_separator("__")
-        .separator("__")
-        .try_parsing(true)
-        .list_separator(",")
-        .with_list_parse_key("calendar.holidays")
-        .with_list_parse_key("calendar.extra_working_days");
-    if let EnvSource::Map(m) = env {
-        environment = environment.source(Some(m.into_iter().collect()));
-    }
-    builder = builder.add_source(environment);
-    let cfg = builder.build().map_err(from_config_error)?;
-    cfg.try_deserialize::<T>().map_err(from_config_error)
+) -> Result<PlatformSettings, ConfigError> {
+    Layers::load(defaults, file, env)?.platform()
 }
 
 fn from_config_error(e: ::config::ConfigError) -> ConfigError {
@@ -93,7 +135,7 @@ fn from_config_error(e: ::config::ConfigError) -> ConfigError {
     }
 }
 
-/// The settings every service has. A service's own settings embed this with `#[serde(flatten)]`.
+/// The settings every service has; a service's own live in a section named after it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlatformSettings {
     pub service: ServiceSettings,
@@ -254,10 +296,24 @@ extra_working_days = []
         if self.service.name.trim().is_empty() {
             return Err(ConfigError::new("service.name", "must not be empty"));
         }
-        url_with_scheme("database.url", self.database.url.expose_secret(), &["postgres", "postgresql"])?;
-        url_with_scheme("amqp.url", self.amqp.url.expose_secret(), &["amqp", "amqps"])?;
-        positive("database.max_connections", self.database.max_connections as u64)?;
-        positive("server.max_message_bytes", self.server.max_message_bytes as u64)?;
+        url_with_scheme(
+            "database.url",
+            self.database.url.expose_secret(),
+            &["postgres", "postgresql"],
+        )?;
+        url_with_scheme(
+            "amqp.url",
+            self.amqp.url.expose_secret(),
+            &["amqp", "amqps"],
+        )?;
+        positive(
+            "database.max_connections",
+            self.database.max_connections as u64,
+        )?;
+        positive(
+            "server.max_message_bytes",
+            self.server.max_message_bytes as u64,
+        )?;
         positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
         positive("amqp.prefetch", self.amqp.prefetch as u64)?;
         positive("amqp.max_attempts", self.amqp.max_attempts as u64)?;
@@ -290,7 +346,10 @@ extra_working_days = []
                 ));
             }
             (Some(s), None) if s.expose_secret().len() < 16 => {
-                return Err(ConfigError::new("auth.jwt_secret", "must be at least 16 bytes"));
+                return Err(ConfigError::new(
+                    "auth.jwt_secret",
+                    "must be at least 16 bytes",
+                ));
             }
             (None, None) => {
                 return Err(ConfigError::new(
@@ -300,15 +359,23 @@ extra_working_days = []
             }
             _ => {}
         }
-        self.calendar.build().map_err(|e| ConfigError::new(e.key, e.message))?;
-        Ok(Validated { grpc_addr, admin_addr })
+        self.calendar
+            .build()
+            .map_err(|e| ConfigError::new(e.key, e.message))?;
+        Ok(Validated {
+            grpc_addr,
+            admin_addr,
+        })
     }
 }
 
 fn socket_addr(key: &str, value: &str) -> Result<SocketAddr, ConfigError> {
-    value
-        .parse()
-        .map_err(|_| ConfigError::new(key, format!("{value:?} is not an address of the form host:port (e.g. 0.0.0.0:50051)")))
+    value.parse().map_err(|_| {
+        ConfigError::new(
+            key,
+            format!("{value:?} is not an address of the form host:port (e.g. 0.0.0.0:50051)"),
+        )
+    })
 }
 
 fn url_with_scheme(key: &str, value: &str, schemes: &[&str]) -> Result<(), ConfigError> {
@@ -341,14 +408,26 @@ pub fn exit_on_error(service: &str, e: &ConfigError) -> ! {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug)]
     struct Settings {
-        #[serde(flatten)]
         platform: PlatformSettings,
     }
 
+    fn load_settings(
+        defaults: &str,
+        file: Option<&Path>,
+        env: EnvSource,
+    ) -> Result<Settings, ConfigError> {
+        load(defaults, file, env).map(|platform| Settings { platform })
+    }
+
     fn env(pairs: &[(&str, &str)]) -> EnvSource {
-        EnvSource::Map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        EnvSource::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     fn defaults() -> String {
@@ -357,7 +436,7 @@ mod tests {
 
     #[test]
     fn defaults_load_and_validate() {
-        let s: Settings = load(&defaults(), None, env(&[])).unwrap();
+        let s: Settings = load_settings(&defaults(), None, env(&[])).unwrap();
         let v = s.platform.validate().unwrap();
         assert_eq!(v.grpc_addr.port(), 50051);
         assert_eq!(s.platform.amqp.max_attempts, 5);
@@ -365,7 +444,7 @@ mod tests {
 
     #[test]
     fn environment_overrides_defaults_including_numbers_and_lists() {
-        let s: Settings = load(
+        let s: Settings = load_settings(
             &defaults(),
             None,
             env(&[
@@ -382,22 +461,30 @@ mod tests {
 
     #[test]
     fn a_bad_address_names_its_key() {
-        let s: Settings =
-            load(&defaults(), None, env(&[("AFTERSALES__SERVER__GRPC_ADDR", "nowhere")])).unwrap();
+        let s: Settings = load_settings(
+            &defaults(),
+            None,
+            env(&[("AFTERSALES__SERVER__GRPC_ADDR", "nowhere")]),
+        )
+        .unwrap();
         let e = s.platform.validate().unwrap_err();
         assert_eq!(e.key, "server.grpc_addr");
     }
 
     #[test]
     fn a_number_that_is_not_a_number_names_its_key() {
-        let e = load::<Settings>(&defaults(), None, env(&[("AFTERSALES__AMQP__PREFETCH", "lots")]))
-            .unwrap_err();
+        let e = load_settings(
+            &defaults(),
+            None,
+            env(&[("AFTERSALES__AMQP__PREFETCH", "lots")]),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("amqp.prefetch"), "{e}");
     }
 
     #[test]
     fn a_bad_database_url_is_reported_without_echoing_it() {
-        let s: Settings = load(
+        let s: Settings = load_settings(
             &defaults(),
             None,
             env(&[("AFTERSALES__DATABASE__URL", "mysql://root:hunter2@db")]),
@@ -410,8 +497,8 @@ mod tests {
 
     #[test]
     fn a_missing_config_file_is_an_error() {
-        let e = load::<Settings>(&defaults(), Some(Path::new("/nonexistent.toml")), env(&[]))
-            .unwrap_err();
+        let e =
+            load_settings(&defaults(), Some(Path::new("/nonexistent.toml")), env(&[])).unwrap_err();
         assert_eq!(e.key, "config file");
     }
 }

@@ -102,7 +102,12 @@ pub async fn migrate(
                 continue;
             }
             txn.execute_unprepared(m.sql).await.map_err(|e| {
-                anyhow::anyhow!("migration {}/{} ({}): {e}", component.component, m.version, m.name)
+                anyhow::anyhow!(
+                    "migration {}/{} ({}): {e}",
+                    component.component,
+                    m.version,
+                    m.name
+                )
             })?;
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -110,7 +115,12 @@ pub async fn migrate(
                 [component.component.into(), m.version.into(), m.name.into(), checksum.into()],
             ))
             .await?;
-            tracing::info!(component = component.component, version = m.version, name = m.name, "migration applied");
+            tracing::info!(
+                component = component.component,
+                version = m.version,
+                name = m.name,
+                "migration applied"
+            );
             applied += 1;
         }
     }
@@ -127,8 +137,18 @@ pub async fn migrations_done(db: &DatabaseConnection, components: &[Migrations])
         "SELECT count(*)::bigint AS n FROM schema_migrations WHERE component IN ({})",
         placeholders.join(", ")
     );
-    match db.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, names)).await {
-        Ok(Some(row)) => row.try_get::<i64>("", "n").map(|n| n as usize >= expected).unwrap_or(false),
+    match db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            names,
+        ))
+        .await
+    {
+        Ok(Some(row)) => row
+            .try_get::<i64>("", "n")
+            .map(|n| n as usize >= expected)
+            .unwrap_or(false),
         _ => false,
     }
 }
@@ -150,7 +170,10 @@ fn checksum(sql: &str) -> String {
 
 /// Whether a database error is a unique-constraint violation (a lost insert race).
 pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// Whether a database error is a serialization failure or deadlock (retry the transaction).

@@ -34,7 +34,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -139,7 +142,9 @@ where
             };
             let m = metrics();
             m.rpc_requests.with_label_values(&[&method, &code]).inc();
-            m.rpc_duration.with_label_values(&[&method]).observe(start.elapsed().as_secs_f64());
+            m.rpc_duration
+                .with_label_values(&[&method])
+                .observe(start.elapsed().as_secs_f64());
             if code != "0" {
                 tracing::Span::current().record("rpc.grpc.status_code", code.as_str());
             }
@@ -158,8 +163,11 @@ pub async fn serve<S>(
     shutdown: Shutdown,
 ) -> anyhow::Result<()>
 where
-    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = Infallible>
-        + NamedService
+    S: Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + NamedService
         + Clone
         + Send
         + Sync
@@ -224,7 +232,9 @@ impl ClientInterceptor {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| Status::unauthenticated("token is not valid header text"))?;
-        Ok(Self { authorization: Some(value) })
+        Ok(Self {
+            authorization: Some(value),
+        })
     }
 }
 

@@ -40,7 +40,11 @@ impl ReadyReport {
 
 impl Readiness {
     pub fn new(db: Option<DatabaseConnection>, migrations: &'static [Migrations]) -> Self {
-        Self { db, migrations, broker: Vec::new() }
+        Self {
+            db,
+            migrations,
+            broker: Vec::new(),
+        }
     }
 
     /// Adds a flag that is true while a broker link (consumer, relay) is up.
@@ -58,7 +62,11 @@ impl Readiness {
             None => (true, true),
         };
         let broker = self.broker.iter().all(|f| f.load(Ordering::SeqCst));
-        ReadyReport { database, migrations, broker }
+        ReadyReport {
+            database,
+            migrations,
+            broker,
+        }
     }
 }
 
@@ -72,12 +80,20 @@ pub fn router(readiness: Readiness) -> Router {
 
 async fn readyz(State(r): State<Readiness>) -> impl IntoResponse {
     let report = r.check().await;
-    let code = if report.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if report.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(report))
 }
 
 /// Serves the admin endpoints until shutdown.
-pub async fn serve(listener: TcpListener, readiness: Readiness, shutdown: Shutdown) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
     axum::serve(listener, router(readiness))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use aftersales_proto::catalogue::Event;
 use aftersales_proto::common::v1::EventEnvelope;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Connection};
 use prost::Message as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
@@ -44,7 +44,11 @@ pub struct EventMeta<'a> {
 impl<'a> EventMeta<'a> {
     /// An event about a request.
     pub fn request(request_no: &'a str, branch: &'a str) -> Self {
-        Self { subject: request_no, branch, request_no }
+        Self {
+            subject: request_no,
+            branch,
+            request_no,
+        }
     }
 }
 
@@ -56,7 +60,9 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(producer: &str) -> Self {
-        Self { producer: producer.to_owned() }
+        Self {
+            producer: producer.to_owned(),
+        }
     }
 
     /// Writes `payload` into the outbox in `txn` and returns the envelope as it will be sent.
@@ -158,7 +164,13 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(db: DatabaseConnection, bus: Bus, producer: &str, settings: OutboxSettings) -> Self {
-        Self { db, bus, producer: producer.to_owned(), settings, handle: RelayHandle::default() }
+        Self {
+            db,
+            bus,
+            producer: producer.to_owned(),
+            settings,
+            handle: RelayHandle::default(),
+        }
     }
 
     pub fn handle(&self) -> RelayHandle {
@@ -170,7 +182,11 @@ impl Relay {
         let listener = self.spawn_listener(shutdown.clone());
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_triggered() {
-            let Some(conn) = self.bus.connect_with_retry(&format!("{}-relay", self.producer), &shutdown).await else {
+            let Some(conn) = self
+                .bus
+                .connect_with_retry(&format!("{}-relay", self.producer), &shutdown)
+                .await
+            else {
                 break;
             };
             let ch = match self.open_channel(&conn).await {
@@ -192,7 +208,10 @@ impl Relay {
             match result {
                 Ok(()) => break,
                 Err(e) => {
-                    metrics().outbox_publish_failures.with_label_values(&[&self.producer]).inc();
+                    metrics()
+                        .outbox_publish_failures
+                        .with_label_values(&[&self.producer])
+                        .inc();
                     tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
                     tokio::select! {
                         _ = shutdown.wait() => break,
@@ -252,14 +271,15 @@ impl Relay {
         let kick = self.handle.kick.clone();
         tokio::spawn(async move {
             while !shutdown.is_triggered() {
-                let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "outbox LISTEN connection failed");
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                        continue;
-                    }
-                };
+                let mut listener =
+                    match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "outbox LISTEN connection failed");
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                            continue;
+                        }
+                    };
                 if listener.listen(NOTIFY_CHANNEL).await.is_err() {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     continue;
@@ -335,7 +355,10 @@ impl Relay {
                 .basic_publish(
                     self.bus.topology.exchange.as_str().into(),
                     rk.as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     &body,
                     props,
                 )
@@ -345,9 +368,10 @@ impl Relay {
         }
 
         let timeout = Duration::from_millis(self.settings.confirm_timeout_ms);
-        let confirms = futures_util::future::join_all(in_flight.into_iter().map(|(id, rk, span, confirm)| {
-            async move { (id, rk, confirm.await) }.instrument(span)
-        }));
+        let confirms =
+            futures_util::future::join_all(in_flight.into_iter().map(|(id, rk, span, confirm)| {
+                async move { (id, rk, confirm.await) }.instrument(span)
+            }));
         let results = tokio::time::timeout(timeout, confirms)
             .await
             .map_err(|_| anyhow::anyhow!("no publisher confirm within {timeout:?}"))?;
@@ -360,13 +384,18 @@ impl Relay {
                     if returned.is_some() {
                         // No queue is bound for this key (yet): the event is delivered to nobody,
                         // which is the broker's answer, not a failure to retry forever.
-                        metrics().outbox_unroutable.with_label_values(&[&self.producer, &rk]).inc();
+                        metrics()
+                            .outbox_unroutable
+                            .with_label_values(&[&self.producer, &rk])
+                            .inc();
                         tracing::warn!(routing_key = %rk, "event unroutable: no queue bound");
                     }
                     published.push(id);
                 }
                 Ok(Confirmation::NotRequested) => published.push(id),
-                Ok(Confirmation::Nack(_)) => failed = Some(anyhow::anyhow!("broker nacked event {id}")),
+                Ok(Confirmation::Nack(_)) => {
+                    failed = Some(anyhow::anyhow!("broker nacked event {id}"))
+                }
                 Err(e) => failed = Some(anyhow::anyhow!("publish of event {id} failed: {e}")),
             }
         }
@@ -380,7 +409,10 @@ impl Relay {
             .await?;
         }
         txn.commit().await?;
-        metrics().outbox_published.with_label_values(&[&self.producer]).inc_by(published.len() as u64);
+        metrics()
+            .outbox_published
+            .with_label_values(&[&self.producer])
+            .inc_by(published.len() as u64);
         match failed {
             Some(e) => Err(e),
             None => Ok(claimed),
@@ -399,8 +431,12 @@ impl Relay {
             .await;
         if let Ok(Some(row)) = row {
             let m = metrics();
-            m.outbox_backlog.with_label_values(&[&self.producer]).set(row.try_get::<i64>("", "n").unwrap_or(0));
-            m.outbox_oldest_age_seconds.with_label_values(&[&self.producer]).set(row.try_get::<i64>("", "age").unwrap_or(0));
+            m.outbox_backlog
+                .with_label_values(&[&self.producer])
+                .set(row.try_get::<i64>("", "n").unwrap_or(0));
+            m.outbox_oldest_age_seconds
+                .with_label_values(&[&self.producer])
+                .set(row.try_get::<i64>("", "age").unwrap_or(0));
         }
     }
 

@@ -87,7 +87,9 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     let fmt_layer = if settings.log_format == "pretty" {
         tracing_subscriber::fmt::layer().with_target(true).boxed()
     } else {
-        tracing_subscriber::fmt::layer().event_format(JsonWithTrace).boxed()
+        tracing_subscriber::fmt::layer()
+            .event_format(JsonWithTrace)
+            .boxed()
     };
     let otel_layer = provider
         .as_ref()
@@ -98,12 +100,12 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         .with(otel_layer)
         .try_init()
         .is_ok();
-    if installed {
-        if let Some(p) = &provider {
-            global::set_tracer_provider(p.clone());
-        }
+    if let (true, Some(p)) = (installed, &provider) {
+        global::set_tracer_provider(p.clone());
     }
-    Ok(TelemetryGuard { provider: if installed { provider } else { None } })
+    Ok(TelemetryGuard {
+        provider: if installed { provider } else { None },
+    })
 }
 
 /// A batch-exporting provider sending OTLP/gRPC to `endpoint`.
@@ -188,7 +190,10 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         let mut obj = Map::new();
-        obj.insert("timestamp".into(), Value::String(chrono::Utc::now().to_rfc3339()));
+        obj.insert(
+            "timestamp".into(),
+            Value::String(chrono::Utc::now().to_rfc3339()),
+        );
         obj.insert("level".into(), Value::String(meta.level().to_string()));
         obj.insert("target".into(), Value::String(meta.target().to_owned()));
         let mut fields = JsonVisitor(Map::new());
@@ -211,10 +216,12 @@ where
 struct JsonVisitor(Map<String, Value>);
 impl Visit for JsonVisitor {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+        self.0
+            .insert(field.name().to_owned(), Value::String(format!("{value:?}")));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), Value::String(value.to_owned()));
+        self.0
+            .insert(field.name().to_owned(), Value::String(value.to_owned()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.0.insert(field.name().to_owned(), Value::from(value));
@@ -267,14 +274,18 @@ impl Metrics {
     fn new() -> Self {
         let registry = Registry::new_custom(Some("aftersales".into()), None)
             .unwrap_or_else(|_| Registry::new());
-        let lat = vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let lat = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic_metric(name, e));
+            let c = IntCounterVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|e| panic_metric(name, e));
             let _ = registry.register(Box::new(c.clone()));
             c
         };
         let gauge = |name: &str, help: &str, labels: &[&str]| {
-            let g = IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic_metric(name, e));
+            let g = IntGaugeVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|e| panic_metric(name, e));
             let _ = registry.register(Box::new(g.clone()));
             g
         };
@@ -285,17 +296,61 @@ impl Metrics {
             h
         };
         Self {
-            rpc_requests: counter("rpc_requests_total", "RPCs served, by method and gRPC status code.", &["method", "code"]),
-            rpc_duration: histogram("rpc_duration_seconds", "RPC latency by method.", &["method"]),
-            outbox_backlog: gauge("outbox_backlog", "Outbox rows not yet published.", &["producer"]),
-            outbox_oldest_age_seconds: gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", &["producer"]),
-            outbox_published: counter("outbox_published_total", "Events published and confirmed by the broker.", &["producer"]),
-            outbox_publish_failures: counter("outbox_publish_failures_total", "Relay batches that failed and will be retried.", &["producer"]),
-            outbox_unroutable: counter("outbox_unroutable_total", "Events the broker returned because no queue is bound for them.", &["producer", "routing_key"]),
-            consumer_processed: counter("consumer_events_total", "Events handled, by outcome (ok, duplicate, retried, dead_lettered).", &["queue", "routing_key", "outcome"]),
-            consumer_lag: histogram("consumer_lag_seconds", "Time from the event's commit to its handling.", &["queue"]),
-            handler_failures: counter("handler_failures_total", "Handler errors, by routing key.", &["queue", "routing_key"]),
-            dlq_depth: gauge("dlq_depth", "Messages waiting in the dead-letter queue.", &["queue"]),
+            rpc_requests: counter(
+                "rpc_requests_total",
+                "RPCs served, by method and gRPC status code.",
+                &["method", "code"],
+            ),
+            rpc_duration: histogram(
+                "rpc_duration_seconds",
+                "RPC latency by method.",
+                &["method"],
+            ),
+            outbox_backlog: gauge(
+                "outbox_backlog",
+                "Outbox rows not yet published.",
+                &["producer"],
+            ),
+            outbox_oldest_age_seconds: gauge(
+                "outbox_oldest_age_seconds",
+                "Age of the oldest unpublished outbox row.",
+                &["producer"],
+            ),
+            outbox_published: counter(
+                "outbox_published_total",
+                "Events published and confirmed by the broker.",
+                &["producer"],
+            ),
+            outbox_publish_failures: counter(
+                "outbox_publish_failures_total",
+                "Relay batches that failed and will be retried.",
+                &["producer"],
+            ),
+            outbox_unroutable: counter(
+                "outbox_unroutable_total",
+                "Events the broker returned because no queue is bound for them.",
+                &["producer", "routing_key"],
+            ),
+            consumer_processed: counter(
+                "consumer_events_total",
+                "Events handled, by outcome (ok, duplicate, retried, dead_lettered).",
+                &["queue", "routing_key", "outcome"],
+            ),
+            consumer_lag: histogram(
+                "consumer_lag_seconds",
+                "Time from the event's commit to its handling.",
+                &["queue"],
+            ),
+            handler_failures: counter(
+                "handler_failures_total",
+                "Handler errors, by routing key.",
+                &["queue", "routing_key"],
+            ),
+            dlq_depth: gauge(
+                "dlq_depth",
+                "Messages waiting in the dead-letter queue.",
+                &["queue"],
+            ),
             registry,
         }
     }
@@ -322,17 +377,29 @@ mod tests {
 
     #[test]
     fn metrics_render_in_prometheus_text_format() {
-        metrics().rpc_requests.with_label_values(&["/x.v1.S/M", "0"]).inc();
+        metrics()
+            .rpc_requests
+            .with_label_values(&["/x.v1.S/M", "0"])
+            .inc();
         let text = metrics().render();
-        assert!(text.contains("aftersales_rpc_requests_total{code=\"0\",method=\"/x.v1.S/M\"}"), "{text}");
+        assert!(
+            text.contains("aftersales_rpc_requests_total{code=\"0\",method=\"/x.v1.S/M\"}"),
+            "{text}"
+        );
     }
 
     #[test]
     fn trace_context_round_trips_through_a_map() {
         let mut map = HashMap::new();
-        map.insert("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
+        map.insert(
+            "traceparent".to_owned(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+        );
         global::set_text_map_propagator(TraceContextPropagator::new());
         let cx = extract(&map);
-        assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            cx.span().span_context().trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
     }
 }

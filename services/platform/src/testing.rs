@@ -16,8 +16,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use lapin::options::ExchangeDeleteOptions;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use secrecy::SecretString;
@@ -45,7 +49,10 @@ pub fn amqp_url() -> String {
 fn url_with_database(admin: &str, name: &str) -> String {
     match admin.rsplit_once('/') {
         Some((base, tail)) => {
-            let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            let query = tail
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
             format!("{base}/{name}{query}")
         }
         None => format!("{admin}/{name}"),
@@ -74,9 +81,15 @@ impl TestDb {
         let _ = admin.close().await;
         let url = url_with_database(&admin_url, &name);
         let mut opts = sea_orm::ConnectOptions::new(url.clone());
-        opts.max_connections(20).sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
-        let conn = sea_orm::Database::connect(opts).await.unwrap_or_else(|e| panic!("connect {name}: {e}"));
-        db::migrate(&conn, migrations).await.unwrap_or_else(|e| panic!("migrate {name}: {e:#}"));
+        opts.max_connections(20)
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30));
+        let conn = sea_orm::Database::connect(opts)
+            .await
+            .unwrap_or_else(|e| panic!("connect {name}: {e}"));
+        db::migrate(&conn, migrations)
+            .await
+            .unwrap_or_else(|e| panic!("migrate {name}: {e:#}"));
         TestDb { name, url, conn }
     }
 }
@@ -88,7 +101,12 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime, which cannot block on itself: a thread of its own
         // with a small runtime does the cleanup.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
                     let _ = admin
@@ -109,7 +127,9 @@ pub struct TestBus {
 
 impl TestBus {
     pub fn new() -> Self {
-        Self { prefix: format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]) }
+        Self {
+            prefix: format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        }
     }
 }
 
@@ -123,13 +143,24 @@ impl Drop for TestBus {
     fn drop(&mut self) {
         let prefix = self.prefix.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
-                let Ok(conn) = lapin::Connection::connect(&amqp_url(), Default::default()).await else { return };
+                let Ok(conn) = lapin::Connection::connect(&amqp_url(), Default::default()).await
+                else {
+                    return;
+                };
                 if let Ok(ch) = conn.create_channel().await {
                     for ex in ["aftersales.events", "aftersales.dlx"] {
                         let _ = ch
-                            .exchange_delete(format!("{prefix}{ex}").into(), ExchangeDeleteOptions::default())
+                            .exchange_delete(
+                                format!("{prefix}{ex}").into(),
+                                ExchangeDeleteOptions::default(),
+                            )
                             .await;
                     }
                 }
@@ -144,7 +175,7 @@ impl Drop for TestBus {
 /// and retries, queues that expire when idle.
 pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSettings {
     let defaults = PlatformSettings::defaults(service, 0, 0, "unused");
-    let mut s: PlatformSettings = crate::config::load(&defaults, None, EnvSource::Map(HashMap::new()))
+    let mut s = crate::config::load(&defaults, None, EnvSource::Map(HashMap::new()))
         .unwrap_or_else(|e| panic!("test defaults: {e}"));
     s.server.grpc_addr = "127.0.0.1:0".into();
     s.server.admin_addr = "127.0.0.1:0".into();
@@ -163,8 +194,14 @@ pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSet
 
 /// A token signed with [`TEST_JWT_SECRET`], valid for an hour.
 pub fn token(subject: &str, branch: &str, roles: &[Role]) -> String {
-    crate::auth::mint_hs256(TEST_JWT_SECRET, subject, branch, roles, Duration::from_secs(3600))
-        .unwrap_or_else(|e| panic!("mint token: {e}"))
+    crate::auth::mint_hs256(
+        TEST_JWT_SECRET,
+        subject,
+        branch,
+        roles,
+        Duration::from_secs(3600),
+    )
+    .unwrap_or_else(|e| panic!("mint token: {e}"))
 }
 
 /// A span as the OTLP receiver got it.
@@ -188,7 +225,10 @@ impl TraceService for Sink {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut out = self.0.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
+        let mut out = self
+            .0
+            .lock()
+            .map_err(|_| tonic::Status::internal("poisoned"))?;
         for rs in request.into_inner().resource_spans {
             for ss in rs.scope_spans {
                 for s in ss.spans {
@@ -217,7 +257,9 @@ impl TraceService for Sink {
                 }
             }
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 

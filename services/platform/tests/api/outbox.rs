@@ -1,0 +1,204 @@
+use std::time::Duration;
+
+use aftersales_platform::outbox::{EventMeta, Outbox, Relay};
+use aftersales_platform::proto::intake::v1::RequestCancelled;
+use aftersales_platform::shutdown::Shutdown;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+use crate::helpers::World;
+
+fn event(n: usize) -> RequestCancelled {
+    RequestCancelled {
+        request_no: format!("AS-2611-SH01-{n:06}"),
+        branch: "SH01".into(),
+        ..Default::default()
+    }
+}
+
+async fn stage(w: &World, n: usize, subjects: usize) {
+    let outbox = Outbox::new("intake");
+    // Several transactions, as many requests would stage them.
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let txn = w.db.conn.begin().await.unwrap();
+        for i in chunk {
+            let no = format!("AS-2611-SH01-{:06}", i % subjects);
+            outbox
+                .stage(&txn, EventMeta::request(&no, "SH01"), &event(*i))
+                .await
+                .unwrap();
+        }
+        txn.commit().await.unwrap();
+    }
+}
+
+async fn unpublished(w: &World) -> i64 {
+    let row =
+        w.db.conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*)::bigint FROM outbox WHERE published_at IS NULL",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+fn relay(w: &World, batch: u32) -> Relay {
+    let mut s = w.settings.outbox.clone();
+    s.batch_size = batch;
+    Relay::new(w.db.conn.clone(), w.bus(), "intake", s)
+}
+
+#[tokio::test]
+async fn staged_events_are_published_with_envelope_properties_and_per_subject_sequences() {
+    let w = World::new("intake").await;
+    let mut probe = w.probe().await;
+    stage(&w, 6, 2).await;
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(relay(&w, 50).run(shutdown.clone()));
+
+    let (ids, _, got) = probe.distinct(6, Duration::from_secs(20)).await;
+    assert_eq!(ids.len(), 6);
+    for r in &got {
+        assert_eq!(r.envelope.producer, "intake");
+        assert_eq!(r.envelope.routing_key, "intake.request.cancelled");
+        assert_eq!(r.envelope.r#type, "aftersales.intake.v1.RequestCancelled");
+        assert_eq!(r.message_id.as_deref(), Some(r.envelope.event_id.as_str()));
+        assert!(
+            r.headers.contains_key("traceparent"),
+            "trace context travels in the headers"
+        );
+        assert!(
+            uuid::Uuid::parse_str(&r.envelope.event_id)
+                .unwrap()
+                .get_version_num()
+                == 7
+        );
+    }
+    let mut seqs: Vec<(String, u64)> = got
+        .iter()
+        .map(|r| (r.envelope.subject.clone(), r.envelope.sequence))
+        .collect();
+    seqs.sort();
+    assert_eq!(
+        seqs.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+        vec![1, 2, 3, 1, 2, 3],
+        "each subject counts its own sequence"
+    );
+    shutdown.trigger();
+    task.await.unwrap();
+    assert_eq!(unpublished(&w).await, 0);
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_publishes_nothing() {
+    let w = World::new("intake").await;
+    let txn = w.db.conn.begin().await.unwrap();
+    Outbox::new("intake")
+        .stage(
+            &txn,
+            EventMeta::request("AS-2611-SH01-000001", "SH01"),
+            &event(1),
+        )
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    let row =
+        w.db.conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*)::bigint FROM outbox",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn killing_the_relay_mid_publish_loses_nothing() {
+    const N: usize = 3000;
+    let w = World::new("intake").await;
+    let mut probe = w.probe().await;
+    stage(&w, N, 50).await;
+
+    // First relay: killed (task aborted, as a crash would) once part of the backlog is out.
+    let first = tokio::spawn(relay(&w, 100).run(Shutdown::new()));
+    let (early, _, _) = probe.distinct(150, Duration::from_secs(30)).await;
+    assert!(
+        early.len() >= 150,
+        "the first relay published something before it died"
+    );
+    first.abort();
+    let _ = first.await;
+    assert!(
+        unpublished(&w).await > 0,
+        "the crash happened mid-publish, with work left"
+    );
+
+    // A new relay picks up what was left, including rows claimed but not committed.
+    let shutdown = Shutdown::new();
+    let second = tokio::spawn(relay(&w, 100).run(shutdown.clone()));
+    let (rest, dups, _) = probe
+        .distinct(N - early.len(), Duration::from_secs(60))
+        .await;
+    let all: std::collections::HashSet<_> = early.union(&rest).cloned().collect();
+    assert_eq!(
+        all.len(),
+        N,
+        "every staged event arrived (received {dups} messages after the crash)"
+    );
+    shutdown.trigger();
+    second.await.unwrap();
+    assert_eq!(unpublished(&w).await, 0);
+}
+
+#[tokio::test]
+async fn a_broker_connection_closed_mid_publish_loses_nothing() {
+    const N: usize = 3000;
+    let w = World::new("intake").await;
+    let mut probe = w.probe().await;
+    stage(&w, N, 50).await;
+
+    let shutdown = Shutdown::new();
+    let relay = relay(&w, 100);
+    let handle = relay.handle();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+    let (early, _, _) = probe.distinct(150, Duration::from_secs(30)).await;
+    handle.drop_connection().await;
+
+    let (rest, _, _) = probe
+        .distinct(N - early.len(), Duration::from_secs(60))
+        .await;
+    let all: std::collections::HashSet<_> = early.union(&rest).cloned().collect();
+    assert_eq!(
+        all.len(),
+        N,
+        "every staged event arrived after the reconnect"
+    );
+    assert!(handle.is_connected(), "the relay reconnected");
+    shutdown.trigger();
+    task.await.unwrap();
+    assert_eq!(unpublished(&w).await, 0);
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_relay_before_its_poll_interval() {
+    let mut w = World::new("intake").await;
+    w.settings.outbox.poll_interval_ms = 60_000;
+    let mut probe = w.probe().await;
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(relay(&w, 50).run(shutdown.clone()));
+    // Let the relay reach its idle wait.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stage(&w, 1, 1).await;
+    let (ids, _, _) = probe.distinct(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        ids.len(),
+        1,
+        "NOTIFY woke the relay long before the 60 s poll"
+    );
+    shutdown.trigger();
+    task.await.unwrap();
+}
