@@ -233,6 +233,17 @@ pub fn mint_hs256(
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs()
         + ttl.as_secs();
+    mint_hs256_expiring_at(secret, subject, branch, roles, exp)
+}
+
+/// Mints an HS256 token expiring at `exp` (Unix seconds); tests use a past instant.
+pub fn mint_hs256_expiring_at(
+    secret: &str,
+    subject: &str,
+    branch: &str,
+    roles: &[Role],
+    exp: u64,
+) -> anyhow::Result<String> {
     let claims = Claims {
         sub: subject.to_owned(),
         branch: branch.to_owned(),

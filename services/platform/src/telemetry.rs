@@ -72,7 +72,7 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     let provider = if endpoint.is_empty() {
         None
     } else {
-        Some(tracer_provider(service, &endpoint)?)
+        Some(tracer_provider(service, &endpoint, 8192)?)
     };
 
     let filter = EnvFilter::try_from_default_env()
@@ -108,8 +108,13 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     })
 }
 
-/// A batch-exporting provider sending OTLP/gRPC to `endpoint`.
-pub fn tracer_provider(service: &str, endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
+/// A batch-exporting provider sending OTLP/gRPC to `endpoint`; spans beyond `max_queue` waiting
+/// for export are dropped (a slow collector must not grow memory without bound).
+pub fn tracer_provider(
+    service: &str,
+    endpoint: &str,
+    max_queue: usize,
+) -> anyhow::Result<SdkTracerProvider> {
     use opentelemetry_otlp::WithExportConfig;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
@@ -119,8 +124,16 @@ pub fn tracer_provider(service: &str, endpoint: &str) -> anyhow::Result<SdkTrace
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service.to_owned());
     }
+    let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                .with_max_queue_size(max_queue)
+                .with_max_export_batch_size(512)
+                .build(),
+        )
+        .build();
     Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(processor)
         .with_resource(resource.build())
         .build())
 }

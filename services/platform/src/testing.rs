@@ -204,6 +204,13 @@ pub fn token(subject: &str, branch: &str, roles: &[Role]) -> String {
     .unwrap_or_else(|e| panic!("mint token: {e}"))
 }
 
+/// A token signed with [`TEST_JWT_SECRET`] that expired an hour ago.
+pub fn expired_token(subject: &str, branch: &str, roles: &[Role]) -> String {
+    let an_hour_ago = chrono::Utc::now().timestamp().max(3600) as u64 - 3600;
+    crate::auth::mint_hs256_expiring_at(TEST_JWT_SECRET, subject, branch, roles, an_hour_ago)
+        .unwrap_or_else(|e| panic!("mint token: {e}"))
+}
+
 /// A span as the OTLP receiver got it.
 #[derive(Debug, Clone)]
 pub struct CollectedSpan {
@@ -330,7 +337,7 @@ pub fn telemetry() -> &'static TestTelemetry {
                         .add_service(TraceServiceServer::new(sink))
                         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
                 );
-                let provider = crate::telemetry::tracer_provider("tests", &format!("http://{addr}"))
+                let provider = crate::telemetry::tracer_provider("tests", &format!("http://{addr}"), 1 << 18)
                     .unwrap_or_else(|e| panic!("OTLP exporter: {e}"));
                 let _ = tx.send(provider);
                 std::future::pending::<()>().await;

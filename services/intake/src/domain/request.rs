@@ -1,0 +1,438 @@
+//! A service request as intake accepts it. Every field is parsed once, at the edge, into these
+//! types; a bad field becomes a [`Violation`] naming it, and all of them are reported together.
+
+use std::collections::HashSet;
+
+use aftersales_platform::grpc::Violation;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::tracking::BranchCode;
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The lower-case wire and storage name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)+ _ => None }
+            }
+            /// "a, b or c", for error messages.
+            pub fn choices() -> String {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                names.join(", ")
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// How the request reached us.
+    Channel { Hotline = "hotline", Web = "web", Email = "email", Branch = "branch" }
+);
+wire_enum!(
+    RequestKind { Replacement = "replacement", Repair = "repair", Return = "return", Exchange = "exchange", Installation = "installation" }
+);
+wire_enum!(Urgency { Low = "low", Normal = "normal", High = "high", Critical = "critical" });
+wire_enum!(
+    /// Decides the arrival deadline and the delivery method.
+    Region { Urban = "urban", Suburban = "suburban", Remote = "remote" }
+);
+
+/// Collects every bad field of one message.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation::new(field, description));
+    }
+
+    /// Runs a parser; on error records it under `field` and returns `None`.
+    pub fn check<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Violation> {
+        self.0
+    }
+}
+
+/// Upper bounds that keep one request small enough to store, index and show.
+pub mod limits {
+    pub const NAME: usize = 200;
+    pub const ADDRESS: usize = 500;
+    pub const EMAIL: usize = 254;
+    pub const CATEGORY: usize = 64;
+    pub const MODEL: usize = 100;
+    pub const SERIAL: usize = 64;
+    pub const DOCUMENT_NO: usize = 64;
+    pub const FAULT: usize = 4000;
+    pub const PHOTOS: usize = 20;
+    pub const PHOTO_URL: usize = 2048;
+    pub const PARTS: usize = 50;
+    pub const QUANTITY: u32 = 999;
+    pub const IDEMPOTENCY_KEY: usize = 128;
+    /// The whole message, encoded.
+    pub const MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+}
+
+/// Text that must be present and at most `max` characters, trimmed.
+pub fn required_text(s: &str, max: usize) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("is required".into());
+    }
+    optional_text(t, max)
+}
+
+pub fn optional_text(s: &str, max: usize) -> Result<String, String> {
+    let t = s.trim();
+    if t.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_owned())
+}
+
+/// A phone number as the customer gave it, with its digits for searching.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumber {
+    pub display: String,
+    pub digits: String,
+}
+
+impl PhoneNumber {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("is required".into());
+        }
+        if !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
+        {
+            return Err("must contain only digits, spaces and + - ( )".into());
+        }
+        if t.chars().skip(1).any(|c| c == '+') {
+            return Err("may have '+' only at the start".into());
+        }
+        let digits = digits_of(t);
+        if !(5..=20).contains(&digits.len()) {
+            return Err("must have between 5 and 20 digits".into());
+        }
+        Ok(Self {
+            display: t.to_owned(),
+            digits,
+        })
+    }
+}
+
+/// The digits of a phone number, for matching however it was typed.
+pub fn digits_of(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+pub fn email(s: &str) -> Result<String, String> {
+    let t = optional_text(s, limits::EMAIL)?;
+    if !t.is_empty() {
+        let (local, domain) = t.split_once('@').ok_or("must be an e-mail address")?;
+        if local.is_empty() || !domain.contains('.') || t.contains(char::is_whitespace) {
+            return Err("must be an e-mail address".into());
+        }
+    }
+    Ok(t)
+}
+
+/// An ISO date, optional; never in the future.
+pub fn optional_date(s: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map_err(|_| "must be a date YYYY-MM-DD".to_owned())?;
+    if d > today {
+        return Err(format!("must not be in the future (today is {today})"));
+    }
+    Ok(Some(d))
+}
+
+/// A part number: upper-case letters, digits and dashes (`PWR-55-01`).
+pub fn part_no(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let ok = (2..=32).contains(&t.len())
+        && t.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(t.to_owned())
+    } else {
+        Err("must be 2–32 upper-case letters, digits and dashes, e.g. PWR-55-01".into())
+    }
+}
+
+pub fn serial(s: &str) -> Result<String, String> {
+    let t = required_text(s, limits::SERIAL)?;
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '/'))
+    {
+        return Err("must be letters, digits, '-', '.' or '/'".into());
+    }
+    Ok(t)
+}
+
+pub fn category(s: &str) -> Result<String, String> {
+    let t = required_text(s, limits::CATEGORY)?.to_lowercase();
+    if !t
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+    {
+        return Err("must be letters, digits, spaces, '-' or '_'".into());
+    }
+    Ok(t)
+}
+
+pub fn photo_url(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.len() > limits::PHOTO_URL {
+        return Err(format!("must be at most {} characters", limits::PHOTO_URL));
+    }
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or("must be an http(s) URL")?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err("must be an http(s) URL".into());
+    }
+    Ok(t.to_owned())
+}
+
+pub fn idempotency_key(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(
+            "is required (a UUID is fine); a retry with the same key returns the same request"
+                .into(),
+        );
+    }
+    if t.len() > limits::IDEMPOTENCY_KEY
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+    {
+        return Err(format!(
+            "must be at most {} of A-Z a-z 0-9 - _ : .",
+            limits::IDEMPOTENCY_KEY
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub address: String,
+    pub region: Region,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub category: String,
+    pub model: String,
+    pub serial: String,
+    pub purchase_date: Option<NaiveDate>,
+    pub invoice_no: String,
+    pub invoice_date: Option<NaiveDate>,
+    pub receipt_date: Option<NaiveDate>,
+    pub factory_date: Option<NaiveDate>,
+    pub service_contract_no: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartLine {
+    pub part_no: String,
+    pub quantity: u32,
+}
+
+/// A valid request, ready to be numbered and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    pub idempotency_key: String,
+    pub branch: BranchCode,
+    pub channel: Channel,
+    pub kind: RequestKind,
+    pub urgency: Urgency,
+    pub customer: Customer,
+    pub product: Product,
+    pub fault_description: String,
+    pub photos: Vec<String>,
+    pub parts: Vec<PartLine>,
+    pub misuse_suspected: bool,
+}
+
+impl Serialize for BranchCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for BranchCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        BranchCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Rules across fields, checked after each field parsed on its own.
+pub fn cross_field_rules(
+    v: &mut Violations,
+    kind: Option<RequestKind>,
+    product: &Product,
+    fault_description: &str,
+    parts: &[PartLine],
+) {
+    if let (Some(f), Some(p)) = (product.factory_date, product.purchase_date)
+        && f > p
+    {
+        v.add(
+            "product.factory_date",
+            "must not be after product.purchase_date",
+        );
+    }
+    if let (Some(p), Some(i)) = (product.purchase_date, product.invoice_date)
+        && i < p
+    {
+        v.add(
+            "product.invoice_date",
+            "must not be before product.purchase_date",
+        );
+    }
+    if product.invoice_date.is_some() && product.invoice_no.is_empty() {
+        v.add(
+            "product.invoice_no",
+            "is required when product.invoice_date is given",
+        );
+    }
+    if !product.invoice_no.is_empty() && product.invoice_date.is_none() {
+        v.add(
+            "product.invoice_date",
+            "is required when product.invoice_no is given",
+        );
+    }
+    if kind != Some(RequestKind::Installation) && fault_description.is_empty() {
+        v.add(
+            "fault_description",
+            "is required (except for installations)",
+        );
+    }
+    if kind == Some(RequestKind::Replacement) && parts.is_empty() {
+        v.add("parts", "a replacement needs at least one part line");
+    }
+    let mut seen = HashSet::new();
+    for (i, p) in parts.iter().enumerate() {
+        if !seen.insert(&p.part_no) {
+            v.add(
+                format!("parts[{i}].part_no"),
+                format!("{} is listed twice; add the quantities", p.part_no),
+            );
+        }
+    }
+}
+
+impl NewRequest {
+    /// A stable fingerprint of the content (without the idempotency key): the same key with a
+    /// different body is refused, the same body is replayed.
+    pub fn fingerprint(&self) -> String {
+        let mut copy = self.clone();
+        copy.idempotency_key.clear();
+        let text = serde_json::to_string(&copy).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.as_bytes() {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn phone_numbers_accept_the_usual_punctuation_and_refuse_letters() {
+        assert_eq!(
+            PhoneNumber::parse("+86 138 0013 8000").unwrap().digits,
+            "8613800138000"
+        );
+        assert_eq!(
+            PhoneNumber::parse("(021) 5555-0100").unwrap().digits,
+            "02155550100"
+        );
+        assert!(PhoneNumber::parse("call me maybe").is_err());
+        assert!(PhoneNumber::parse("12 3").is_err());
+        assert!(PhoneNumber::parse("86+138001380").is_err());
+    }
+
+    #[test]
+    fn dates_must_be_iso_and_not_in_the_future() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(optional_date("", today).unwrap(), None);
+        assert!(optional_date("2026-11-22", today).unwrap().is_some());
+        assert!(
+            optional_date("2026-11-23", today)
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(optional_date("22/11/2026", today).is_err());
+    }
+
+    #[test]
+    fn part_numbers_are_upper_case_codes() {
+        assert!(part_no("PWR-55-01").is_ok());
+        assert!(part_no("pwr-55-01").is_err());
+        assert!(part_no("-X").is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_their_wire_names() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(*c));
+        }
+        assert_eq!(RequestKind::parse("teleport"), None);
+        assert_eq!(Urgency::choices(), "low, normal, high, critical");
+    }
+
+    proptest! {
+        #[test]
+        fn phone_parsing_never_panics_and_keeps_only_digits(s in "\\PC{0,40}") {
+            if let Ok(p) = PhoneNumber::parse(&s) {
+                prop_assert!(p.digits.chars().all(|c| c.is_ascii_digit()));
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! What intake consumes, declared in one place ([`subscriptions`]), one handler file per kind of
+//! event: every event about a request goes into its timeline and may move its status; a rejected
+//! claim and a recorded survey also close the request.
+
+pub mod claim_rejected;
+pub mod po_update;
+pub mod summary;
+pub mod survey_recorded;
+pub mod timeline;
+
+use aftersales_platform::bus::Subscription;
+use aftersales_platform::proto::catalogue;
+
+use crate::service::Intake;
+
+/// Keys with a handler of their own; every other non-intake key goes to the timeline handler.
+const SPECIAL: &[&str] = &[
+    "claims.claim.rejected",
+    "feedback.survey.recorded",
+    "procurement.po.issued",
+    "procurement.po.received",
+    "procurement.po.overdue",
+];
+
+pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
+    let mut subs: Vec<Subscription> = catalogue::ALL
+        .iter()
+        .filter(|e| !e.routing_key.starts_with("intake.") && !SPECIAL.contains(&e.routing_key))
+        .map(|e| Subscription::new(e.routing_key, timeline::RecordTimeline::new(intake)))
+        .collect();
+    subs.push(Subscription::new(
+        "claims.claim.rejected",
+        claim_rejected::ClaimRejected::new(intake),
+    ));
+    subs.push(Subscription::new(
+        "feedback.survey.recorded",
+        survey_recorded::SurveyRecorded::new(intake),
+    ));
+    for rk in [
+        "procurement.po.issued",
+        "procurement.po.received",
+        "procurement.po.overdue",
+    ] {
+        subs.push(Subscription::new(rk, po_update::PoUpdate::new(intake)));
+    }
+    subs
+}

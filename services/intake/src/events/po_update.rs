@@ -1,0 +1,46 @@
+//! `procurement.po.*`: a purchase order serves several requests; each gets the line in its
+//! timeline.
+
+use aftersales_platform::bus::{Handler, HandlerError, Received};
+use aftersales_platform::proto::procurement::v1 as procurement;
+use sea_orm::DatabaseTransaction;
+
+use super::timeline::apply;
+use crate::service::Intake;
+
+pub struct PoUpdate;
+
+impl PoUpdate {
+    pub fn new(_: &Intake) -> Self {
+        Self
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for PoUpdate {
+    async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
+        let request_nos = match ev.routing_key.as_str() {
+            "procurement.po.issued" => ev.payload::<procurement::PoIssued>()?.request_nos,
+            "procurement.po.received" => ev.payload::<procurement::PoReceived>()?.request_nos,
+            _ => ev.payload::<procurement::PoOverdue>()?.request_nos,
+        };
+        let summary = super::summary::summarize(ev);
+        for no in request_nos {
+            // One event, several requests: the timeline key is per (event, request).
+            let mut per_request = ev.clone();
+            per_request.envelope.event_id = derived_id(&ev.envelope.event_id, &no);
+            apply(txn, &per_request, &no, &summary).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stable id for the entry of `request_no` made from the event `event_id` (UUIDv5-like).
+fn derived_id(event_id: &str, request_no: &str) -> String {
+    let base = uuid::Uuid::parse_str(event_id).unwrap_or_default();
+    let mut bytes = *base.as_bytes();
+    for (i, b) in request_no.bytes().enumerate() {
+        bytes[i % 16] ^= b.rotate_left((i / 16) as u32);
+    }
+    uuid::Uuid::from_bytes(bytes).to_string()
+}

@@ -1,0 +1,148 @@
+//! One line per event that a branch agent can read to a customer.
+
+use aftersales_platform::bus::Received;
+use aftersales_platform::proto::{
+    claims, feedback, fieldservice, logistics, procurement, warehouse,
+};
+use prost::Message;
+
+fn decode<M: Message + Default>(ev: &Received) -> Option<M> {
+    M::decode(ev.envelope.payload.as_slice()).ok()
+}
+
+fn money(m: &Option<aftersales_platform::proto::common::v1::Money>) -> String {
+    match m {
+        Some(m) => format!(
+            "{}.{:02} {}",
+            m.amount_minor / 100,
+            (m.amount_minor % 100).abs(),
+            m.currency
+        ),
+        None => "0".into(),
+    }
+}
+
+/// A readable line; unknown or undecodable payloads fall back to the routing key in words.
+pub fn summarize(ev: &Received) -> String {
+    let specific = match ev.routing_key.as_str() {
+        "claims.claim.opened" => decode::<claims::v1::ClaimOpened>(ev).map(|e| {
+            format!(
+                "Warranty review opened ({} line(s), policy {})",
+                e.lines.len(),
+                e.policy_version
+            )
+        }),
+        "claims.claim.approved" => decode::<claims::v1::ClaimApproved>(ev).map(|e| {
+            let how = if e.auto_approved {
+                "automatically"
+            } else {
+                "by a reviewer"
+            };
+            format!(
+                "Claim approved {how}; fee {}{}",
+                money(&e.total_fee),
+                if e.onsite_required {
+                    "; on-site service"
+                } else {
+                    ""
+                }
+            )
+        }),
+        "claims.claim.rejected" => {
+            decode::<claims::v1::ClaimRejected>(ev).map(|e| format!("Claim rejected: {}", e.reason))
+        }
+        "claims.claim.info_requested" => decode::<claims::v1::ClaimInfoRequested>(ev)
+            .map(|e| format!("More information needed: {}", e.text)),
+        "claims.refund.authorized" => decode::<claims::v1::RefundAuthorized>(ev)
+            .map(|e| format!("Refund of {} authorized", money(&e.amount))),
+        "warehouse.reservation.confirmed" => {
+            decode::<warehouse::v1::ReservationConfirmed>(ev).map(|e| {
+                format!(
+                    "Parts reserved ({} line(s), pick list {})",
+                    e.lines.len(),
+                    e.pick_list_id
+                )
+            })
+        }
+        "warehouse.stock.shortage" => decode::<warehouse::v1::StockShortage>(ev).map(|e| {
+            format!(
+                "Parts out of stock ({} line(s)); ordering from suppliers",
+                e.lines.len()
+            )
+        }),
+        "procurement.po.issued" => decode::<procurement::v1::PoIssued>(ev)
+            .map(|e| format!("Purchase order {} issued", e.po_number)),
+        "procurement.po.received" => decode::<procurement::v1::PoReceived>(ev)
+            .map(|e| format!("Purchase order {} received", e.po_number)),
+        "procurement.po.overdue" => decode::<procurement::v1::PoOverdue>(ev)
+            .map(|e| format!("Purchase order {} is late", e.po_number)),
+        "logistics.shipment.dispatched" => decode::<logistics::v1::ShipmentDispatched>(ev)
+            .map(|e| format!("Shipped with {}, waybill {}", e.carrier, e.waybill_no)),
+        "logistics.shipment.delivered" => decode::<logistics::v1::ShipmentDelivered>(ev)
+            .map(|e| format!("Delivered (waybill {})", e.waybill_no)),
+        "logistics.shipment.exception" => decode::<logistics::v1::ShipmentException>(ev).map(|e| {
+            let kind = logistics::v1::ExceptionKind::try_from(e.kind)
+                .map(|k| k.as_str_name())
+                .unwrap_or("EXCEPTION");
+            format!(
+                "Shipment problem ({}): {}",
+                kind.trim_start_matches("EXCEPTION_KIND_").to_lowercase(),
+                e.detail
+            )
+        }),
+        "logistics.pickup.scheduled" => decode::<logistics::v1::PickupScheduled>(ev)
+            .map(|e| format!("Pick-up scheduled ({})", e.pickup_no)),
+        "fieldservice.workorder.scheduled" => decode::<fieldservice::v1::WorkOrderScheduled>(ev)
+            .map(|e| {
+                format!(
+                    "Technician {} booked (work order {})",
+                    e.technician_name, e.work_order_no
+                )
+            }),
+        "fieldservice.workorder.status_changed" => {
+            decode::<fieldservice::v1::WorkOrderStatusChanged>(ev).map(|e| {
+                let to = fieldservice::v1::WorkOrderStatus::try_from(e.to)
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("UNKNOWN");
+                format!(
+                    "Work order {} now {}",
+                    e.work_order_no,
+                    to.trim_start_matches("WORK_ORDER_STATUS_")
+                        .to_lowercase()
+                        .replace('_', " ")
+                )
+            })
+        }
+        "fieldservice.workorder.completed" => decode::<fieldservice::v1::WorkOrderCompleted>(ev)
+            .map(|e| {
+                format!(
+                    "Service completed (work order {}, charge {})",
+                    e.work_order_no,
+                    money(&e.charge)
+                )
+            }),
+        "feedback.survey.recorded" => decode::<feedback::v1::SurveyRecorded>(ev).map(|e| {
+            format!(
+                "Satisfaction survey recorded ({})",
+                if e.satisfied {
+                    "satisfied"
+                } else {
+                    "not satisfied"
+                }
+            )
+        }),
+        _ => None,
+    };
+    specific.unwrap_or_else(|| {
+        // "logistics.pickup.completed" → "Pickup completed (logistics)".
+        let mut parts = ev.routing_key.splitn(3, '.');
+        let svc = parts.next().unwrap_or_default();
+        let entity = parts.next().unwrap_or_default().replace('_', " ");
+        let verb = parts.next().unwrap_or_default().replace('_', " ");
+        let mut line = format!("{entity} {verb} ({svc})");
+        if let Some(first) = line.get(..1) {
+            line = first.to_uppercase() + &line[1..];
+        }
+        line
+    })
+}

@@ -1,0 +1,688 @@
+//! The tonic service: proto → domain through parsing (once, here), authorization on every call,
+//! domain → proto for answers, one `Error → Status` mapping.
+
+use aftersales_platform::auth::{Caller, Role, Verifier};
+use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::intake::v1 as pb;
+use aftersales_platform::proto::intake::v1::intake_service_server::IntakeService;
+use chrono::{DateTime, NaiveDate, Utc};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::domain::request::{self, Customer, PartLine, PhoneNumber, Product, Violations, limits};
+use crate::domain::tracking::BranchCode;
+use crate::domain::{Channel, NewRequest, Region, RequestKind, RequestNo, RequestStatus, Urgency};
+use crate::error::Error;
+use crate::service::Intake;
+use crate::store::requests::{ListFilter, StoredRequest};
+
+/// Who may submit and cancel requests (admin always may).
+const WRITERS: &[Role] = &[Role::BranchAgent, Role::Dispatcher];
+/// Who may read requests: every role, each within its branch scope.
+const READERS: &[Role] = &[
+    Role::BranchAgent,
+    Role::Reviewer,
+    Role::Warehouse,
+    Role::Procurement,
+    Role::Dispatcher,
+    Role::Technician,
+    Role::Analyst,
+];
+
+pub struct Api {
+    pub intake: Intake,
+    pub verifier: Verifier,
+    pub max_page_size: u32,
+}
+
+impl Api {
+    fn authorize<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Caller, Status> {
+        Ok(self.verifier.require(req.metadata(), roles)?)
+    }
+}
+
+#[tonic::async_trait]
+impl IntakeService for Api {
+    async fn submit_request(
+        &self,
+        request: Request<pb::SubmitRequestRequest>,
+    ) -> Result<Response<pb::SubmitRequestResponse>, Status> {
+        let caller = self.authorize(&request, WRITERS)?;
+        let msg = request.into_inner();
+        let new = parse_submission(&msg, Utc::now().date_naive())?;
+        if !caller.sees_branch(new.branch.as_str()) {
+            return Err(Status::permission_denied(format!(
+                "you may submit requests only for branch {}",
+                caller.branch().unwrap_or("*")
+            )));
+        }
+        let (stored, created) = self.intake.submit(&caller, new).await?;
+        Ok(Response::new(pb::SubmitRequestResponse {
+            request: Some(to_proto(&stored)),
+            created,
+        }))
+    }
+
+    async fn get_request(
+        &self,
+        request: Request<pb::GetRequestRequest>,
+    ) -> Result<Response<pb::GetRequestResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let no = parse_request_no(&request.get_ref().request_no)?;
+        let stored = self.intake.get(&caller, &no).await?;
+        Ok(Response::new(pb::GetRequestResponse {
+            request: Some(to_proto(&stored)),
+        }))
+    }
+
+    async fn list_requests(
+        &self,
+        request: Request<pb::ListRequestsRequest>,
+    ) -> Result<Response<pb::ListRequestsResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let filter = parse_list(request.get_ref(), &caller, self.max_page_size)?;
+        let Some(filter) = filter else {
+            // Asking for another branch's list yields nothing, exactly as if it were empty.
+            return Ok(Response::new(pb::ListRequestsResponse::default()));
+        };
+        let (rows, last) = self.intake.list(filter).await?;
+        Ok(Response::new(pb::ListRequestsResponse {
+            requests: rows.iter().map(to_proto).collect(),
+            next_page_token: last
+                .map(|l| page_token(l.created_at, l.request_no.as_str()))
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn cancel_request(
+        &self,
+        request: Request<pb::CancelRequestRequest>,
+    ) -> Result<Response<pb::CancelRequestResponse>, Status> {
+        let caller = self.authorize(&request, WRITERS)?;
+        let msg = request.into_inner();
+        let no = parse_request_no(&msg.request_no)?;
+        let mut v = Violations::default();
+        let reason = v.check("reason", request::optional_text(&msg.reason, 500));
+        if !v.is_empty() {
+            return Err(Error::Invalid(v.into_vec()).into());
+        }
+        let stored = self
+            .intake
+            .cancel(&caller, &no, &reason.unwrap_or_default())
+            .await?;
+        Ok(Response::new(pb::CancelRequestResponse {
+            request: Some(to_proto(&stored)),
+        }))
+    }
+
+    async fn get_timeline(
+        &self,
+        request: Request<pb::GetTimelineRequest>,
+    ) -> Result<Response<pb::GetTimelineResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let no = parse_request_no(&request.get_ref().request_no)?;
+        let (r, entries) = self.intake.timeline(&caller, &no).await?;
+        Ok(Response::new(pb::GetTimelineResponse {
+            request_no: no.to_string(),
+            status: status_to_proto(r.status) as i32,
+            entries: entries
+                .into_iter()
+                .map(|e| pb::TimelineEntry {
+                    event_id: e.event_id.to_string(),
+                    r#type: e.routing_key,
+                    at: Some(timestamp(e.occurred_at)),
+                    producer: e.producer,
+                    summary: e.summary,
+                    status_after: status_to_proto(e.status_after) as i32,
+                })
+                .collect(),
+        }))
+    }
+}
+
+fn parse_request_no(s: &str) -> Result<RequestNo, Status> {
+    RequestNo::parse(s.trim()).map_err(|e| {
+        Error::Invalid(vec![aftersales_platform::grpc::Violation::new(
+            "request_no",
+            e,
+        )])
+        .into()
+    })
+}
+
+/// Proto enum value → domain value, naming the field and the accepted values when it is not one.
+fn enum_field<P, D: Copy>(
+    v: &mut Violations,
+    field: &str,
+    raw: i32,
+    from_proto: impl Fn(P) -> Option<D>,
+    decode: impl Fn(i32) -> Result<P, prost::UnknownEnumValue>,
+    choices: String,
+) -> Option<D> {
+    match decode(raw) {
+        Ok(p) => match from_proto(p) {
+            Some(d) => Some(d),
+            None => {
+                v.add(field, format!("is required: one of {choices}"));
+                None
+            }
+        },
+        Err(_) => {
+            v.add(
+                field,
+                format!("{raw} is not a valid value: one of {choices}"),
+            );
+            None
+        }
+    }
+}
+
+fn channel_from(c: common::Channel) -> Option<Channel> {
+    Some(match c {
+        common::Channel::Unspecified => return None,
+        common::Channel::Hotline => Channel::Hotline,
+        common::Channel::Web => Channel::Web,
+        common::Channel::Email => Channel::Email,
+        common::Channel::Branch => Channel::Branch,
+    })
+}
+fn kind_from(k: common::RequestKind) -> Option<RequestKind> {
+    Some(match k {
+        common::RequestKind::Unspecified => return None,
+        common::RequestKind::Replacement => RequestKind::Replacement,
+        common::RequestKind::Repair => RequestKind::Repair,
+        common::RequestKind::Return => RequestKind::Return,
+        common::RequestKind::Exchange => RequestKind::Exchange,
+        common::RequestKind::Installation => RequestKind::Installation,
+    })
+}
+fn urgency_from(u: common::Urgency) -> Option<Urgency> {
+    Some(match u {
+        common::Urgency::Unspecified => return None,
+        common::Urgency::Low => Urgency::Low,
+        common::Urgency::Normal => Urgency::Normal,
+        common::Urgency::High => Urgency::High,
+        common::Urgency::Critical => Urgency::Critical,
+    })
+}
+fn region_from(r: common::Region) -> Option<Region> {
+    Some(match r {
+        common::Region::Unspecified => return None,
+        common::Region::Urban => Region::Urban,
+        common::Region::Suburban => Region::Suburban,
+        common::Region::Remote => Region::Remote,
+    })
+}
+
+/// Parses a submission, collecting every bad field. `today` bounds the dates.
+pub fn parse_submission(
+    m: &pb::SubmitRequestRequest,
+    today: NaiveDate,
+) -> Result<NewRequest, Error> {
+    let mut v = Violations::default();
+    if m.encoded_len() > limits::MESSAGE_BYTES {
+        v.add(
+            "request",
+            format!("is {} bytes; the limit is 4 MiB", m.encoded_len()),
+        );
+    }
+    let idempotency_key = v.check(
+        "idempotency_key",
+        request::idempotency_key(&m.idempotency_key),
+    );
+    let branch = v.check("branch", BranchCode::parse(m.branch.trim()));
+    let channel = enum_field(
+        &mut v,
+        "channel",
+        m.channel,
+        channel_from,
+        common::Channel::try_from,
+        Channel::choices(),
+    );
+    let kind = enum_field(
+        &mut v,
+        "kind",
+        m.kind,
+        kind_from,
+        common::RequestKind::try_from,
+        RequestKind::choices(),
+    );
+    let urgency = enum_field(
+        &mut v,
+        "urgency",
+        m.urgency,
+        urgency_from,
+        common::Urgency::try_from,
+        Urgency::choices(),
+    );
+
+    let default_customer = common::Customer::default();
+    let c = m.customer.as_ref().unwrap_or_else(|| {
+        v.add("customer", "is required");
+        &default_customer
+    });
+    let customer_given = m.customer.is_some();
+    let name = v.check(
+        "customer.name",
+        request::required_text(&c.name, limits::NAME),
+    );
+    let phone = v.check("customer.phone", PhoneNumber::parse(&c.phone));
+    let address = v.check(
+        "customer.address",
+        request::required_text(&c.address, limits::ADDRESS),
+    );
+    let region = enum_field(
+        &mut v,
+        "customer.region",
+        c.region,
+        region_from,
+        common::Region::try_from,
+        Region::choices(),
+    );
+    let email = v.check("customer.email", request::email(&c.email));
+
+    let default_product = common::Product::default();
+    let p = m.product.as_ref().unwrap_or_else(|| {
+        v.add("product", "is required");
+        &default_product
+    });
+    let product = if m.product.is_some() || customer_given {
+        let category = v.check("product.category", request::category(&p.category));
+        let model = v.check(
+            "product.model",
+            request::required_text(&p.model, limits::MODEL),
+        );
+        let serial = v.check("product.serial", request::serial(&p.serial));
+        let purchase_date = v.check(
+            "product.purchase_date",
+            request::optional_date(&p.purchase_date, today),
+        );
+        let invoice_no = v.check(
+            "product.invoice_no",
+            request::optional_text(&p.invoice_no, limits::DOCUMENT_NO),
+        );
+        let invoice_date = v.check(
+            "product.invoice_date",
+            request::optional_date(&p.invoice_date, today),
+        );
+        let receipt_date = v.check(
+            "product.receipt_date",
+            request::optional_date(&p.receipt_date, today),
+        );
+        let factory_date = v.check(
+            "product.factory_date",
+            request::optional_date(&p.factory_date, today),
+        );
+        let contract = v.check(
+            "product.service_contract_no",
+            request::optional_text(&p.service_contract_no, limits::DOCUMENT_NO),
+        );
+        match (
+            category,
+            model,
+            serial,
+            purchase_date,
+            invoice_no,
+            invoice_date,
+            receipt_date,
+            factory_date,
+            contract,
+        ) {
+            (
+                Some(category),
+                Some(model),
+                Some(serial),
+                Some(purchase_date),
+                Some(invoice_no),
+                Some(invoice_date),
+                Some(receipt_date),
+                Some(factory_date),
+                Some(service_contract_no),
+            ) => Some(Product {
+                category,
+                model,
+                serial,
+                purchase_date,
+                invoice_no,
+                invoice_date,
+                receipt_date,
+                factory_date,
+                service_contract_no,
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+
+    let fault = v.check(
+        "fault_description",
+        request::optional_text(&m.fault_description, limits::FAULT),
+    );
+    if m.photos.len() > limits::PHOTOS {
+        v.add("photos", format!("at most {} photos", limits::PHOTOS));
+    }
+    let photos: Vec<String> = m
+        .photos
+        .iter()
+        .take(limits::PHOTOS)
+        .enumerate()
+        .filter_map(|(i, url)| v.check(&format!("photos[{i}]"), request::photo_url(url)))
+        .collect();
+    if m.parts.len() > limits::PARTS {
+        v.add("parts", format!("at most {} part lines", limits::PARTS));
+    }
+    let mut parts = Vec::new();
+    for (i, line) in m.parts.iter().take(limits::PARTS).enumerate() {
+        let part_no = v.check(
+            &format!("parts[{i}].part_no"),
+            request::part_no(&line.part_no),
+        );
+        if line.quantity == 0 || line.quantity > limits::QUANTITY {
+            v.add(
+                format!("parts[{i}].quantity"),
+                format!("must be between 1 and {}", limits::QUANTITY),
+            );
+        } else if let Some(part_no) = part_no {
+            parts.push(PartLine {
+                part_no,
+                quantity: line.quantity,
+            });
+        }
+    }
+    if let Some(product) = &product {
+        request::cross_field_rules(
+            &mut v,
+            kind,
+            product,
+            fault.as_deref().unwrap_or(""),
+            &parts,
+        );
+    }
+
+    match (
+        idempotency_key,
+        branch,
+        channel,
+        kind,
+        urgency,
+        name,
+        phone,
+        address,
+        region,
+        email,
+        product,
+        fault,
+    ) {
+        (
+            Some(idempotency_key),
+            Some(branch),
+            Some(channel),
+            Some(kind),
+            Some(urgency),
+            Some(name),
+            Some(phone),
+            Some(address),
+            Some(region),
+            Some(email),
+            Some(product),
+            Some(fault_description),
+        ) if v.is_empty() => Ok(NewRequest {
+            idempotency_key,
+            branch,
+            channel,
+            kind,
+            urgency,
+            customer: Customer {
+                name,
+                phone,
+                address,
+                region,
+                email,
+            },
+            product,
+            fault_description,
+            photos,
+            parts,
+            misuse_suspected: m.misuse_suspected,
+        }),
+        _ => Err(Error::Invalid(v.into_vec())),
+    }
+}
+
+/// The filter for a list, narrowed to the caller's branch; `None` when the caller asked for a
+/// branch it may not see.
+fn parse_list(
+    m: &pb::ListRequestsRequest,
+    caller: &Caller,
+    max: u32,
+) -> Result<Option<ListFilter>, Status> {
+    let mut v = Violations::default();
+    let asked = m.branch.trim();
+    let branch = match (caller.branch(), asked) {
+        (Some(own), "") => Some(own.to_owned()),
+        (Some(own), b) if b == own => Some(own.to_owned()),
+        (Some(_), _) => return Ok(None),
+        (None, "") => None,
+        (None, b) => v
+            .check("branch", BranchCode::parse(b))
+            .map(|b| b.to_string()),
+    };
+    let mut statuses = Vec::new();
+    for (i, s) in m.statuses.iter().enumerate() {
+        match pb::RequestStatus::try_from(*s)
+            .ok()
+            .and_then(status_from_proto)
+        {
+            Some(st) => statuses.push(st),
+            None => v.add(
+                format!("statuses[{i}]"),
+                format!("{s} is not a request status"),
+            ),
+        }
+    }
+    let phone_digits = if m.customer_phone.trim().is_empty() {
+        None
+    } else {
+        v.check("customer_phone", PhoneNumber::parse(&m.customer_phone))
+            .map(|p| p.digits)
+    };
+    let range = m.created.unwrap_or_default();
+    let created_from = range
+        .from
+        .as_ref()
+        .and_then(|t| from_timestamp(&mut v, "created.from", t));
+    let created_to = range
+        .to
+        .as_ref()
+        .and_then(|t| from_timestamp(&mut v, "created.to", t));
+    if let (Some(a), Some(b)) = (created_from, created_to)
+        && b <= a
+    {
+        v.add("created.to", "must be after created.from");
+    }
+    let limit = match m.page_size {
+        0 => 50.min(max),
+        n if n > max => {
+            v.add("page_size", format!("must be at most {max}"));
+            max
+        }
+        n => n,
+    };
+    let after = if m.page_token.is_empty() {
+        None
+    } else {
+        v.check("page_token", parse_page_token(&m.page_token))
+    };
+    if !v.is_empty() {
+        return Err(Error::Invalid(v.into_vec()).into());
+    }
+    Ok(Some(ListFilter {
+        branch,
+        statuses,
+        phone_digits,
+        created_from,
+        created_to,
+        after,
+        limit,
+    }))
+}
+
+fn from_timestamp(
+    v: &mut Violations,
+    field: &str,
+    t: &prost_types::Timestamp,
+) -> Option<DateTime<Utc>> {
+    let d = DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32);
+    if d.is_none() {
+        v.add(field, "is not a valid timestamp");
+    }
+    d
+}
+
+/// Opaque to clients: the last row's creation instant and number, hex-encoded.
+fn page_token(at: DateTime<Utc>, request_no: &str) -> String {
+    format!("{}|{request_no}", at.timestamp_micros())
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn parse_page_token(token: &str) -> Result<(DateTime<Utc>, String), String> {
+    let bad = || "is not a token this service issued".to_owned();
+    if !token.len().is_multiple_of(2) || token.len() > 200 {
+        return Err(bad());
+    }
+    let bytes: Result<Vec<u8>, _> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
+        .collect();
+    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
+    let (micros, no) = text.split_once('|').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    RequestNo::parse(no).map_err(|_| bad())?;
+    Ok((at, no.to_owned()))
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn status_to_proto(s: RequestStatus) -> pb::RequestStatus {
+    match s {
+        RequestStatus::Submitted => pb::RequestStatus::Submitted,
+        RequestStatus::UnderReview => pb::RequestStatus::UnderReview,
+        RequestStatus::Approved => pb::RequestStatus::Approved,
+        RequestStatus::Rejected => pb::RequestStatus::Rejected,
+        RequestStatus::Sourcing => pb::RequestStatus::Sourcing,
+        RequestStatus::Shipped => pb::RequestStatus::Shipped,
+        RequestStatus::Delivered => pb::RequestStatus::Delivered,
+        RequestStatus::InService => pb::RequestStatus::InService,
+        RequestStatus::Completed => pb::RequestStatus::Completed,
+        RequestStatus::Closed => pb::RequestStatus::Closed,
+        RequestStatus::Cancelled => pb::RequestStatus::Cancelled,
+    }
+}
+
+fn status_from_proto(s: pb::RequestStatus) -> Option<RequestStatus> {
+    RequestStatus::ALL
+        .into_iter()
+        .find(|d| status_to_proto(*d) == s)
+}
+
+fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+pub fn to_proto(r: &StoredRequest) -> pb::ServiceRequest {
+    let q = &r.request;
+    let channel = match q.channel {
+        Channel::Hotline => common::Channel::Hotline,
+        Channel::Web => common::Channel::Web,
+        Channel::Email => common::Channel::Email,
+        Channel::Branch => common::Channel::Branch,
+    };
+    let kind = match q.kind {
+        RequestKind::Replacement => common::RequestKind::Replacement,
+        RequestKind::Repair => common::RequestKind::Repair,
+        RequestKind::Return => common::RequestKind::Return,
+        RequestKind::Exchange => common::RequestKind::Exchange,
+        RequestKind::Installation => common::RequestKind::Installation,
+    };
+    let urgency = match q.urgency {
+        Urgency::Low => common::Urgency::Low,
+        Urgency::Normal => common::Urgency::Normal,
+        Urgency::High => common::Urgency::High,
+        Urgency::Critical => common::Urgency::Critical,
+    };
+    let region = match q.customer.region {
+        Region::Urban => common::Region::Urban,
+        Region::Suburban => common::Region::Suburban,
+        Region::Remote => common::Region::Remote,
+    };
+    pb::ServiceRequest {
+        request_no: r.request_no.to_string(),
+        status: status_to_proto(r.status) as i32,
+        branch: q.branch.to_string(),
+        channel: channel as i32,
+        kind: kind as i32,
+        urgency: urgency as i32,
+        customer: Some(common::Customer {
+            name: q.customer.name.clone(),
+            phone: q.customer.phone.display.clone(),
+            address: q.customer.address.clone(),
+            region: region as i32,
+            email: q.customer.email.clone(),
+        }),
+        product: Some(common::Product {
+            category: q.product.category.clone(),
+            model: q.product.model.clone(),
+            serial: q.product.serial.clone(),
+            purchase_date: date(q.product.purchase_date),
+            invoice_no: q.product.invoice_no.clone(),
+            invoice_date: date(q.product.invoice_date),
+            receipt_date: date(q.product.receipt_date),
+            factory_date: date(q.product.factory_date),
+            service_contract_no: q.product.service_contract_no.clone(),
+        }),
+        fault_description: q.fault_description.clone(),
+        photos: q.photos.clone(),
+        parts: q
+            .parts
+            .iter()
+            .map(|p| common::PartLine {
+                part_no: p.part_no.clone(),
+                quantity: p.quantity,
+            })
+            .collect(),
+        created_at: Some(timestamp(r.created_at)),
+        updated_at: Some(timestamp(r.updated_at)),
+        status_reason: r.status_reason.clone(),
+        submitted_by: r.submitted_by.clone(),
+        misuse_suspected: q.misuse_suspected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_garbage_is_refused() {
+        let at = DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap();
+        let t = page_token(at, "AS-2611-SH01-000042");
+        assert_eq!(
+            parse_page_token(&t).unwrap(),
+            (at, "AS-2611-SH01-000042".to_owned())
+        );
+        assert!(parse_page_token("zz").is_err());
+        assert!(parse_page_token("").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! Intake's operations, each one transaction: submit, get, list, cancel, timeline. The gRPC layer
+//! parses and authorizes, then calls these.
+
+use aftersales_platform::auth::Caller;
+use aftersales_platform::db::is_unique_violation;
+use aftersales_platform::outbox::{EventMeta, Outbox};
+use aftersales_platform::proto::intake::v1 as pb;
+use chrono::{FixedOffset, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+use crate::domain::tracking::{self, RequestNo};
+use crate::domain::{NewRequest, RequestStatus};
+use crate::error::Error;
+use crate::store::requests::{self, ListFilter, StoredRequest};
+use crate::store::timeline;
+
+/// What the operations need.
+#[derive(Clone)]
+pub struct Intake {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    /// Local offset of the department: the tracking number's month is the local month.
+    pub offset: FixedOffset,
+}
+
+impl Intake {
+    pub fn new(db: DatabaseConnection, offset: FixedOffset) -> Self {
+        Self {
+            db,
+            outbox: Outbox::new(crate::config::SERVICE),
+            offset,
+        }
+    }
+
+    /// Stores the request under a new tracking number and stages `intake.request.submitted`,
+    /// in one transaction. The same idempotency key returns the first result (`created` false).
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        req: NewRequest,
+    ) -> Result<(StoredRequest, bool), Error> {
+        let fingerprint = req.fingerprint();
+        if let Some(existing) =
+            requests::find_by_idempotency_key(&self.db, &req.idempotency_key).await?
+        {
+            return replay(existing, &fingerprint, caller);
+        }
+        let txn = self.db.begin().await?;
+        match self
+            .insert_new(&txn, caller, req.clone(), fingerprint.clone())
+            .await
+        {
+            Ok(stored) => {
+                txn.commit().await?;
+                Ok((stored, true))
+            }
+            Err(Error::Unexpected(e))
+                if e.downcast_ref::<sea_orm::DbErr>()
+                    .is_some_and(is_unique_violation) =>
+            {
+                // A concurrent submission with the same key won; its number stands and ours
+                // rolls back with the transaction (no gap).
+                drop(txn);
+                let existing = requests::find_by_idempotency_key(&self.db, &req.idempotency_key)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Unexpected(anyhow::anyhow!(
+                            "idempotency race lost to a vanished row"
+                        ))
+                    })?;
+                replay(existing, &fingerprint, caller)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert_new(
+        &self,
+        txn: &DatabaseTransaction,
+        caller: &Caller,
+        req: NewRequest,
+        fingerprint: String,
+    ) -> Result<StoredRequest, Error> {
+        let now = now();
+        let period = tracking::period(now, self.offset);
+        let seq = requests::next_sequence(txn, req.branch.as_str(), &period).await?;
+        let request_no =
+            RequestNo::new(&period, &req.branch, seq).map_err(Error::FailedPrecondition)?;
+        aftersales_platform::grpc::record_request_no(request_no.as_str());
+        let stored = StoredRequest {
+            request_no,
+            fingerprint,
+            status: RequestStatus::Submitted,
+            status_reason: String::new(),
+            request: req,
+            submitted_by: caller.subject.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        requests::insert(txn, &stored)
+            .await
+            .map_err(|e| Error::Unexpected(e.into()))?;
+        let event = pb::RequestSubmitted {
+            request: Some(crate::grpc::to_proto(&stored)),
+        };
+        let env = self
+            .outbox
+            .stage(
+                txn,
+                EventMeta::request(stored.request_no.as_str(), stored.request.branch.as_str()),
+                &event,
+            )
+            .await?;
+        timeline::record(
+            txn,
+            &timeline::Entry {
+                event_id: parse_id(&env.event_id)?,
+                request_no: stored.request_no.to_string(),
+                routing_key: env.routing_key,
+                producer: env.producer,
+                occurred_at: now,
+                summary: format!(
+                    "Request received by branch {} via {} ({} of a {} {})",
+                    stored.request.branch,
+                    stored.request.channel.as_str(),
+                    stored.request.kind.as_str(),
+                    stored.request.product.category,
+                    stored.request.product.model
+                ),
+                status_after: RequestStatus::Submitted,
+            },
+        )
+        .await?;
+        Ok(stored)
+    }
+
+    /// The request, if the caller may see it (another branch's request is simply not found).
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        request_no: &RequestNo,
+    ) -> Result<StoredRequest, Error> {
+        let r = requests::get(&self.db, request_no.as_str())
+            .await?
+            .filter(|r| caller.sees_branch(r.request.branch.as_str()))
+            .ok_or_else(|| Error::NotFound(format!("request {request_no}")))?;
+        aftersales_platform::grpc::record_request_no(request_no.as_str());
+        Ok(r)
+    }
+
+    /// One page, newest first, and the keyset of the next page if there is one.
+    pub async fn list(
+        &self,
+        mut filter: ListFilter,
+    ) -> Result<(Vec<StoredRequest>, Option<StoredRequest>), Error> {
+        let limit = filter.limit as usize;
+        filter.limit = limit as u32;
+        let mut rows = requests::list(&self.db, &filter).await?;
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let last = rows.last().cloned();
+            return Ok((rows, last));
+        }
+        Ok((rows, None))
+    }
+
+    /// Cancels before dispatch and stages `intake.request.cancelled`. Cancelling a cancelled
+    /// request returns it unchanged.
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        request_no: &RequestNo,
+        reason: &str,
+    ) -> Result<StoredRequest, Error> {
+        aftersales_platform::grpc::record_request_no(request_no.as_str());
+        let txn = self.db.begin().await?;
+        let mut r = requests::get_for_update(&txn, request_no.as_str())
+            .await?
+            .filter(|r| caller.sees_branch(r.request.branch.as_str()))
+            .ok_or_else(|| Error::NotFound(format!("request {request_no}")))?;
+        if r.status == RequestStatus::Cancelled {
+            return Ok(r);
+        }
+        if !r.status.can_cancel() {
+            return Err(Error::FailedPrecondition(format!(
+                "request {request_no} is {}; it can be cancelled only before dispatch (submitted, under_review, approved, sourcing)",
+                r.status
+            )));
+        }
+        let now = now();
+        let previous = r.status;
+        let reason = if reason.trim().is_empty() {
+            "cancelled at the customer's request"
+        } else {
+            reason.trim()
+        };
+        requests::set_status(
+            &txn,
+            request_no.as_str(),
+            RequestStatus::Cancelled,
+            reason,
+            now,
+        )
+        .await?;
+        let event = pb::RequestCancelled {
+            request_no: request_no.to_string(),
+            branch: r.request.branch.to_string(),
+            reason: reason.to_owned(),
+            cancelled_by: caller.subject.clone(),
+            previous_status: crate::grpc::status_to_proto(previous) as i32,
+        };
+        let env = self
+            .outbox
+            .stage(
+                &txn,
+                EventMeta::request(request_no.as_str(), r.request.branch.as_str()),
+                &event,
+            )
+            .await?;
+        timeline::record(
+            &txn,
+            &timeline::Entry {
+                event_id: parse_id(&env.event_id)?,
+                request_no: request_no.to_string(),
+                routing_key: env.routing_key,
+                producer: env.producer,
+                occurred_at: now,
+                summary: format!("Cancelled by {}: {reason}", caller.subject),
+                status_after: RequestStatus::Cancelled,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        r.status = RequestStatus::Cancelled;
+        r.status_reason = reason.to_owned();
+        r.updated_at = now;
+        Ok(r)
+    }
+
+    pub async fn timeline(
+        &self,
+        caller: &Caller,
+        request_no: &RequestNo,
+    ) -> Result<(StoredRequest, Vec<timeline::Entry>), Error> {
+        let r = self.get(caller, request_no).await?;
+        let entries = timeline::list(&self.db, request_no.as_str()).await?;
+        Ok((r, entries))
+    }
+}
+
+/// Now, at the precision Postgres keeps (microseconds), so an answer equals a later read.
+fn now() -> chrono::DateTime<Utc> {
+    use chrono::DurationRound;
+    let t = Utc::now();
+    t.duration_trunc(chrono::Duration::microseconds(1))
+        .unwrap_or(t)
+}
+
+fn replay(
+    existing: StoredRequest,
+    fingerprint: &str,
+    caller: &Caller,
+) -> Result<(StoredRequest, bool), Error> {
+    if existing.fingerprint != fingerprint || !caller.sees_branch(existing.request.branch.as_str())
+    {
+        return Err(Error::Conflict(
+            "idempotency_key was already used for a different request; use a new key for a new request".into(),
+        ));
+    }
+    Ok((existing, false))
+}
+
+pub fn parse_id(id: &str) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::parse_str(id).map_err(|e| Error::Unexpected(anyhow::anyhow!("event id {id}: {e}")))
+}

@@ -1,0 +1,19 @@
+//! Intake's tables: requests, tracking sequences, and the timeline read model. Query functions
+//! take the connection or transaction they run in.
+
+pub mod requests;
+pub mod timeline;
+
+use aftersales_platform::db::{Migration, Migrations};
+
+pub const MIGRATIONS: Migrations = Migrations {
+    component: "intake",
+    list: &[Migration {
+        version: 1,
+        name: "requests_and_timeline",
+        sql: include_str!("store/migrations/0001_requests_and_timeline.sql"),
+    }],
+};
+
+/// Every migration this service runs, platform first.
+pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];

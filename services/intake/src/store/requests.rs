@@ -1,0 +1,299 @@
+//! The `requests` and `tracking_sequences` tables.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+
+use crate::domain::request::{Customer, PartLine, PhoneNumber, Product};
+use crate::domain::tracking::BranchCode;
+use crate::domain::{Channel, NewRequest, Region, RequestKind, RequestNo, RequestStatus, Urgency};
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRequest {
+    pub request_no: RequestNo,
+    pub fingerprint: String,
+    pub status: RequestStatus,
+    pub status_reason: String,
+    pub request: NewRequest,
+    pub submitted_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    request_no: String,
+    idempotency_key: String,
+    fingerprint: String,
+    branch: String,
+    channel: String,
+    kind: String,
+    urgency: String,
+    status: String,
+    status_reason: String,
+    customer_name: String,
+    customer_phone: String,
+    customer_phone_digits: String,
+    customer_address: String,
+    customer_region: String,
+    customer_email: String,
+    product: serde_json::Value,
+    fault_description: String,
+    photos: serde_json::Value,
+    parts: serde_json::Value,
+    misuse_suspected: bool,
+    submitted_by: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T, DbErr> {
+    serde_json::from_value(v).map_err(|e| DbErr::Json(format!("{what}: {e}")))
+}
+
+fn corrupt(what: &str, value: &str) -> DbErr {
+    DbErr::Type(format!("stored {what} {value:?} is not valid"))
+}
+
+impl TryFrom<Row> for StoredRequest {
+    type Error = DbErr;
+    fn try_from(r: Row) -> Result<Self, DbErr> {
+        let product: Product = json("product", r.product)?;
+        let photos: Vec<String> = json("photos", r.photos)?;
+        let parts: Vec<PartLine> = json("parts", r.parts)?;
+        Ok(StoredRequest {
+            request_no: RequestNo::parse(&r.request_no)
+                .map_err(|_| corrupt("request_no", &r.request_no))?,
+            fingerprint: r.fingerprint,
+            status: RequestStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+            status_reason: r.status_reason,
+            request: NewRequest {
+                idempotency_key: r.idempotency_key,
+                branch: BranchCode::parse(&r.branch).map_err(|_| corrupt("branch", &r.branch))?,
+                channel: Channel::parse(&r.channel)
+                    .ok_or_else(|| corrupt("channel", &r.channel))?,
+                kind: RequestKind::parse(&r.kind).ok_or_else(|| corrupt("kind", &r.kind))?,
+                urgency: Urgency::parse(&r.urgency)
+                    .ok_or_else(|| corrupt("urgency", &r.urgency))?,
+                customer: Customer {
+                    name: r.customer_name,
+                    phone: PhoneNumber {
+                        display: r.customer_phone,
+                        digits: r.customer_phone_digits,
+                    },
+                    address: r.customer_address,
+                    region: Region::parse(&r.customer_region)
+                        .ok_or_else(|| corrupt("region", &r.customer_region))?,
+                    email: r.customer_email,
+                },
+                product,
+                fault_description: r.fault_description,
+                photos,
+                parts,
+                misuse_suspected: r.misuse_suspected,
+            },
+            submitted_by: r.submitted_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "request_no, idempotency_key, fingerprint, branch, channel, kind, urgency, status, status_reason, \
+    customer_name, customer_phone, customer_phone_digits, customer_address, customer_region, customer_email, \
+    product, fault_description, photos, parts, misuse_suspected, submitted_by, created_at, updated_at";
+
+fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+async fn one<C: ConnectionTrait>(conn: &C, s: Statement) -> Result<Option<StoredRequest>, DbErr> {
+    Row::find_by_statement(s)
+        .one(conn)
+        .await?
+        .map(StoredRequest::try_from)
+        .transpose()
+}
+
+pub async fn find_by_idempotency_key<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+) -> Result<Option<StoredRequest>, DbErr> {
+    one(
+        conn,
+        stmt(
+            format!("SELECT {COLUMNS} FROM requests WHERE idempotency_key = $1"),
+            [key.into()],
+        ),
+    )
+    .await
+}
+
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<StoredRequest>, DbErr> {
+    one(
+        conn,
+        stmt(
+            format!("SELECT {COLUMNS} FROM requests WHERE request_no = $1"),
+            [request_no.into()],
+        ),
+    )
+    .await
+}
+
+/// The request, locked until the transaction ends (status changes serialize on it).
+pub async fn get_for_update<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<StoredRequest>, DbErr> {
+    one(
+        conn,
+        stmt(
+            format!("SELECT {COLUMNS} FROM requests WHERE request_no = $1 FOR UPDATE"),
+            [request_no.into()],
+        ),
+    )
+    .await
+}
+
+/// The next tracking sequence of `branch` in `period`. The row lock serializes concurrent
+/// submissions of one branch, and a rollback returns the number: no gaps, no duplicates.
+pub async fn next_sequence<C: ConnectionTrait>(
+    conn: &C,
+    branch: &str,
+    period: &str,
+) -> Result<i64, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "INSERT INTO tracking_sequences (branch, period, last) VALUES ($1, $2, 1)
+             ON CONFLICT (branch, period) DO UPDATE SET last = tracking_sequences.last + 1
+             RETURNING last",
+            [branch.into(), period.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("sequence upsert returned nothing".into()))?;
+    Ok(row.try_get::<i32>("", "last")? as i64)
+}
+
+pub async fn insert<C: ConnectionTrait>(conn: &C, r: &StoredRequest) -> Result<(), DbErr> {
+    let q = &r.request;
+    let to_json =
+        |v: serde_json::Result<serde_json::Value>| v.map_err(|e| DbErr::Json(e.to_string()));
+    conn.execute_raw(stmt(
+        format!("INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"),
+        [
+            r.request_no.as_str().into(),
+            q.idempotency_key.as_str().into(),
+            r.fingerprint.as_str().into(),
+            q.branch.as_str().into(),
+            q.channel.as_str().into(),
+            q.kind.as_str().into(),
+            q.urgency.as_str().into(),
+            r.status.as_str().into(),
+            r.status_reason.as_str().into(),
+            q.customer.name.as_str().into(),
+            q.customer.phone.display.as_str().into(),
+            q.customer.phone.digits.as_str().into(),
+            q.customer.address.as_str().into(),
+            q.customer.region.as_str().into(),
+            q.customer.email.as_str().into(),
+            to_json(serde_json::to_value(&q.product))?.into(),
+            q.fault_description.as_str().into(),
+            to_json(serde_json::to_value(&q.photos))?.into(),
+            to_json(serde_json::to_value(&q.parts))?.into(),
+            q.misuse_suspected.into(),
+            r.submitted_by.as_str().into(),
+            r.created_at.into(),
+            r.updated_at.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+    status: RequestStatus,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE requests SET status = $2, status_reason = $3, updated_at = $4 WHERE request_no = $1",
+        [request_no.into(), status.as_str().into(), reason.into(), at.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// What a list asks for. `branch` is already narrowed to what the caller may see.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub branch: Option<String>,
+    pub statuses: Vec<RequestStatus>,
+    pub phone_digits: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Keyset: the last row of the previous page, newest first.
+    pub after: Option<(DateTime<Utc>, String)>,
+    pub limit: u32,
+}
+
+/// Newest first; returns up to `limit + 1` rows so the caller knows whether a next page exists.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    f: &ListFilter,
+) -> Result<Vec<StoredRequest>, DbErr> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(b) = &f.branch {
+        let p = param(b.as_str().into(), &mut values);
+        conditions.push(format!("branch = {p}"));
+    }
+    if !f.statuses.is_empty() {
+        let ps: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| param(s.as_str().into(), &mut values))
+            .collect();
+        conditions.push(format!("status IN ({})", ps.join(", ")));
+    }
+    if let Some(d) = &f.phone_digits {
+        let p = param(d.as_str().into(), &mut values);
+        conditions.push(format!("customer_phone_digits = {p}"));
+    }
+    if let Some(from) = f.created_from {
+        let p = param(from.into(), &mut values);
+        conditions.push(format!("created_at >= {p}"));
+    }
+    if let Some(to) = f.created_to {
+        let p = param(to.into(), &mut values);
+        conditions.push(format!("created_at < {p}"));
+    }
+    if let Some((at, no)) = &f.after {
+        let pa = param((*at).into(), &mut values);
+        let pn = param(no.as_str().into(), &mut values);
+        conditions.push(format!("(created_at, request_no) < ({pa}, {pn})"));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let limit = param(((f.limit + 1) as i64).into(), &mut values);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM requests {filter} ORDER BY created_at DESC, request_no DESC LIMIT {limit}"
+    );
+    Row::find_by_statement(stmt(sql, values))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(StoredRequest::try_from)
+        .collect()
+}

@@ -1,0 +1,344 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aftersales_platform::auth::Role;
+use aftersales_platform::bus::Bus;
+use aftersales_platform::grpc::ClientInterceptor;
+use aftersales_platform::outbox::RelayHandle;
+use aftersales_platform::proto::catalogue::Event;
+use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::common::v1::EventEnvelope;
+use aftersales_platform::proto::intake::v1 as pb;
+use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
+use aftersales_platform::shutdown::Shutdown;
+use aftersales_platform::testing::{self, TestBus, TestDb};
+use futures_util::StreamExt;
+use intake::app::App;
+use intake::config::{IntakeSettings, Settings};
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tokio::sync::mpsc;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel as GrpcChannel;
+
+pub type Client = IntakeServiceClient<InterceptedService<GrpcChannel, ClientInterceptor>>;
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub bus_names: TestBus,
+    pub settings: Settings,
+    pub grpc_addr: std::net::SocketAddr,
+    pub admin_addr: std::net::SocketAddr,
+    pub relay: RelayHandle,
+    pub shutdown: Shutdown,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    amqp: (Connection, Channel),
+}
+
+/// Starts intake on port 0 with its own database and broker names, and waits until its consumer
+/// has declared its queues (so events published by the test are not dropped as unroutable).
+pub async fn spawn_app() -> TestApp {
+    testing::telemetry();
+    let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
+    let bus_names = TestBus::new();
+    let platform = testing::settings("intake", &db.url, &bus_names);
+    let settings = Settings {
+        platform,
+        intake: IntakeSettings { max_page_size: 200 },
+    };
+    let validated = settings.validate().expect("test settings are valid");
+    let app = App::build(settings.clone(), validated)
+        .await
+        .expect("app builds");
+    let grpc_addr = app.grpc_addr();
+    let admin_addr = app.admin_addr();
+    let relay = app.relay_handle();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(app.run(shutdown.clone()));
+
+    let bus = Bus::new(&settings.platform.amqp);
+    let conn = bus.connect("intake-test").await.unwrap_or_else(|e| {
+        panic!(
+            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
+            testing::amqp_url()
+        )
+    });
+    let ch = conn.create_channel().await.expect("channel");
+    ch.confirm_select(Default::default())
+        .await
+        .expect("confirms");
+    bus.declare_exchanges(&ch).await.expect("exchanges");
+    let t = TestApp {
+        db,
+        bus_names,
+        settings,
+        grpc_addr,
+        admin_addr,
+        relay,
+        shutdown,
+        task: Some(task),
+        amqp: (conn, ch),
+    };
+    t.wait_ready().await;
+    t
+}
+
+impl TestApp {
+    async fn wait_ready(&self) {
+        let addr = self.admin_addr;
+        testing::eventually(Duration::from_secs(30), || async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+            s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .await
+                .ok()?;
+            let mut buf = String::new();
+            s.read_to_string(&mut buf).await.ok()?;
+            buf.starts_with("HTTP/1.1 200").then_some(())
+        })
+        .await
+        .expect("intake became ready (database, migrations, broker)");
+    }
+
+    pub fn bus(&self) -> Bus {
+        Bus::new(&self.settings.platform.amqp)
+    }
+
+    pub async fn client_with(&self, token: &str) -> Client {
+        let channel = aftersales_platform::grpc::channel(
+            &format!("http://{}", self.grpc_addr),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        IntakeServiceClient::with_interceptor(
+            channel,
+            ClientInterceptor::with_token(token).unwrap(),
+        )
+        .max_decoding_message_size(64 * 1024 * 1024)
+        .max_encoding_message_size(64 * 1024 * 1024)
+    }
+
+    /// A client acting as a branch agent of `branch`.
+    pub async fn agent(&self, branch: &str) -> Client {
+        self.client_with(&testing::token(
+            &format!("agent-{branch}"),
+            branch,
+            &[Role::BranchAgent],
+        ))
+        .await
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .conn
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index(0).unwrap()
+    }
+
+    /// Publishes `payload` as another service would, about `request_no`.
+    pub async fn publish<E: Event>(
+        &self,
+        producer: &str,
+        request_no: &str,
+        branch: &str,
+        payload: &E,
+    ) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.publish_with_id(&id, producer, request_no, branch, payload)
+            .await;
+        id
+    }
+
+    pub async fn publish_with_id<E: Event>(
+        &self,
+        id: &str,
+        producer: &str,
+        request_no: &str,
+        branch: &str,
+        payload: &E,
+    ) {
+        let now = chrono::Utc::now();
+        let env = EventEnvelope {
+            event_id: id.to_owned(),
+            r#type: E::full_name(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: now.timestamp(),
+                nanos: now.timestamp_subsec_nanos() as i32,
+            }),
+            producer: producer.into(),
+            subject: request_no.into(),
+            sequence: 1,
+            branch: branch.into(),
+            payload: payload.encode_to_vec(),
+            routing_key: E::ROUTING_KEY.into(),
+            request_no: request_no.into(),
+        };
+        self.amqp
+            .1
+            .basic_publish(
+                self.bus().topology.exchange.as_str().into(),
+                E::ROUTING_KEY.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                &env.encode_to_vec(),
+                BasicProperties::default()
+                    .with_message_id(id.into())
+                    .with_type(E::ROUTING_KEY.into())
+                    .with_delivery_mode(2),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+    }
+
+    /// A queue bound to `pattern` on the test exchange, yielding envelopes.
+    pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
+        let ch = self.amqp.0.create_channel().await.unwrap();
+        let name = format!(
+            "{}probe.{}",
+            self.bus_names.prefix,
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-expires".into(),
+            lapin::types::AMQPValue::LongUInt(600_000),
+        );
+        ch.queue_declare(name.as_str().into(), QueueDeclareOptions::default(), args)
+            .await
+            .unwrap();
+        ch.queue_bind(
+            name.as_str().into(),
+            self.bus().topology.exchange.as_str().into(),
+            pattern.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let mut consumer = ch
+            .basic_consume(
+                name.as_str().into(),
+                "probe".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let _keep = ch;
+            while let Some(Ok(d)) = consumer.next().await {
+                if tx
+                    .send(EventEnvelope::decode(d.data.as_slice()).unwrap())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
+    /// Waits until the request has `status`.
+    pub async fn wait_status(
+        &self,
+        client: &mut Client,
+        request_no: &str,
+        status: pb::RequestStatus,
+    ) -> pb::ServiceRequest {
+        let mut last = None;
+        for _ in 0..200 {
+            let r = client
+                .get_request(pb::GetRequestRequest {
+                    request_no: request_no.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .request
+                .unwrap();
+            if r.status == status as i32 {
+                return r;
+            }
+            last = Some(r.status);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("request {request_no} never reached {status:?} (last {last:?})");
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A complete, valid submission for `branch`.
+pub fn submission(branch: &str) -> pb::SubmitRequestRequest {
+    pb::SubmitRequestRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        branch: branch.into(),
+        channel: common::Channel::Hotline as i32,
+        kind: common::RequestKind::Replacement as i32,
+        urgency: common::Urgency::Normal as i32,
+        customer: Some(common::Customer {
+            name: "Li Wei".into(),
+            phone: "+86 138 0013 8000".into(),
+            address: "88 Century Avenue, Pudong, Shanghai".into(),
+            region: common::Region::Urban as i32,
+            email: String::new(),
+        }),
+        product: Some(common::Product {
+            category: "television".into(),
+            model: "X55".into(),
+            serial: "SN12345678".into(),
+            purchase_date: "2026-10-02".into(),
+            invoice_no: "INV-9".into(),
+            invoice_date: "2026-10-02".into(),
+            receipt_date: String::new(),
+            factory_date: "2026-08-15".into(),
+            service_contract_no: String::new(),
+        }),
+        fault_description: "no picture".into(),
+        photos: vec!["https://photos.example/1.jpg".into()],
+        parts: vec![common::PartLine {
+            part_no: "PWR-55-01".into(),
+            quantity: 1,
+        }],
+        misuse_suspected: false,
+    }
+}
+
+pub async fn submit(client: &mut Client, branch: &str) -> pb::ServiceRequest {
+    client
+        .submit_request(submission(branch))
+        .await
+        .expect("submit")
+        .into_inner()
+        .request
+        .unwrap()
+}
+
+pub fn violations(status: &tonic::Status) -> HashMap<String, String> {
+    aftersales_platform::grpc::violations(status)
+        .into_iter()
+        .map(|v| (v.field, v.description))
+        .collect()
+}

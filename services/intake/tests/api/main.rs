@@ -1,0 +1,11 @@
+//! Intake against the real Postgres and RabbitMQ on 127.0.0.1.
+mod auth;
+mod cancel;
+mod config;
+mod helpers;
+mod list;
+mod sabotage;
+mod submit;
+mod timeline;
+mod tracing;
+mod validation;

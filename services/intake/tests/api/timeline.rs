@@ -1,0 +1,261 @@
+use std::time::Duration;
+
+use aftersales_platform::proto::claims::v1 as claims;
+use aftersales_platform::proto::feedback::v1 as feedback;
+use aftersales_platform::proto::intake::v1 as pb;
+use aftersales_platform::proto::logistics::v1 as logistics;
+use aftersales_platform::proto::procurement::v1 as procurement;
+use aftersales_platform::proto::warehouse::v1 as warehouse;
+use prost::Message;
+
+use crate::helpers::{spawn_app, submit};
+
+#[tokio::test]
+async fn the_timeline_follows_the_request_across_services_and_the_survey_closes_it() {
+    let app = spawn_app().await;
+    let mut closed = app.subscribe("intake.request.closed").await;
+    let mut client = app.agent("SH01").await;
+    let r = submit(&mut client, "SH01").await;
+    let no = r.request_no.clone();
+    let b = "SH01";
+
+    app.publish(
+        "claims",
+        &no,
+        b,
+        &claims::ClaimOpened {
+            request_no: no.clone(),
+            branch: b.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::UnderReview)
+        .await;
+    app.publish(
+        "claims",
+        &no,
+        b,
+        &claims::ClaimApproved {
+            request_no: no.clone(),
+            branch: b.into(),
+            auto_approved: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Approved)
+        .await;
+    app.publish(
+        "warehouse",
+        &no,
+        b,
+        &warehouse::StockShortage {
+            request_no: no.clone(),
+            branch: b.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Sourcing)
+        .await;
+    // A purchase order's subject is the PO; it lists the requests it serves.
+    app.publish(
+        "procurement",
+        "PO-2611-0007",
+        "",
+        &procurement::PoIssued {
+            po_number: "PO-2611-0007".into(),
+            request_nos: vec![no.clone()],
+            ..Default::default()
+        },
+    )
+    .await;
+    app.publish(
+        "logistics",
+        &no,
+        b,
+        &logistics::ShipmentDispatched {
+            request_no: no.clone(),
+            branch: b.into(),
+            waybill_no: "SF100".into(),
+            carrier: "SF Express".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Shipped)
+        .await;
+    app.publish(
+        "logistics",
+        &no,
+        b,
+        &logistics::ShipmentDelivered {
+            request_no: no.clone(),
+            branch: b.into(),
+            waybill_no: "SF100".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Delivered)
+        .await;
+    app.publish(
+        "feedback",
+        &no,
+        b,
+        &feedback::SurveyRecorded {
+            request_no: no.clone(),
+            branch: b.into(),
+            satisfied: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let final_state = app
+        .wait_status(&mut client, &no, pb::RequestStatus::Closed)
+        .await;
+    assert!(final_state.status_reason.contains("survey"));
+
+    let t = client
+        .get_timeline(pb::GetTimelineRequest {
+            request_no: no.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let types: Vec<&str> = t.entries.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "intake.request.submitted",
+            "claims.claim.opened",
+            "claims.claim.approved",
+            "warehouse.stock.shortage",
+            "procurement.po.issued",
+            "logistics.shipment.dispatched",
+            "logistics.shipment.delivered",
+            "feedback.survey.recorded",
+            "intake.request.closed",
+        ]
+    );
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| e.summary.contains("waybill SF100")),
+        "{:?}",
+        t.entries
+    );
+    assert_eq!(t.status, pb::RequestStatus::Closed as i32);
+
+    let env = tokio::time::timeout(Duration::from_secs(20), closed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let payload = pb::RequestClosed::decode(env.payload.as_slice()).unwrap();
+    assert_eq!(payload.reason, pb::CloseReason::SurveyRecorded as i32);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_claim_closes_the_request_with_its_reason() {
+    let app = spawn_app().await;
+    let mut closed = app.subscribe("intake.request.closed").await;
+    let mut client = app.agent("SH01").await;
+    let no = submit(&mut client, "SH01").await.request_no;
+    let rejected = claims::ClaimRejected {
+        request_no: no.clone(),
+        branch: "SH01".into(),
+        reason_code: claims::RejectReason::ReturnWindowExpired as i32,
+        reason: "return asked 12 days after the invoice".into(),
+        ..Default::default()
+    };
+    app.publish("claims", &no, "SH01", &rejected).await;
+    let r = app
+        .wait_status(&mut client, &no, pb::RequestStatus::Closed)
+        .await;
+    assert!(r.status_reason.contains("12 days"), "{}", r.status_reason);
+    let env = tokio::time::timeout(Duration::from_secs(20), closed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        pb::RequestClosed::decode(env.payload.as_slice())
+            .unwrap()
+            .reason,
+        pb::CloseReason::ClaimRejected as i32
+    );
+    let t = client
+        .get_timeline(pb::GetTimelineRequest { request_no: no })
+        .await
+        .unwrap()
+        .into_inner();
+    let after: Vec<i32> = t.entries.iter().map(|e| e.status_after).collect();
+    assert_eq!(
+        after,
+        vec![
+            pb::RequestStatus::Submitted as i32,
+            pb::RequestStatus::Rejected as i32,
+            pb::RequestStatus::Closed as i32
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_or_late_event_changes_nothing_twice() {
+    let app = spawn_app().await;
+    let mut client = app.agent("SH01").await;
+    let no = submit(&mut client, "SH01").await.request_no;
+    let approved = claims::ClaimApproved {
+        request_no: no.clone(),
+        branch: "SH01".into(),
+        ..Default::default()
+    };
+    let id = uuid::Uuid::now_v7().to_string();
+    for _ in 0..3 {
+        app.publish_with_id(&id, "claims", &no, "SH01", &approved)
+            .await;
+    }
+    app.wait_status(&mut client, &no, pb::RequestStatus::Approved)
+        .await;
+    // Arrives after the approval although it happened before: kept, but the status stays.
+    app.publish(
+        "claims",
+        &no,
+        "SH01",
+        &claims::ClaimOpened {
+            request_no: no.clone(),
+            branch: "SH01".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let no2 = no.clone();
+    let app_ref = &app;
+    aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let no = no2.clone();
+        async move {
+            (app_ref
+                .count(&format!(
+                    "SELECT count(*)::bigint FROM timeline WHERE request_no = '{no}'"
+                ))
+                .await
+                == 3)
+                .then_some(())
+        }
+    })
+    .await
+    .expect("three distinct events in the timeline");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.count(&format!("SELECT count(*)::bigint FROM timeline WHERE request_no = '{no}' AND routing_key = 'claims.claim.approved'")).await, 1);
+    let r = client
+        .get_request(pb::GetRequestRequest { request_no: no })
+        .await
+        .unwrap()
+        .into_inner()
+        .request
+        .unwrap();
+    assert_eq!(r.status, pb::RequestStatus::Approved as i32);
+    app.stop().await;
+}

@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use aftersales_platform::bus::{Consumer, Handler, HandlerError, Received, Subscription};
+use aftersales_platform::proto::intake::v1 as pb;
+use aftersales_platform::testing;
+use sea_orm::DatabaseTransaction;
+
+use crate::helpers::spawn_app;
+
+/// Stands in for claims-review: consumes `intake.request.submitted` and does nothing else.
+struct Noop;
+
+#[async_trait::async_trait]
+impl Handler for Noop {
+    async fn handle(&self, _: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
+        let _: pb::RequestSubmitted = ev.payload()?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_rpc_the_publish_and_a_consumers_processing_share_one_trace() {
+    let app = spawn_app().await;
+    let consumer = Consumer::new(
+        app.db.conn.clone(),
+        app.bus(),
+        "claims-probe",
+        vec![Subscription::new("intake.request.submitted", Noop)],
+    );
+    let connected = consumer.connected_flag();
+    let task = tokio::spawn(consumer.run(app.shutdown.clone()));
+    testing::eventually(Duration::from_secs(20), || {
+        let c = connected.clone();
+        async move { c.load(std::sync::atomic::Ordering::SeqCst).then_some(()) }
+    })
+    .await
+    .expect("probe consumer up");
+
+    // Spans of every test land in one receiver: a branch no other test uses keeps the request
+    // number unique.
+    let mut client = app.agent("TR99").await;
+    let r = crate::helpers::submit(&mut client, "TR99").await;
+    let no = r.request_no.clone();
+    let t = testing::telemetry();
+    let long = Duration::from_secs(30);
+
+    let rpc = t
+        .wait_for_span(
+            "aftersales.intake.v1.IntakeService/SubmitRequest",
+            |s| s.attributes.get("aftersales.request_no") == Some(&no),
+            long,
+        )
+        .await
+        .expect("the server span of the RPC, tagged with the request number");
+    assert_eq!(rpc.kind, 2, "server span");
+    let publish = t
+        .wait_for_span(
+            "intake.request.submitted publish",
+            |s| s.trace_id == rpc.trace_id,
+            long,
+        )
+        .await
+        .expect("the relay's publish span joined the RPC's trace");
+    assert_eq!(publish.kind, 4, "producer span");
+    assert_eq!(
+        publish.parent_span_id, rpc.span_id,
+        "published from within the RPC's transaction"
+    );
+    assert_eq!(publish.attributes.get("aftersales.request_no"), Some(&no));
+    let process = t
+        .wait_for_span(
+            "intake.request.submitted process",
+            |s| s.trace_id == rpc.trace_id,
+            long,
+        )
+        .await
+        .expect("the consumer's process span joined the same trace");
+    assert_eq!(process.kind, 5, "consumer span");
+    assert_eq!(process.parent_span_id, publish.span_id);
+    assert_eq!(
+        process
+            .attributes
+            .get("messaging.system")
+            .map(String::as_str),
+        Some("rabbitmq")
+    );
+
+    app.stop().await;
+    task.await.unwrap();
+}
