@@ -172,7 +172,7 @@ impl Drop for TestBus {
 }
 
 /// Platform settings for a test: port 0, the given database, a unique broker prefix, fast polls
-/// and retries, queues that expire when idle.
+/// and retries, classic queues that expire when idle.
 pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSettings {
     let defaults = PlatformSettings::defaults(service, 0, 0, "unused");
     let mut s = crate::config::load(&defaults, None, EnvSource::Map(HashMap::new()))
@@ -184,7 +184,10 @@ pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSet
     s.database.max_connections = 10;
     s.amqp.url = SecretString::from(amqp_url());
     s.amqp.name_prefix = bus.prefix.clone();
-    s.amqp.queue_expires_ms = 600_000;
+    // Classic queues that vanish two minutes after their last use: hundreds of tests leave no
+    // quorum queues (each a Raft group) behind. The production type is tested where it matters.
+    s.amqp.queue_type = "classic".into();
+    s.amqp.queue_expires_ms = 120_000;
     s.amqp.retry_delay_ms = 200;
     s.amqp.max_attempts = 3;
     s.outbox.poll_interval_ms = 200;

@@ -91,7 +91,7 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     async fn wait_ready(&self) {
         let addr = self.admin_addr;
-        testing::eventually(Duration::from_secs(30), || async move {
+        testing::eventually(Duration::from_secs(90), || async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
             s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")

@@ -29,7 +29,7 @@ async fn the_rpc_the_publish_and_a_consumers_processing_share_one_trace() {
     );
     let connected = consumer.connected_flag();
     let task = tokio::spawn(consumer.run(app.shutdown.clone()));
-    testing::eventually(Duration::from_secs(20), || {
+    testing::eventually(Duration::from_secs(90), || {
         let c = connected.clone();
         async move { c.load(std::sync::atomic::Ordering::SeqCst).then_some(()) }
     })

@@ -79,7 +79,12 @@ struct Setup {
 }
 
 async fn setup(fail_first: usize, permanent: bool) -> Setup {
-    let w = World::new("sample").await;
+    setup_with(fail_first, permanent, "classic").await
+}
+
+async fn setup_with(fail_first: usize, permanent: bool, queue_type: &str) -> Setup {
+    let mut w = World::new("sample").await;
+    w.settings.amqp.queue_type = queue_type.into();
     w.db.conn
         .execute_unprepared(
             "CREATE TABLE effects (event_id TEXT NOT NULL, request_no TEXT NOT NULL)",
@@ -173,7 +178,8 @@ async fn a_redelivered_event_has_its_effect_once() {
 
 #[tokio::test]
 async fn a_poison_message_lands_in_the_dlq_after_the_configured_retries() {
-    let s = setup(usize::MAX, false).await;
+    // The production topology: quorum inbox and DLQ with a delivery limit.
+    let s = setup_with(usize::MAX, false, "quorum").await;
     let (_conn, ch) = s.w.channel().await;
     let id = uuid::Uuid::now_v7().to_string();
     s.w.publish(&ch, &envelope(&id), FieldTable::default())

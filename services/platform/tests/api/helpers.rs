@@ -151,7 +151,17 @@ impl Probe {
         n: usize,
         timeout: Duration,
     ) -> (HashSet<String>, usize, Vec<Received>) {
-        let mut ids = HashSet::new();
+        self.distinct_beyond(HashSet::new(), n, timeout).await
+    }
+
+    /// Like [`Probe::distinct`], starting from ids already seen (a re-sent one counts once).
+    pub async fn distinct_beyond(
+        &mut self,
+        seen: HashSet<String>,
+        n: usize,
+        timeout: Duration,
+    ) -> (HashSet<String>, usize, Vec<Received>) {
+        let mut ids = seen;
         let mut total = 0;
         let mut all = Vec::new();
         let deadline = tokio::time::Instant::now() + timeout;
