@@ -11,11 +11,13 @@
 //! - [`events`]: what intake consumes, one handler per kind of event, subscribed in one place.
 //! - [`error`]: the error kinds and their mapping to gRPC status.
 //! - [`app`]: startup and the tasks that run side by side.
+//! - [`demo`]: demo requests for `make up` (`intake seed`).
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;

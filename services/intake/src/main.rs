@@ -22,12 +22,18 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Command {
     /// Run the service (the default).
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Submit the demo requests to a running intake and print a demo token (for `make up`).
+    Seed {
+        /// The intake to seed.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
         let result = match cli.command.unwrap_or(Command::Serve) {
             Command::Migrate => migrate(&settings).await,
             Command::Serve => serve(settings, validated).await,
+            Command::Seed { addr } => seed(&settings, &addr).await,
         };
         guard.shutdown().await;
         match result {
@@ -75,6 +82,26 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let applied = db::migrate(&conn, intake::store::ALL_MIGRATIONS).await?;
     tracing::info!(applied, "migrations done");
     println!("{SERVICE}: {applied} migration(s) applied");
+    Ok(())
+}
+
+async fn seed(settings: &Settings, addr: &str) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let secret = settings
+        .platform
+        .auth
+        .jwt_secret
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("seeding needs auth.jwt_secret (HS256)"))?;
+    let numbers = intake::demo::seed(addr, secret.expose_secret()).await?;
+    for n in &numbers {
+        println!("demo request: {n}");
+    }
+    println!("demo token (branch SH01, branch_agent):");
+    println!(
+        "{}",
+        intake::demo::demo_token(secret.expose_secret(), "SH01")?
+    );
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! RabbitMQ: connection, topology, and the consumer loop (DESIGN §5).
 //!
-//! Topology: one durable topic exchange (`aftersales.events`) and a dead-letter exchange
-//! (`aftersales.dlx`). Each consuming service has `<svc>.inbox` (quorum) bound to the routing
+//! Topology: one durable topic exchange (`aftersales.events`) whose alternate exchange
+//! (`aftersales.unrouted`, with a queue of the same name) keeps events nobody was bound for, and
+//! a dead-letter exchange (`aftersales.dlx`). Each consuming service has `<svc>.inbox` (quorum) bound to the routing
 //! keys it handles, `<svc>.retry` whose messages return to the inbox after a delay, and
 //! `<svc>.dlq` bound to the DLX.
 //!
@@ -66,6 +67,10 @@ impl Topology {
     pub fn dlq(&self, service: &str) -> String {
         format!("{}{service}.dlq", self.prefix)
     }
+    /// Exchange and queue holding events no queue was bound for.
+    pub fn unrouted(&self) -> String {
+        format!("{}aftersales.unrouted", self.prefix)
+    }
 }
 
 /// The broker as the service sees it: where it is and how its names are laid out.
@@ -115,17 +120,49 @@ impl Bus {
         }
     }
 
-    /// Declares the two exchanges (idempotent).
+    /// Declares the exchanges (idempotent): the events exchange, whose unroutable messages go to
+    /// the `unrouted` exchange and queue instead of vanishing (an event published before its
+    /// consumer's queue existed can be inspected and replayed from there), and the DLX.
     pub async fn declare_exchanges(&self, ch: &Channel) -> lapin::Result<()> {
         let opts = ExchangeDeclareOptions {
             durable: true,
             ..Default::default()
         };
+        let unrouted = self.topology.unrouted();
+        ch.exchange_declare(
+            unrouted.as_str().into(),
+            ExchangeKind::Fanout,
+            opts,
+            FieldTable::default(),
+        )
+        .await?;
+        ch.queue_declare(
+            unrouted.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            self.queue_args(false),
+        )
+        .await?;
+        ch.queue_bind(
+            unrouted.as_str().into(),
+            unrouted.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+        let mut args = FieldTable::default();
+        args.insert(
+            "alternate-exchange".into(),
+            AMQPValue::LongString(unrouted.as_str().into()),
+        );
         ch.exchange_declare(
             self.topology.exchange.as_str().into(),
             ExchangeKind::Topic,
             opts,
-            FieldTable::default(),
+            args,
         )
         .await?;
         ch.exchange_declare(

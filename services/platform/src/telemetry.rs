@@ -82,10 +82,13 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         .add_directive("tower=warn".parse()?)
         .add_directive("hyper_util=warn".parse()?)
         .add_directive("opentelemetry_sdk=warn".parse()?)
-        .add_directive("lapin=warn".parse()?)
+        .add_directive("lapin=error".parse()?)
         .add_directive("sqlx=warn".parse()?);
     let fmt_layer = if settings.log_format == "pretty" {
-        tracing_subscriber::fmt::layer().with_target(true).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_target(true)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed()
     } else {
         tracing_subscriber::fmt::layer()
             .event_format(JsonWithTrace)

@@ -155,7 +155,13 @@ impl Drop for TestBus {
                     return;
                 };
                 if let Ok(ch) = conn.create_channel().await {
-                    for ex in ["aftersales.events", "aftersales.dlx"] {
+                    let _ = ch
+                        .queue_delete(
+                            format!("{prefix}aftersales.unrouted").into(),
+                            Default::default(),
+                        )
+                        .await;
+                    for ex in ["aftersales.events", "aftersales.dlx", "aftersales.unrouted"] {
                         let _ = ch
                             .exchange_delete(
                                 format!("{prefix}{ex}").into(),

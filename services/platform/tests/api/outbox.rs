@@ -200,3 +200,35 @@ async fn a_commit_wakes_the_relay_before_its_poll_interval() {
     shutdown.trigger();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn an_event_no_queue_is_bound_for_is_kept_in_the_unrouted_queue() {
+    let w = World::new("intake").await;
+    stage(&w, 1, 1).await;
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(relay(&w, 10).run(shutdown.clone()));
+    let (_conn, ch) = w.channel().await;
+    let unrouted = w.bus().topology.unrouted();
+    let kept = aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let ch = ch.clone();
+        let q = unrouted.clone();
+        async move {
+            ch.basic_get(
+                q.as_str().into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .ok()
+            .flatten()
+        }
+    })
+    .await
+    .expect("the event waits in the unrouted queue instead of vanishing");
+    assert_eq!(
+        kept.delivery.routing_key.as_str(),
+        "intake.request.cancelled"
+    );
+    shutdown.trigger();
+    task.await.unwrap();
+    assert_eq!(unpublished(&w).await, 0);
+}

@@ -1,0 +1,116 @@
+//! Demo data for `make up`: a few requests from the demo branches (DESIGN §11), submitted through
+//! the service's own API with fixed idempotency keys, so seeding twice changes nothing.
+
+use std::time::Duration;
+
+use aftersales_platform::auth::{Role, mint_hs256};
+use aftersales_platform::grpc::{ClientInterceptor, channel};
+use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::intake::v1 as pb;
+use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+struct Demo {
+    branch: &'static str,
+    region: common::Region,
+    customer: &'static str,
+    phone: &'static str,
+    part: &'static str,
+    fault: &'static str,
+}
+
+/// One request per demo branch, each for a demo part (the last one is out of stock).
+const DEMO: &[Demo] = &[
+    Demo {
+        branch: "SH01",
+        region: common::Region::Urban,
+        customer: "Li Wei",
+        phone: "+86 138 0013 8000",
+        part: "PWR-55-01",
+        fault: "no picture, standby light blinks",
+    },
+    Demo {
+        branch: "BJ02",
+        region: common::Region::Urban,
+        customer: "Wang Fang",
+        phone: "+86 139 1000 2000",
+        part: "PNL-55-01",
+        fault: "vertical lines across the panel",
+    },
+    Demo {
+        branch: "GZ03",
+        region: common::Region::Suburban,
+        customer: "Chen Jie",
+        phone: "+86 137 2000 3000",
+        part: "RMT-01",
+        fault: "remote control lost its buttons",
+    },
+];
+
+/// Submits the demo requests to the intake at `addr`, as a head-office agent signed with
+/// `secret`. Returns the tracking numbers.
+pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
+    let token = mint_hs256(
+        secret,
+        "demo-seeder",
+        "*",
+        &[Role::Admin],
+        Duration::from_secs(600),
+    )?;
+    let mut client = IntakeServiceClient::with_interceptor(
+        channel(addr, Duration::from_secs(10))?,
+        ClientInterceptor::with_token(&token)?,
+    );
+    let today = chrono::Utc::now().date_naive();
+    let bought = (today - chrono::Duration::days(40)).to_string();
+    let made = (today - chrono::Duration::days(120)).to_string();
+    let mut numbers = Vec::new();
+    for (i, d) in DEMO.iter().enumerate() {
+        let branch = d.branch;
+        let req = pb::SubmitRequestRequest {
+            idempotency_key: format!("demo-seed-{i}"),
+            branch: branch.into(),
+            channel: common::Channel::Hotline as i32,
+            kind: common::RequestKind::Replacement as i32,
+            urgency: common::Urgency::Normal as i32,
+            customer: Some(common::Customer {
+                name: d.customer.into(),
+                phone: d.phone.into(),
+                address: format!("Demo address {}, {branch}", i + 1),
+                region: d.region as i32,
+                email: String::new(),
+            }),
+            product: Some(common::Product {
+                category: "television".into(),
+                model: "X55".into(),
+                serial: format!("SNDEMO{:04}", i + 1),
+                purchase_date: bought.clone(),
+                invoice_no: format!("INV-DEMO-{}", i + 1),
+                invoice_date: bought.clone(),
+                receipt_date: String::new(),
+                factory_date: made.clone(),
+                service_contract_no: String::new(),
+            }),
+            fault_description: d.fault.into(),
+            photos: vec![],
+            parts: vec![common::PartLine {
+                part_no: d.part.into(),
+                quantity: 1,
+            }],
+            misuse_suspected: false,
+        };
+        let res = client.submit_request(req).await?.into_inner();
+        numbers.push(res.request.map(|r| r.request_no).unwrap_or_default());
+    }
+    Ok(numbers)
+}
+
+/// A branch agent's token for trying the API by hand.
+pub fn demo_token(secret: &str, branch: &str) -> anyhow::Result<String> {
+    mint_hs256(
+        secret,
+        &format!("demo-agent-{}", branch.to_lowercase()),
+        branch,
+        &[Role::BranchAgent],
+        Duration::from_secs(12 * 3600),
+    )
+}
