@@ -19,16 +19,16 @@ without an entry here is rejected by values.schema.json before rendering.
   ownsDatabase  has a Postgres database: DATABASE__URL from a Secret and a migration Job
   usesAmqp      talks to RabbitMQ (the gateway reads the event stream for SSE and /board)
   usesRedis     talks to Redis
-  usesAuth      verifies bearer JWTs
+  usesAuth      verifies bearer JWTs (every service does, DESIGN §7: the gateway forwards the caller's token)
 */}}
 {{- define "aftersales.catalog" -}}
-intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
-feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: false}
+intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
 gateway:       {grpc: false, grpcPort: 0,     adminPort: 8080,  ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true}
 {{- end -}}
 

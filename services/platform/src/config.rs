@@ -270,7 +270,6 @@ confirm_timeout_ms = 10000
 retention_hours = 168
 
 [auth]
-jwt_secret = "dev-only-secret-change-me"
 leeway_secs = 30
 
 [telemetry]
@@ -421,13 +420,21 @@ mod tests {
         load(defaults, file, env).map(|platform| Settings { platform })
     }
 
+    /// The given variables plus a JWT secret (no key is built in).
     fn env(pairs: &[(&str, &str)]) -> EnvSource {
-        EnvSource::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("AFTERSALES__AUTH__JWT_SECRET".into())
+            .or_insert_with(|| "a-secret-for-the-tests".into());
+        EnvSource::Map(map)
+    }
+
+    #[test]
+    fn without_a_jwt_key_the_service_does_not_start() {
+        let s = load_settings(&defaults(), None, EnvSource::Map(HashMap::new())).unwrap();
+        assert_eq!(s.platform.validate().unwrap_err().key, "auth.jwt_secret");
     }
 
     fn defaults() -> String {
