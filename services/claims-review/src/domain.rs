@@ -1,0 +1,12 @@
+//! Claims-review's rules, free of transport and storage: the policy data, the evaluation of a
+//! claim against it, the claim's status machine, the review deadline and the refund of a return.
+
+pub mod claim;
+pub mod deadline;
+pub mod evaluate;
+pub mod policy;
+pub mod refund;
+
+pub use claim::ClaimStatus;
+pub use evaluate::{ClaimInput, Coverage, Evaluation, Kind, Recommendation, RejectReason};
+pub use policy::Policy;

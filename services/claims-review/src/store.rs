@@ -1,0 +1,20 @@
+//! Claims-review's tables: the claims (the review queue), the decisions' idempotency keys and
+//! the refunds.
+//! Query functions take the connection or transaction they run in.
+
+pub mod claims;
+pub mod refunds;
+
+use aftersales_platform::db::{Migration, Migrations};
+
+pub const MIGRATIONS: Migrations = Migrations {
+    component: "claims",
+    list: &[Migration {
+        version: 1,
+        name: "claims",
+        sql: include_str!("store/migrations/0001_claims.sql"),
+    }],
+};
+
+/// Every migration this service runs, platform first.
+pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];

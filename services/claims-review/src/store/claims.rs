@@ -1,0 +1,270 @@
+//! The `claims` and `claim_commands` tables.
+
+use aftersales_platform::proto::claims::v1 as pb;
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+
+use crate::domain::ClaimStatus;
+
+/// A claim as stored: the queue's columns and the claim message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredClaim {
+    pub request_no: String,
+    pub branch: String,
+    pub status: ClaimStatus,
+    pub version: i64,
+    pub opened_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub paused_left_ms: Option<i64>,
+    pub escalated: bool,
+    pub breach_announced_for: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub claim: pb::Claim,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    request_no: String,
+    branch: String,
+    status: String,
+    version: i64,
+    opened_at: DateTime<Utc>,
+    due_at: Option<DateTime<Utc>>,
+    paused_left_ms: Option<i64>,
+    escalated: bool,
+    breach_announced_for: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    claim: Vec<u8>,
+}
+
+impl TryFrom<Row> for StoredClaim {
+    type Error = DbErr;
+    fn try_from(r: Row) -> Result<Self, DbErr> {
+        Ok(StoredClaim {
+            status: ClaimStatus::parse(&r.status)
+                .ok_or_else(|| DbErr::Type(format!("stored status {:?} is not valid", r.status)))?,
+            claim: pb::Claim::decode(r.claim.as_slice())
+                .map_err(|e| DbErr::Type(format!("stored claim {}: {e}", r.request_no)))?,
+            request_no: r.request_no,
+            branch: r.branch,
+            version: r.version,
+            opened_at: r.opened_at,
+            due_at: r.due_at,
+            paused_left_ms: r.paused_left_ms,
+            escalated: r.escalated,
+            breach_announced_for: r.breach_announced_for,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "request_no, branch, status, version, opened_at, due_at, paused_left_ms, \
+    escalated, breach_announced_for, updated_at, claim";
+
+fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+async fn all<C: ConnectionTrait>(conn: &C, s: Statement) -> Result<Vec<StoredClaim>, DbErr> {
+    Row::find_by_statement(s)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(StoredClaim::try_from)
+        .collect()
+}
+
+/// Inserts the claim unless the request already has one; whether it was inserted.
+pub async fn insert_if_absent<C: ConnectionTrait>(
+    conn: &C,
+    c: &StoredClaim,
+) -> Result<bool, DbErr> {
+    let n = conn
+        .execute_raw(stmt(
+            format!(
+                "INSERT INTO claims ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (request_no) DO NOTHING"
+            ),
+            [
+                c.request_no.as_str().into(),
+                c.branch.as_str().into(),
+                c.status.as_str().into(),
+                c.version.into(),
+                c.opened_at.into(),
+                c.due_at.into(),
+                c.paused_left_ms.into(),
+                c.escalated.into(),
+                c.breach_announced_for.into(),
+                c.updated_at.into(),
+                c.claim.encode_to_vec().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<StoredClaim>, DbErr> {
+    Ok(all(
+        conn,
+        stmt(
+            format!("SELECT {COLUMNS} FROM claims WHERE request_no = $1"),
+            [request_no.into()],
+        ),
+    )
+    .await?
+    .pop())
+}
+
+/// Writes `c` (with `c.version` already the new version) only if the stored version is still
+/// `c.version - 1`; whether it was written. Concurrent writers serialize on the row, and the
+/// loser finds the version moved.
+pub async fn update_versioned<C: ConnectionTrait>(
+    conn: &C,
+    c: &StoredClaim,
+) -> Result<bool, DbErr> {
+    let n = conn
+        .execute_raw(stmt(
+            "UPDATE claims SET branch = $2, status = $3, version = $4, due_at = $5,
+                 paused_left_ms = $6, escalated = $7, breach_announced_for = $8, updated_at = $9,
+                 claim = $10
+             WHERE request_no = $1 AND version = $11",
+            [
+                c.request_no.as_str().into(),
+                c.branch.as_str().into(),
+                c.status.as_str().into(),
+                c.version.into(),
+                c.due_at.into(),
+                c.paused_left_ms.into(),
+                c.escalated.into(),
+                c.breach_announced_for.into(),
+                c.updated_at.into(),
+                c.claim.encode_to_vec().into(),
+                (c.version - 1).into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// What the queue asks for. `branch` is already narrowed to what the caller may see.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub branch: Option<String>,
+    pub statuses: Vec<ClaimStatus>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub escalated_only: bool,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// Soonest due first (the older first on equal deadlines), undated (decided or paused) last
+/// and newest first; up to `limit + 1`
+/// rows so the caller knows whether a next page exists.
+pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<StoredClaim>, DbErr> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(b) = &f.branch {
+        let p = param(b.as_str().into(), &mut values);
+        conditions.push(format!("branch = {p}"));
+    }
+    if !f.statuses.is_empty() {
+        let ps: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| param(s.as_str().into(), &mut values))
+            .collect();
+        conditions.push(format!("status IN ({})", ps.join(", ")));
+    }
+    if let Some(d) = f.due_before {
+        let p = param(d.into(), &mut values);
+        conditions.push(format!("due_at < {p}"));
+    }
+    if f.escalated_only {
+        conditions.push("escalated".into());
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let limit = param(((f.limit + 1) as i64).into(), &mut values);
+    let offset = param((f.offset as i64).into(), &mut values);
+    all(
+        conn,
+        stmt(
+            format!(
+                "SELECT {COLUMNS} FROM claims {filter}
+                 ORDER BY due_at ASC NULLS LAST,
+                          CASE WHEN due_at IS NULL THEN opened_at END DESC,
+                          opened_at ASC, request_no LIMIT {limit} OFFSET {offset}"
+            ),
+            values,
+        ),
+    )
+    .await
+}
+
+/// Pending claims past their deadline whose breach was not announced yet, locked for this
+/// transaction (another scanner replica skips them).
+pub async fn overdue<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<StoredClaim>, DbErr> {
+    all(
+        conn,
+        stmt(
+            format!(
+                "SELECT {COLUMNS} FROM claims
+                 WHERE status = 'pending' AND due_at <= $1
+                   AND breach_announced_for IS DISTINCT FROM due_at
+                 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+            ),
+            [now.into(), (limit as i64).into()],
+        ),
+    )
+    .await
+}
+
+/// Records a command's idempotency key; false when the key was already used.
+pub async fn record_command<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+    request_no: &str,
+    command: &str,
+) -> Result<bool, DbErr> {
+    let n = conn
+        .execute_raw(stmt(
+            "INSERT INTO claim_commands (idempotency_key, request_no, command) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            [key.into(), request_no.into(), command.into()],
+        ))
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// The request a command key was used for, if any.
+pub async fn command_request<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+) -> Result<Option<String>, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "SELECT request_no FROM claim_commands WHERE idempotency_key = $1",
+            [key.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get::<String>("", "request_no"))
+        .transpose()
+}

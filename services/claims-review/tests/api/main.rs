@@ -1,0 +1,9 @@
+//! Claims-review against the real Postgres and RabbitMQ on 127.0.0.1.
+mod config;
+mod deadline;
+mod decide;
+mod helpers;
+mod intake_events;
+mod refunds;
+mod sabotage;
+mod tracing;
