@@ -65,6 +65,13 @@ for line in "${present[@]}"; do
 done
 
 echo "up: seeding demo data"
+# Reference data first (parts and stock, suppliers, technicians), then the demo requests, which
+# then flow through the mesh on their own.
+for name in warehouse procurement field-service; do
+  if [ -x "$TARGET_DIR/$name" ] && "$TARGET_DIR/$name" --help 2>/dev/null | grep -qw seed; then
+    "$TARGET_DIR/$name" seed 2>&1 | sed "s/^/up: [$name seed] /"
+  fi
+done
 seed_out=$("$TARGET_DIR/intake" seed --addr http://127.0.0.1:50051)
 echo "$seed_out" | sed 's/^/up: /'
 token=$(echo "$seed_out" | tail -n1)
