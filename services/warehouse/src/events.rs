@@ -1,0 +1,28 @@
+//! What the warehouse consumes, declared in one place ([`subscriptions`]), one handler file per
+//! kind of event: an approved claim reserves its parts, a cancelled request releases them, a
+//! completed work order announces the old parts that must come back.
+
+pub mod claim_approved;
+pub mod request_cancelled;
+pub mod workorder_completed;
+
+use aftersales_platform::bus::Subscription;
+
+use crate::service::Warehouse;
+
+pub fn subscriptions(warehouse: &Warehouse) -> Vec<Subscription> {
+    vec![
+        Subscription::new(
+            "claims.claim.approved",
+            claim_approved::ClaimApproved::new(warehouse),
+        ),
+        Subscription::new(
+            "intake.request.cancelled",
+            request_cancelled::RequestCancelled::new(warehouse),
+        ),
+        Subscription::new(
+            "fieldservice.workorder.completed",
+            workorder_completed::WorkOrderCompleted::new(warehouse),
+        ),
+    ]
+}

@@ -1,0 +1,255 @@
+//! Units returned by customers (returns and exchanges): received into PENDING_INSPECTION, then
+//! inspected into QUALIFIED (VALUABLES for a valuable part) when resaleable, NONCONFORMING
+//! otherwise; `warehouse.return.inspected` tells claims-review what came back.
+
+use aftersales_platform::db::is_unique_violation;
+use aftersales_platform::outbox::EventMeta;
+use aftersales_platform::proto::warehouse::v1 as pb;
+use chrono::{NaiveDate, Utc};
+use sea_orm::TransactionTrait;
+
+use super::{Warehouse, now, timestamp, zone_to_proto};
+use crate::domain::{MovementKind, Zone};
+use crate::error::Error;
+use crate::store::returns::{self, Accessory, ReturnedUnit};
+use crate::store::{parts, reservations, stock};
+
+/// A returned unit arriving.
+#[derive(Debug, Clone)]
+pub struct ReceiveReturn {
+    pub idempotency_key: String,
+    pub request_no: String,
+    pub pickup_no: String,
+    pub part_no: String,
+    pub serial: String,
+    pub model: String,
+    pub movement_date: NaiveDate,
+}
+
+impl Warehouse {
+    /// Books one returned unit to PENDING_INSPECTION. The same idempotency key returns it.
+    pub async fn receive_return(
+        &self,
+        actor: &str,
+        cmd: ReceiveReturn,
+    ) -> Result<ReturnedUnit, Error> {
+        if let Some(u) = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key).await? {
+            return replay(u, &cmd);
+        }
+        let txn = self.db.begin().await?;
+        if parts::get(&txn, &cmd.part_no).await?.is_none() {
+            return Err(Error::Invalid(vec![
+                aftersales_platform::grpc::Violation::new(
+                    "part_no",
+                    format!("{} is not in the catalogue", cmd.part_no),
+                ),
+            ]));
+        }
+        self.check_period(&txn, cmd.movement_date).await?;
+        let branch = reservations::get(&txn, &cmd.request_no)
+            .await?
+            .map(|r| r.branch)
+            .unwrap_or_default();
+        let unit = ReturnedUnit {
+            return_id: format!("RT-{}", uuid::Uuid::now_v7().simple()),
+            idempotency_key: cmd.idempotency_key.clone(),
+            request_no: cmd.request_no.clone(),
+            branch,
+            pickup_no: cmd.pickup_no.clone(),
+            part_no: cmd.part_no.clone(),
+            serial: cmd.serial.clone(),
+            model: cmd.model.clone(),
+            inspected: false,
+            resaleable: false,
+            zone: None,
+            inspection_note: String::new(),
+            movement_date: cmd.movement_date,
+            received_at: now(),
+            inspected_at: None,
+            inspected_by: String::new(),
+            accessories: vec![],
+        };
+        if let Err(e) = returns::insert(&txn, &unit).await {
+            if is_unique_violation(&e) {
+                drop(txn);
+                let u = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key)
+                    .await?
+                    .ok_or_else(|| Error::Aborted("a concurrent return vanished; retry".into()))?;
+                return replay(u, &cmd);
+            }
+            return Err(e.into());
+        }
+        stock::lock(&txn, &[(unit.part_no.clone(), Zone::PendingInspection)]).await?;
+        stock::post(
+            &txn,
+            &stock::Movement {
+                part_no: &unit.part_no,
+                zone: Zone::PendingInspection,
+                kind: MovementKind::CustomerReturn,
+                quantity: 1,
+                reference_type: "return",
+                reference_id: &unit.return_id,
+                request_no: &unit.request_no,
+                reason: "unit returned by the customer",
+                actor,
+                movement_date: unit.movement_date,
+            },
+            0,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(unit)
+    }
+
+    /// Records what came back with the unit and moves it out of inspection. Inspecting an
+    /// inspected unit with the same verdict returns it.
+    pub async fn inspect_return(
+        &self,
+        actor: &str,
+        return_id: &str,
+        accessories: Vec<Accessory>,
+        resaleable: bool,
+        note: &str,
+    ) -> Result<ReturnedUnit, Error> {
+        let txn = self.db.begin().await?;
+        let mut unit = returns::get_for_update(&txn, return_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("returned unit {return_id}")))?;
+        if unit.inspected {
+            if unit.resaleable == resaleable && unit.accessories == accessories {
+                return Ok(unit);
+            }
+            return Err(Error::FailedPrecondition(format!(
+                "returned unit {return_id} was already inspected with a different result"
+            )));
+        }
+        let today = Utc::now().date_naive();
+        self.check_period(&txn, today).await?;
+        let part = parts::get(&txn, &unit.part_no)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("part {}", unit.part_no)))?;
+        let to = if resaleable {
+            Zone::reservable_for(part.valuable)
+        } else {
+            Zone::Nonconforming
+        };
+        let locked = stock::lock(
+            &txn,
+            &[
+                (unit.part_no.clone(), Zone::PendingInspection),
+                (unit.part_no.clone(), to),
+            ],
+        )
+        .await?;
+        let pending = locked
+            .iter()
+            .find(|(_, l)| l.zone == Zone::PendingInspection)
+            .map(|(_, l)| l.available())
+            .unwrap_or(0);
+        if pending < 1 {
+            return Err(Error::FailedPrecondition(format!(
+                "no unit of {} is pending inspection (adjusted away since it arrived?)",
+                unit.part_no
+            )));
+        }
+        let reason = if resaleable {
+            "returned unit resaleable"
+        } else {
+            "returned unit not resaleable"
+        };
+        for (zone, q) in [(Zone::PendingInspection, -1), (to, 1)] {
+            stock::post(
+                &txn,
+                &stock::Movement {
+                    part_no: &unit.part_no,
+                    zone,
+                    kind: MovementKind::ReturnInspection,
+                    quantity: q,
+                    reference_type: "return",
+                    reference_id: return_id,
+                    request_no: &unit.request_no,
+                    reason,
+                    actor,
+                    movement_date: today,
+                },
+                0,
+            )
+            .await?;
+        }
+        let at = now();
+        unit.inspected = true;
+        unit.resaleable = resaleable;
+        unit.zone = Some(to);
+        unit.inspection_note = note.to_owned();
+        unit.inspected_at = Some(at);
+        unit.inspected_by = actor.to_owned();
+        unit.accessories = accessories;
+        returns::record_inspection(&txn, &unit).await?;
+        let event = pb::ReturnInspected {
+            request_no: unit.request_no.clone(),
+            branch: unit.branch.clone(),
+            return_id: unit.return_id.clone(),
+            pickup_no: unit.pickup_no.clone(),
+            part_no: unit.part_no.clone(),
+            serial: unit.serial.clone(),
+            accessories: unit.accessories.iter().map(accessory_to_proto).collect(),
+            missing_accessories: unit
+                .accessories
+                .iter()
+                .filter(|a| a.present < a.expected)
+                .map(|a| {
+                    if a.part_no.is_empty() {
+                        a.name.clone()
+                    } else {
+                        a.part_no.clone()
+                    }
+                })
+                .collect(),
+            resaleable,
+            zone: zone_to_proto(to) as i32,
+            inspection_note: note.to_owned(),
+            inspected_by: actor.to_owned(),
+            inspected_at: Some(timestamp(at)),
+        };
+        self.outbox
+            .stage(
+                &txn,
+                EventMeta::request(&unit.request_no, &unit.branch),
+                &event,
+            )
+            .await?;
+        if resaleable {
+            self.serve_backorders(&txn, std::slice::from_ref(&unit.part_no))
+                .await?;
+        }
+        self.check_low(&txn, std::slice::from_ref(&unit.part_no))
+            .await?;
+        txn.commit().await?;
+        Ok(unit)
+    }
+
+    pub async fn returned_unit(&self, return_id: &str) -> Result<ReturnedUnit, Error> {
+        returns::get(&self.db, return_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("returned unit {return_id}")))
+    }
+}
+
+pub fn accessory_to_proto(a: &Accessory) -> pb::AccessoryCheck {
+    pb::AccessoryCheck {
+        part_no: a.part_no.clone(),
+        name: a.name.clone(),
+        expected: a.expected as u32,
+        present: a.present as u32,
+    }
+}
+
+fn replay(u: ReturnedUnit, cmd: &ReceiveReturn) -> Result<ReturnedUnit, Error> {
+    if u.request_no == cmd.request_no && u.part_no == cmd.part_no && u.serial == cmd.serial {
+        Ok(u)
+    } else {
+        Err(Error::Conflict(
+            "idempotency_key was already used for a different returned unit; use a new key".into(),
+        ))
+    }
+}

@@ -1,0 +1,51 @@
+//! The warehouse's tables: parts, stock levels, the append-only ledger, reservations (pick lists
+//! and back-orders), receipts, returned units, old parts, supplier returns, closed periods and
+//! stocktakes. Query functions take the connection or transaction they run in.
+
+pub mod old_parts;
+pub mod parts;
+pub mod receipts;
+pub mod reservations;
+pub mod returns;
+pub mod stock;
+pub mod stocktakes;
+
+use aftersales_platform::db::{Migration, Migrations};
+use sea_orm::{DbBackend, Statement, Value};
+
+pub const MIGRATIONS: Migrations = Migrations {
+    component: "warehouse",
+    list: &[
+        Migration {
+            version: 1,
+            name: "ledger_and_reservations",
+            sql: include_str!("store/migrations/0001_ledger_and_reservations.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "stocktakes",
+            sql: include_str!("store/migrations/0002_stocktakes.sql"),
+        },
+        Migration {
+            version: 3,
+            name: "returned_units",
+            sql: include_str!("store/migrations/0003_returned_units.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "old_parts",
+            sql: include_str!("store/migrations/0004_old_parts.sql"),
+        },
+    ],
+};
+
+/// Every migration this service runs, platform first.
+pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];
+
+pub(crate) fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+pub(crate) fn corrupt(what: &str, value: &str) -> sea_orm::DbErr {
+    sea_orm::DbErr::Type(format!("stored {what} {value:?} is not valid"))
+}

@@ -1,0 +1,379 @@
+//! `reservations` and `reservation_lines`: one reservation per request. It is the request's pick
+//! list once every line is held (CONFIRMED, then ISSUED) and its back-order while something is
+//! missing (BACKORDERED); RELEASED when the request was cancelled.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+
+use super::{corrupt, stmt};
+use crate::domain::stock::stored_enum;
+use crate::domain::{Urgency, Zone};
+
+stored_enum!(
+    Status { Confirmed = "CONFIRMED", Backordered = "BACKORDERED", Released = "RELEASED", Issued = "ISSUED" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub part_no: String,
+    pub zone: Zone,
+    pub requested: i64,
+    pub held: i64,
+}
+
+impl Line {
+    pub fn missing(&self) -> i64 {
+        self.requested - self.held
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation {
+    pub request_no: String,
+    pub branch: String,
+    pub urgency: Urgency,
+    pub kind: i32,
+    pub ship_to: Vec<u8>,
+    pub onsite_required: bool,
+    pub status: Status,
+    pub seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub backordered_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub issued_by: String,
+    pub shipment_no: String,
+    /// Ordered by part_no.
+    pub lines: Vec<Line>,
+}
+
+/// What a new reservation starts from.
+#[derive(Debug, Clone)]
+pub struct NewReservation<'a> {
+    pub request_no: &'a str,
+    pub branch: &'a str,
+    pub urgency: Urgency,
+    pub kind: i32,
+    pub ship_to: Vec<u8>,
+    pub onsite_required: bool,
+    pub status: Status,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    request_no: String,
+    branch: String,
+    urgency: String,
+    kind: i32,
+    ship_to: Vec<u8>,
+    onsite_required: bool,
+    status: String,
+    seq: i64,
+    created_at: DateTime<Utc>,
+    backordered_at: Option<DateTime<Utc>>,
+    confirmed_at: Option<DateTime<Utc>>,
+    released_at: Option<DateTime<Utc>>,
+    issued_at: Option<DateTime<Utc>>,
+    issued_by: String,
+    shipment_no: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct LineRow {
+    part_no: String,
+    zone: String,
+    requested: i64,
+    held: i64,
+}
+
+const COLUMNS: &str = "request_no, branch, urgency, kind, ship_to, onsite_required, status, seq, \
+    created_at, backordered_at, confirmed_at, released_at, issued_at, issued_by, shipment_no";
+
+async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation, DbErr> {
+    let lines = LineRow::find_by_statement(stmt(
+        "SELECT part_no, zone, requested, held FROM reservation_lines WHERE request_no = $1 ORDER BY part_no",
+        [r.request_no.as_str().into()],
+    ))
+    .all(conn)
+    .await?
+    .into_iter()
+    .map(|l| {
+        Ok(Line {
+            zone: Zone::parse(&l.zone).ok_or_else(|| corrupt("zone", &l.zone))?,
+            part_no: l.part_no,
+            requested: l.requested,
+            held: l.held,
+        })
+    })
+    .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(Reservation {
+        urgency: Urgency::parse(&r.urgency).ok_or_else(|| corrupt("urgency", &r.urgency))?,
+        status: Status::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+        request_no: r.request_no,
+        branch: r.branch,
+        kind: r.kind,
+        ship_to: r.ship_to,
+        onsite_required: r.onsite_required,
+        seq: r.seq,
+        created_at: r.created_at,
+        backordered_at: r.backordered_at,
+        confirmed_at: r.confirmed_at,
+        released_at: r.released_at,
+        issued_at: r.issued_at,
+        issued_by: r.issued_by,
+        shipment_no: r.shipment_no,
+        lines,
+    })
+}
+
+async fn one<C: ConnectionTrait>(
+    conn: &C,
+    sql: String,
+    request_no: &str,
+) -> Result<Option<Reservation>, DbErr> {
+    match Row::find_by_statement(stmt(sql, [request_no.into()]))
+        .one(conn)
+        .await?
+    {
+        Some(r) => Ok(Some(with_lines(conn, r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<Reservation>, DbErr> {
+    one(
+        conn,
+        format!("SELECT {COLUMNS} FROM reservations WHERE request_no = $1"),
+        request_no,
+    )
+    .await
+}
+
+/// The reservation, locked until the transaction ends.
+pub async fn get_for_update<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<Reservation>, DbErr> {
+    one(
+        conn,
+        format!("SELECT {COLUMNS} FROM reservations WHERE request_no = $1 FOR UPDATE"),
+        request_no,
+    )
+    .await
+}
+
+/// The reservation locked, or `None` when another transaction holds it (it is being released
+/// or served there; serving back-orders must not wait on it, or it could deadlock).
+pub async fn try_lock<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<Reservation>, DbErr> {
+    one(
+        conn,
+        format!("SELECT {COLUMNS} FROM reservations WHERE request_no = $1 FOR UPDATE SKIP LOCKED"),
+        request_no,
+    )
+    .await
+}
+
+/// Inserts the reservation unless the request already has one; false when it had (a
+/// redelivered or duplicate claim.approved, or a request cancelled before its approval).
+pub async fn insert_if_new<C: ConnectionTrait>(
+    conn: &C,
+    r: &NewReservation<'_>,
+) -> Result<bool, DbErr> {
+    let res = conn
+        .execute_raw(stmt(
+            "INSERT INTO reservations (request_no, branch, urgency, urgency_rank, kind, ship_to, \
+             onsite_required, status, released_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             CASE WHEN $8 = 'RELEASED' THEN clock_timestamp() END) \
+             ON CONFLICT (request_no) DO NOTHING",
+            [
+                r.request_no.into(),
+                r.branch.into(),
+                r.urgency.as_str().into(),
+                r.urgency.rank().into(),
+                r.kind.into(),
+                r.ship_to.clone().into(),
+                r.onsite_required.into(),
+                r.status.as_str().into(),
+            ],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn insert_line<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+    line: &Line,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "INSERT INTO reservation_lines (request_no, part_no, zone, requested, held) VALUES ($1, $2, $3, $4, $5)",
+        [
+            request_no.into(),
+            line.part_no.as_str().into(),
+            line.zone.as_str().into(),
+            line.requested.into(),
+            line.held.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn update_line<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+    line: &Line,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE reservation_lines SET zone = $3, held = $4 WHERE request_no = $1 AND part_no = $2",
+        [
+            request_no.into(),
+            line.part_no.as_str().into(),
+            line.zone.as_str().into(),
+            line.held.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Moves the reservation to `status`, stamping the matching time.
+pub async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+    status: Status,
+) -> Result<(), DbErr> {
+    let stamp = match status {
+        Status::Confirmed => "confirmed_at",
+        Status::Backordered => "backordered_at",
+        Status::Released => "released_at",
+        Status::Issued => "issued_at",
+    };
+    conn.execute_raw(stmt(
+        format!(
+            "UPDATE reservations SET status = $2, {stamp} = clock_timestamp() WHERE request_no = $1"
+        ),
+        [request_no.into(), status.as_str().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn set_issued<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+    issued_by: &str,
+    shipment_no: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE reservations SET status = 'ISSUED', issued_at = $2, issued_by = $3, shipment_no = $4 WHERE request_no = $1",
+        [request_no.into(), at.into(), issued_by.into(), shipment_no.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Open back-orders missing any of `parts`, in serving order: most urgent first, then oldest.
+pub async fn open_backorders_for<C: ConnectionTrait>(
+    conn: &C,
+    parts: &[String],
+) -> Result<Vec<String>, DbErr> {
+    if parts.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = conn
+        .query_all_raw(stmt(
+            "SELECT r.request_no FROM reservations r WHERE r.status = 'BACKORDERED' AND EXISTS ( \
+               SELECT 1 FROM reservation_lines l WHERE l.request_no = r.request_no \
+               AND l.held < l.requested AND l.part_no = ANY($1)) \
+             ORDER BY r.urgency_rank DESC, r.seq",
+            [parts.to_vec().into()],
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get("", "request_no")).collect()
+}
+
+/// Units owed to open back-orders of a part.
+pub async fn backordered<C: ConnectionTrait>(conn: &C, part_no: &str) -> Result<i64, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "SELECT COALESCE(SUM(l.requested - l.held), 0)::bigint AS n FROM reservation_lines l \
+             JOIN reservations r USING (request_no) WHERE r.status = 'BACKORDERED' AND l.part_no = $1",
+            [part_no.into()],
+        ))
+        .await?;
+    match row {
+        Some(r) => r.try_get("", "n"),
+        None => Ok(0),
+    }
+}
+
+/// Which back-orders a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackorderState {
+    Open,
+    Served,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BackorderFilter {
+    pub part_no: Option<String>,
+    pub branch: Option<String>,
+    pub state: Option<BackorderState>,
+    /// Offset into the serving order (the order changes as back-orders are served, so a page
+    /// token is a position, not a key).
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// Back-orders in serving order, up to `limit + 1`.
+pub async fn list_backorders<C: ConnectionTrait>(
+    conn: &C,
+    f: &BackorderFilter,
+) -> Result<Vec<Reservation>, DbErr> {
+    let mut conditions = vec!["backordered_at IS NOT NULL".to_owned()];
+    let mut values: Vec<Value> = Vec::new();
+    let mut param = |v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    match f.state.unwrap_or(BackorderState::Open) {
+        BackorderState::Open => conditions.push("status = 'BACKORDERED'".into()),
+        BackorderState::Served => conditions.push("status IN ('CONFIRMED', 'ISSUED')".into()),
+        BackorderState::Cancelled => conditions.push("status = 'RELEASED'".into()),
+    }
+    if let Some(p) = &f.part_no {
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM reservation_lines l WHERE l.request_no = reservations.request_no AND l.part_no = {})",
+            param(p.as_str().into())
+        ));
+    }
+    if let Some(b) = &f.branch {
+        conditions.push(format!("branch = {}", param(b.as_str().into())));
+    }
+    let limit = param((i64::from(f.limit) + 1).into());
+    let offset = param(i64::from(f.offset).into());
+    let rows = Row::find_by_statement(stmt(
+        format!(
+            "SELECT {COLUMNS} FROM reservations WHERE {} ORDER BY urgency_rank DESC, seq LIMIT {limit} OFFSET {offset}",
+            conditions.join(" AND ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(with_lines(conn, r).await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,86 @@
+use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::warehouse::v1 as pb;
+use sea_orm::TransactionTrait;
+use warehouse::domain::Urgency;
+use warehouse::service::{IssueParts, ReserveCommand};
+
+use crate::helpers::{spawn_app, stock_part};
+
+#[tokio::test]
+async fn abc_classes_follow_the_twelve_month_usage_value_and_are_stored() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+    let w = app.warehouse();
+    // All four parts cost 10.00; issued 7, 2, 1 and 0 units.
+    for (i, (part, used)) in [("ABC-A", 7u32), ("ABC-B", 2), ("ABC-C", 1), ("ABC-D", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        stock_part(&mut client, part, false, 10).await;
+        if used == 0 {
+            continue;
+        }
+        let request_no = format!("AS-2611-SH01-00030{i}");
+        let txn = w.db.begin().await.unwrap();
+        w.reserve(
+            &txn,
+            &ReserveCommand {
+                request_no: request_no.clone(),
+                branch: "SH01".into(),
+                urgency: Urgency::Normal,
+                kind: common::RequestKind::Replacement as i32,
+                ship_to: None,
+                onsite_required: false,
+                lines: vec![(part.into(), used)],
+            },
+        )
+        .await
+        .unwrap();
+        txn.commit().await.unwrap();
+        w.issue(
+            "clerk-1",
+            IssueParts {
+                request_no,
+                branch_scope: None,
+                lines: vec![(part.into(), used)],
+                shipment_no: String::new(),
+                movement_date: chrono::Utc::now().date_naive(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    let r = client
+        .classify_abc(pb::ClassifyAbcRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+
+    let got: Vec<(String, u32, u32, i32)> = r
+        .entries
+        .iter()
+        .map(|e| (e.part_no.clone(), e.usage_quantity, e.share_bp, e.abc_class))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ABC-A".to_owned(), 7, 7_000, pb::AbcClass::A as i32),
+            ("ABC-B".to_owned(), 2, 2_000, pb::AbcClass::A as i32),
+            ("ABC-C".to_owned(), 1, 1_000, pb::AbcClass::B as i32),
+            ("ABC-D".to_owned(), 0, 0, pb::AbcClass::C as i32),
+        ]
+    );
+    assert_eq!(r.total_usage_value.unwrap().amount_minor, 10 * 1_000);
+    let stored = client
+        .get_part(pb::GetPartRequest {
+            part_no: "ABC-C".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .part
+        .unwrap();
+    assert_eq!(stored.abc_class, pb::AbcClass::B as i32);
+    app.stop().await;
+}

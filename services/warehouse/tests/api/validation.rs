@@ -1,0 +1,88 @@
+use aftersales_platform::proto::warehouse::v1 as pb;
+use tonic::Code;
+
+use crate::helpers::{spawn_app, stock_part, violations};
+
+#[tokio::test]
+async fn an_unknown_zone_or_kind_is_named_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+    stock_part(&mut client, "PWR-55-01", false, 2).await;
+    let ledger_rows = app.count("SELECT count(*)::bigint FROM ledger").await;
+
+    let err = client
+        .list_ledger(pb::ListLedgerRequest {
+            zone: 42,
+            kinds: vec![99],
+            page_size: 5000,
+            page_token: "not-a-token".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let bad = violations(&err);
+    for f in ["zone", "kinds[0]", "page_size", "page_token"] {
+        assert!(bad.contains_key(f), "{f} missing from {bad:?}");
+    }
+
+    let err = client
+        .open_stocktake(pb::OpenStocktakeRequest {
+            idempotency_key: "st".into(),
+            zones: vec![0, 42],
+            part_nos: vec!["NOPE 1".into()],
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let bad = violations(&err);
+    for f in ["zones[0]", "zones[1]", "part_nos[0]"] {
+        assert!(bad.contains_key(f), "{f} missing from {bad:?}");
+    }
+    let err = client
+        .open_stocktake(pb::OpenStocktakeRequest {
+            idempotency_key: "st".into(),
+            part_nos: vec!["NOPE-1".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(violations(&err)["part_nos[0]"].contains("not in the catalogue"));
+
+    let err = client
+        .return_to_supplier(pb::ReturnToSupplierRequest {
+            idempotency_key: "sr".into(),
+            supplier_id: "SUP-1".into(),
+            lines: vec![pb::SupplierReturnLine {
+                part_no: "PWR-55-01".into(),
+                quantity: 0,
+                zone: 42,
+            }],
+            reason: String::new(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let bad = violations(&err);
+    for f in ["lines[0].quantity", "lines[0].zone", "reason"] {
+        assert!(bad.contains_key(f), "{f} missing from {bad:?}");
+    }
+
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM stocktakes").await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM supplier_returns")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM ledger").await,
+        ledger_rows
+    );
+    app.stop().await;
+}
