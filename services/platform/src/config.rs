@@ -94,14 +94,24 @@ impl Layers {
             .map_err(from_config_error)
     }
 
-    /// A service's own section, e.g. `intake` (`AFTERSALES__INTAKE__…`).
+    /// A service's own section, e.g. `intake` (`AFTERSALES__INTAKE__…`). A bad value is named
+    /// by its full path (`warehouse.partial_reservations`).
     pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
-        self.0.get::<T>(key).map_err(|e| {
+        let value: serde_json::Value = self.0.get(key).map_err(|e| {
             let mut err = from_config_error(e);
             if !err.key.starts_with(key) {
                 err.key = format!("{key}.{}", err.key);
             }
             err
+        })?;
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                key.to_owned()
+            } else {
+                format!("{key}.{path}")
+            };
+            ConfigError::new(key, e.into_inner().to_string())
         })
     }
 }
@@ -429,6 +439,37 @@ mod tests {
         map.entry("AFTERSALES__AUTH__JWT_SECRET".into())
             .or_insert_with(|| "a-secret-for-the-tests".into());
         EnvSource::Map(map)
+    }
+
+    #[test]
+    fn a_bad_value_in_a_services_own_section_is_named_by_its_path() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Own {
+            partial_reservations: bool,
+            max_page_size: u32,
+        }
+        let defaults = format!(
+            "{}\n[own]\npartial_reservations = false\nmax_page_size = 5\n",
+            defaults()
+        );
+        let layers = Layers::load(
+            &defaults,
+            None,
+            env(&[("AFTERSALES__OWN__PARTIAL_RESERVATIONS", "sometimes")]),
+        )
+        .unwrap();
+        assert_eq!(
+            layers.section::<Own>("own").unwrap_err().key,
+            "own.partial_reservations"
+        );
+        let layers = Layers::load(
+            &defaults,
+            None,
+            env(&[("AFTERSALES__OWN__MAX_PAGE_SIZE", "7")]),
+        )
+        .unwrap();
+        assert_eq!(layers.section::<Own>("own").unwrap().max_page_size, 7);
     }
 
     #[test]
