@@ -20,9 +20,11 @@ SERVICES=(
 
 bash scripts/infra.sh
 
+# ONLY="intake claims-review" runs a subset.
 present=()
 for line in "${SERVICES[@]}"; do
   read -r name dir _ _ <<<"$line"
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   [ -f "$dir/Cargo.toml" ] && present+=("$line")
 done
 names=$(for l in "${present[@]}"; do read -r n _ <<<"$l"; printf '%s ' "$n"; done)
