@@ -2,5 +2,6 @@
 mod admin;
 mod bus;
 mod db;
+mod grpc;
 mod helpers;
 mod outbox;
