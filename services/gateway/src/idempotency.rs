@@ -1,0 +1,257 @@
+//! `Idempotency-Key` on every POST: the first response is stored (24 h by default) and
+//! replayed for a retry with the same key; the same key with a different body answers 422.
+//! Records are scoped to the caller (`sub`), so one caller's key never replays to another.
+//! Without Redis the request is served as is (intake's own idempotency key still holds).
+
+use aftersales_platform::auth::Caller;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::kv::degraded;
+use crate::metrics::gateway_metrics;
+use crate::problem::Problem;
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on a response that was replayed from the store.
+pub const REPLAYED: &str = "idempotent-replayed";
+/// Largest response kept for replay.
+const MAX_STORED_RESPONSE: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum Record {
+    /// The first request is still being served.
+    Pending { fingerprint: String },
+    Done {
+        fingerprint: String,
+        status: u16,
+        content_type: String,
+        location: Option<String>,
+        body: String,
+    },
+}
+
+impl Record {
+    fn fingerprint(&self) -> &str {
+        match self {
+            Record::Pending { fingerprint } | Record::Done { fingerprint, .. } => fingerprint,
+        }
+    }
+}
+
+/// The key handed to a peer's own idempotency (intake): derived from the caller and the
+/// client's key, in the alphabet the peers accept; a fresh one when the client sent none.
+pub fn upstream_key(caller: &Caller, headers: &HeaderMap) -> String {
+    match headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) {
+        Some(k) => format!(
+            "gw-{}",
+            &hex_digest(&[caller.subject.as_bytes(), b"\0", k.as_bytes()])[..40]
+        ),
+        None => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+fn hex_digest(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(client_key) = req.headers().get(IDEMPOTENCY_KEY).cloned() else {
+        return next.run(req).await;
+    };
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return next.run(req).await;
+    };
+    let client_key = match client_key.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
+        _ => {
+            return Problem::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters (a UUID is fine)",
+            )
+            .into_response();
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.settings.server.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                format!(
+                    "the body must be at most {} bytes",
+                    state.settings.server.max_body_bytes
+                ),
+            )
+            .into_response();
+        }
+    };
+    let fingerprint = hex_digest(&[
+        parts.method.as_str().as_bytes(),
+        b" ",
+        parts.uri.path().as_bytes(),
+        b"\n",
+        &bytes,
+    ]);
+    let key = state.redis.key(&format!(
+        "idem:{}",
+        hex_digest(&[caller.subject.as_bytes(), b"\0", client_key.as_bytes()])
+    ));
+    let ttl = state.settings.gateway.idempotency_ttl_secs;
+    // A request that never finishes (a crash mid-way) must not block its key for a day: the
+    // pending marker outlives the longest upstream call only a little.
+    let pending_ttl = (state.settings.server.request_timeout_ms / 1000 * 3).clamp(30, ttl.max(30));
+    let pending = serde_json::to_string(&Record::Pending {
+        fingerprint: fingerprint.clone(),
+    })
+    .unwrap_or_default();
+
+    let claimed = state
+        .redis
+        .query::<Option<String>>(
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(&pending)
+                .arg("NX")
+                .arg("EX")
+                .arg(pending_ttl),
+        )
+        .await;
+    let req = Request::from_parts(parts, Body::from(bytes));
+    match claimed {
+        Err(e) => {
+            degraded("idempotency", &e);
+            next.run(req).await
+        }
+        Ok(Some(_)) => {
+            let response = next.run(req).await;
+            store(&state, &key, fingerprint, ttl, response).await
+        }
+        Ok(None) => match state.redis.query::<Option<String>>(redis::cmd("GET").arg(&key)).await {
+            Err(e) => {
+                degraded("idempotency", &e);
+                next.run(req).await
+            }
+            // Expired between SET and GET: serve it as a first request would be.
+            Ok(None) => next.run(req).await,
+            Ok(Some(text)) => match serde_json::from_str::<Record>(&text) {
+                Ok(record) if record.fingerprint() != fingerprint => {
+                    gateway_metrics()
+                        .idempotent_replays
+                        .with_label_values(&["conflict"])
+                        .inc();
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "idempotency-key-reused",
+                        "this Idempotency-Key was used with a different request; use a new key",
+                    )
+                    .into_response()
+                }
+                Ok(Record::Pending { .. }) => Problem::new(
+                    StatusCode::CONFLICT,
+                    "in-progress",
+                    "the first request with this Idempotency-Key is still being served; retry shortly",
+                )
+                .into_response(),
+                Ok(Record::Done {
+                    status,
+                    content_type,
+                    location,
+                    body,
+                    ..
+                }) => {
+                    gateway_metrics()
+                        .idempotent_replays
+                        .with_label_values(&["replayed"])
+                        .inc();
+                    replay(status, &content_type, location.as_deref(), body)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable idempotency record; serving afresh");
+                    next.run(req).await
+                }
+            },
+        },
+    }
+}
+
+fn replay(status: u16, content_type: &str, location: Option<&str>, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(REPLAYED, HeaderValue::from_static("true"));
+    res
+}
+
+/// Keeps the first response; a server-side failure (5xx) is forgotten so a retry can succeed.
+async fn store(
+    state: &AppState,
+    key: &str,
+    fingerprint: String,
+    ttl: u64,
+    response: Response,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_STORED_RESPONSE).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "response too large to keep for idempotent replay");
+            let _ = state.redis.query::<i64>(redis::cmd("DEL").arg(key)).await;
+            return Problem::internal().into_response();
+        }
+    };
+    let result = if parts.status.is_server_error() {
+        state
+            .redis
+            .query::<i64>(redis::cmd("DEL").arg(key))
+            .await
+            .map(|_| ())
+    } else {
+        let record = Record::Done {
+            fingerprint,
+            status: parts.status.as_u16(),
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_owned(),
+            location: parts
+                .headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        let text = serde_json::to_string(&record).unwrap_or_default();
+        state
+            .redis
+            .query::<Option<String>>(redis::cmd("SET").arg(key).arg(text).arg("EX").arg(ttl))
+            .await
+            .map(|_| ())
+    };
+    if let Err(e) = result {
+        degraded("idempotency", &e);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

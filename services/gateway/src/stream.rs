@@ -1,0 +1,620 @@
+//! The live event stream (DESIGN §8).
+//!
+//! - The feed ([`run_feed`]): one queue shared by every replica (`gateway.stream`, bound to `#`)
+//!   so each event is taken once; each event is decoded to JSON (envelope + payload, through the
+//!   proto descriptors) and appended to a Redis stream capped at about
+//!   `gateway.stream_max_len` entries (`XADD MAXLEN ~`), once per event id. The delivery is acked
+//!   only after that, so while Redis is down events wait in the queue: nothing is lost.
+//! - The reader ([`Hub::run_reader`]): per replica, one blocking `XREAD` on a connection of its
+//!   own, fanned out in process to the open SSE connections.
+//! - `GET /v1/events/stream` ([`sse`]): the caller's branch only (head office sees all), an
+//!   optional `types=` list; `Last-Event-ID` (the Redis stream id) replays what was missed from
+//!   the buffer; heartbeat comments; the stream ends when the gateway shuts down.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aftersales_platform::auth::Caller;
+use aftersales_platform::bus::Bus;
+use aftersales_platform::proto::common::v1::EventEnvelope;
+use aftersales_platform::shutdown::Shutdown;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::app::AppState;
+use crate::extract::{ANY_ROLE, require};
+use crate::kv::{KvError, READ_BLOCK, Redis, degraded};
+use crate::metrics::gateway_metrics;
+use crate::problem::Problem;
+
+/// Appends an event to the buffer once per event id (a redelivery is not appended twice).
+const XADD_ONCE: &str = r#"
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'branch', ARGV[2], 'type', ARGV[3], 'json', ARGV[4])
+end
+return false
+"#;
+
+/// Envelope + payload as JSON, through the descriptors of every proto in the mesh.
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    pool: DescriptorPool,
+}
+
+impl Decoder {
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            pool: DescriptorPool::decode(aftersales_platform::proto::FILE_DESCRIPTOR_SET)?,
+        })
+    }
+
+    /// The event as JSON; a payload of an unknown type is `null` (the envelope still says what
+    /// it was).
+    pub fn to_json(&self, env: &EventEnvelope, routing_key: &str) -> Value {
+        let options = SerializeOptions::new()
+            .use_proto_field_name(true)
+            .skip_default_fields(false);
+        let payload = self
+            .pool
+            .get_message_by_name(&env.r#type)
+            .and_then(|d| DynamicMessage::decode(d, env.payload.as_slice()).ok())
+            .and_then(|m| {
+                m.serialize_with_options(serde_json::value::Serializer, &options)
+                    .ok()
+            })
+            .unwrap_or(Value::Null);
+        let rk = if env.routing_key.is_empty() {
+            routing_key
+        } else {
+            env.routing_key.as_str()
+        };
+        json!({
+            "event_id": env.event_id,
+            "type": rk,
+            "payload_type": env.r#type,
+            "occurred_at": env.occurred_at.as_ref().and_then(crate::api::wire::rfc3339),
+            "producer": env.producer,
+            "subject": env.subject,
+            "request_no": if env.request_no.is_empty() { &env.subject } else { &env.request_no },
+            "branch": env.branch,
+            "sequence": env.sequence,
+            "payload": payload,
+        })
+    }
+}
+
+/// One buffered event.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The Redis stream id (`<ms>-<seq>`): the SSE `id`, what `Last-Event-ID` carries.
+    pub id: String,
+    pub branch: String,
+    pub routing_key: String,
+    pub json: String,
+}
+
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (a, b) = id.split_once('-').unwrap_or((id, "0"));
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+type Entries = Vec<(String, HashMap<String, String>)>;
+
+fn items(entries: Entries) -> Vec<Item> {
+    entries
+        .into_iter()
+        .map(|(id, mut f)| Item {
+            id,
+            branch: f.remove("branch").unwrap_or_default(),
+            routing_key: f.remove("type").unwrap_or_default(),
+            json: f.remove("json").unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The replica's fan-out of the buffer to its SSE connections.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Arc<Item>>,
+    redis: Redis,
+    stream_key: String,
+}
+
+impl Hub {
+    pub fn new(redis: Redis) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self {
+            stream_key: redis.key("events"),
+            tx,
+            redis,
+        }
+    }
+
+    pub fn stream_key(&self) -> &str {
+        &self.stream_key
+    }
+
+    /// Entries after `id` (exclusive), oldest first.
+    pub async fn after(&self, id: &str) -> Result<Vec<Item>, KvError> {
+        let entries: Entries = self
+            .redis
+            .query(
+                redis::cmd("XRANGE")
+                    .arg(&self.stream_key)
+                    .arg(format!("({id}"))
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(10_000),
+            )
+            .await?;
+        Ok(items(entries))
+    }
+
+    /// Follows the buffer with a blocking `XREAD` and hands each new entry to the open streams.
+    pub async fn run_reader(self, shutdown: Shutdown) {
+        let mut last = "$".to_owned();
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_triggered() {
+            let mut conn = match self.redis.dedicated().await {
+                Ok(c) => c,
+                Err(e) => {
+                    degraded("stream", &e);
+                    tokio::select! {
+                        _ = shutdown.wait() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(200);
+            loop {
+                let mut cmd = redis::cmd("XREAD");
+                cmd.arg("COUNT")
+                    .arg(500)
+                    .arg("BLOCK")
+                    .arg(READ_BLOCK.as_millis() as u64)
+                    .arg("STREAMS")
+                    .arg(&self.stream_key)
+                    .arg(&last);
+                let read = cmd.query_async::<Option<Vec<(String, Entries)>>>(&mut conn);
+                let res = tokio::select! {
+                    _ = shutdown.wait() => return,
+                    r = tokio::time::timeout(READ_BLOCK * 4, read) => r,
+                };
+                match res {
+                    Ok(Ok(Some(streams))) => {
+                        for (_, entries) in streams {
+                            for item in items(entries) {
+                                last = item.id.clone();
+                                // No receivers is fine: nobody is watching right now.
+                                let _ = self.tx.send(Arc::new(item));
+                            }
+                        }
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => {
+                        degraded("stream", &KvError::Redis(e));
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::warn!("XREAD did not return; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a connection wants to see.
+#[derive(Debug, Clone)]
+struct Filter {
+    caller: Caller,
+    types: Vec<String>,
+}
+
+impl Filter {
+    fn admits(&self, item: &Item) -> bool {
+        let branch_ok = match self.caller.branch() {
+            None => true,
+            Some(b) => item.branch == b,
+        };
+        let type_ok = self.types.is_empty()
+            || self.types.iter().any(|t| {
+                t == &item.routing_key
+                    || t.strip_suffix(".*")
+                        .is_some_and(|p| item.routing_key.starts_with(&format!("{p}.")))
+            });
+        branch_ok && type_ok
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct StreamQuery {
+    /// Comma-separated routing keys (`claims.claim.approved`) or prefixes (`claims.*`).
+    pub types: Option<String>,
+    /// `Last-Event-ID` for clients that cannot set headers.
+    pub last_event_id: Option<String>,
+}
+
+pub async fn sse(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    require(&caller, ANY_ROLE)?;
+    let Query(query) = query.map_err(|e| Problem::field("query", e.body_text()))?;
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(query.last_event_id)
+        .filter(|s| !s.trim().is_empty());
+    if let Some(id) = &last_id
+        && parse_id(id).is_none()
+    {
+        return Err(Problem::field(
+            "Last-Event-ID",
+            "must be an id this stream sent (<ms>-<seq>)",
+        ));
+    }
+    let types = query
+        .types
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let filter = Filter { caller, types };
+    let (tx, rx) = mpsc::channel::<Event>(256);
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let live = state.hub.tx.subscribe();
+    tokio::spawn(pump(
+        state.hub.clone(),
+        live,
+        filter,
+        last_id,
+        tx,
+        state.shutdown.clone(),
+    ));
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(state.settings.gateway.heartbeat_secs))
+            .text("heartbeat"),
+    ))
+}
+
+/// Feeds one SSE connection until it closes or the gateway shuts down (which ends the
+/// response, so clients see a clean end of stream and reconnect elsewhere with their id).
+async fn pump(
+    hub: Hub,
+    mut live: broadcast::Receiver<Arc<Item>>,
+    filter: Filter,
+    last_id: Option<String>,
+    tx: mpsc::Sender<Event>,
+    shutdown: Shutdown,
+) {
+    let gauge = &gateway_metrics().sse_clients;
+    gauge.inc();
+    let mut last = last_id.as_deref().and_then(parse_id);
+    let mut last_text = last_id.clone();
+    let send = |item: &Item| Event::default().id(item.id.clone()).data(item.json.clone());
+    'outer: {
+        if let Some(from) = last_text.clone() {
+            match hub.after(&from).await {
+                Ok(backlog) => {
+                    for item in backlog {
+                        last = parse_id(&item.id);
+                        last_text = Some(item.id.clone());
+                        if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
+                            break 'outer;
+                        }
+                    }
+                }
+                Err(e) => degraded("stream", &e),
+            }
+        }
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.wait() => break,
+                _ = tx.closed() => break,
+                r = live.recv() => r,
+            };
+            match next {
+                Ok(item) => {
+                    let id = parse_id(&item.id);
+                    if last.is_some() && id <= last {
+                        continue;
+                    }
+                    last = id;
+                    last_text = Some(item.id.clone());
+                    if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Too slow for the in-process buffer: refill from Redis.
+                    if let Some(from) = last_text.clone()
+                        && let Ok(missed) = hub.after(&from).await
+                    {
+                        for item in missed {
+                            last = parse_id(&item.id);
+                            last_text = Some(item.id.clone());
+                            if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
+                                break 'outer;
+                            }
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    }
+    gauge.dec();
+}
+
+/// Hands one event to the connection; false once it is gone or the gateway is stopping (a
+/// client that stops reading must not hold the shutdown up).
+async fn deliver(tx: &mpsc::Sender<Event>, event: Event, shutdown: &Shutdown) -> bool {
+    tokio::select! {
+        _ = shutdown.wait() => false,
+        r = tx.send(event) => r.is_ok(),
+    }
+}
+
+/// Consumes every event from the gateway's shared queue into the buffer until shutdown.
+pub async fn run_feed(
+    bus: Bus,
+    queue: String,
+    redis: Redis,
+    decoder: Decoder,
+    max_len: u64,
+    ready: Arc<AtomicBool>,
+    shutdown: Shutdown,
+) {
+    let script = redis::Script::new(XADD_ONCE);
+    let stream_key = redis.key("events");
+    while !shutdown.is_triggered() {
+        let Some(conn) = bus.connect_with_retry("gateway-stream", &shutdown).await else {
+            return;
+        };
+        let result = consume(
+            &conn,
+            &bus,
+            &queue,
+            &redis,
+            &decoder,
+            &script,
+            &stream_key,
+            max_len,
+            &ready,
+            &shutdown,
+        )
+        .await;
+        ready.store(false, Ordering::SeqCst);
+        let _ = conn.close(200, "gateway stopping".into()).await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "event feed lost the broker; reconnecting");
+            tokio::select! {
+                _ = shutdown.wait() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn consume(
+    conn: &lapin::Connection,
+    bus: &Bus,
+    queue: &str,
+    redis: &Redis,
+    decoder: &Decoder,
+    script: &redis::Script,
+    stream_key: &str,
+    max_len: u64,
+    ready: &AtomicBool,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let ch = conn.create_channel().await?;
+    bus.declare_exchanges(&ch).await?;
+    let mut args = FieldTable::default();
+    if bus.settings.queue_type == "quorum" {
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+    }
+    if bus.settings.queue_expires_ms > 0 {
+        args.insert(
+            "x-expires".into(),
+            AMQPValue::LongUInt(bus.settings.queue_expires_ms),
+        );
+    }
+    ch.queue_declare(
+        queue.into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        args,
+    )
+    .await?;
+    ch.queue_bind(
+        queue.into(),
+        bus.topology.exchange.as_str().into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    ch.basic_qos(bus.settings.prefetch, BasicQosOptions::default())
+        .await?;
+    let mut consumer = ch
+        .basic_consume(
+            queue.into(),
+            "gateway-stream".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    ready.store(true, Ordering::SeqCst);
+    tracing::info!(queue, "event feed consuming");
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.wait() => return Ok(()),
+            d = consumer.next() => d,
+        };
+        let Some(delivery) = delivery else {
+            anyhow::bail!("consumer cancelled by the broker");
+        };
+        let delivery = delivery?;
+        let routing_key = delivery.routing_key.as_str().to_owned();
+        let Ok(env) = EventEnvelope::decode(delivery.data.as_slice()) else {
+            tracing::warn!(
+                routing_key,
+                "not an event envelope; dropped from the stream"
+            );
+            delivery.ack(BasicAckOptions::default()).await?;
+            continue;
+        };
+        let json = decoder.to_json(&env, &routing_key).to_string();
+        let rk = if env.routing_key.is_empty() {
+            routing_key.clone()
+        } else {
+            env.routing_key.clone()
+        };
+        let seen = redis.key(&format!("seen:{}", env.event_id));
+        let mut inv = script.key(&seen);
+        inv.key(stream_key)
+            .arg(max_len)
+            .arg(&env.branch)
+            .arg(&rk)
+            .arg(&json);
+        match redis.script::<Option<String>>(&inv).await {
+            Ok(_) => {
+                gateway_metrics()
+                    .stream_events
+                    .with_label_values(&[&rk])
+                    .inc();
+                delivery.ack(BasicAckOptions::default()).await?;
+            }
+            Err(e) => {
+                degraded("stream", &e);
+                // Keep it in the queue until Redis is back.
+                tokio::select! {
+                    _ = shutdown.wait() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aftersales_platform::auth::{BranchScope, Role};
+    use aftersales_platform::proto::claims::v1 as claims;
+
+    fn caller(branch: &str) -> Caller {
+        Caller {
+            subject: "x".into(),
+            scope: if branch == "*" {
+                BranchScope::All
+            } else {
+                BranchScope::Branch(branch.into())
+            },
+            roles: [Role::BranchAgent].into(),
+            token: String::new(),
+        }
+    }
+
+    fn item(branch: &str, rk: &str) -> Item {
+        Item {
+            id: "1-0".into(),
+            branch: branch.into(),
+            routing_key: rk.into(),
+            json: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn a_branch_sees_only_its_events_and_head_office_sees_all() {
+        let f = Filter {
+            caller: caller("SH01"),
+            types: vec![],
+        };
+        assert!(f.admits(&item("SH01", "intake.request.submitted")));
+        assert!(!f.admits(&item("BJ02", "intake.request.submitted")));
+        assert!(!f.admits(&item("", "procurement.po.issued")));
+        let hq = Filter {
+            caller: caller("*"),
+            types: vec![],
+        };
+        assert!(hq.admits(&item("", "procurement.po.issued")));
+    }
+
+    #[test]
+    fn types_filter_by_exact_key_or_prefix() {
+        let f = Filter {
+            caller: caller("SH01"),
+            types: vec!["claims.*".into(), "intake.request.submitted".into()],
+        };
+        assert!(f.admits(&item("SH01", "claims.claim.approved")));
+        assert!(f.admits(&item("SH01", "intake.request.submitted")));
+        assert!(!f.admits(&item("SH01", "intake.request.cancelled")));
+    }
+
+    #[test]
+    fn stream_ids_order_numerically() {
+        assert!(parse_id("10-0") > parse_id("9-5"));
+        assert!(parse_id("10-1") > parse_id("10-0"));
+        assert_eq!(parse_id("x"), None);
+    }
+
+    #[test]
+    fn a_payload_decodes_to_json_with_proto_field_names() {
+        let d = Decoder::new().unwrap();
+        let payload = claims::ClaimApproved {
+            request_no: "AS-2611-SH01-000001".into(),
+            ..Default::default()
+        };
+        let env = EventEnvelope {
+            event_id: "e1".into(),
+            r#type: <claims::ClaimApproved as prost::Name>::full_name(),
+            branch: "SH01".into(),
+            payload: payload.encode_to_vec(),
+            routing_key: "claims.claim.approved".into(),
+            ..Default::default()
+        };
+        let j = d.to_json(&env, "claims.claim.approved");
+        assert_eq!(j["type"], "claims.claim.approved");
+        assert_eq!(j["payload"]["request_no"], "AS-2611-SH01-000001");
+    }
+}

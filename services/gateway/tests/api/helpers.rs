@@ -1,0 +1,505 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aftersales_platform::auth::Role;
+use aftersales_platform::bus::Bus;
+use aftersales_platform::proto::catalogue::Event;
+use aftersales_platform::proto::common::v1::EventEnvelope;
+use aftersales_platform::shutdown::Shutdown;
+use aftersales_platform::testing::{self, TestBus, TestDb};
+use bytes::Bytes;
+use gateway::app::App;
+use gateway::config::Settings;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use intake::config::IntakeSettings;
+use lapin::options::BasicPublishOptions;
+use lapin::{BasicProperties, Channel, Connection};
+use prost::Message;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// Intake and the gateway in process, on their own database, broker names and Redis prefix.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub settings: Settings,
+    pub redis_prefix: String,
+    _db: TestDb,
+    _bus_names: TestBus,
+    intake_shutdown: Shutdown,
+    pub shutdown: Shutdown,
+    intake_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    amqp: (Connection, Channel),
+    _cleanup: RedisCleanup,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As [`spawn_app`], letting the test change the gateway's settings first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    testing::telemetry();
+    let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
+    let bus_names = TestBus::new();
+    let platform = testing::settings("intake", &db.url, &bus_names);
+    let intake_settings = intake::config::Settings {
+        platform: platform.clone(),
+        intake: IntakeSettings { max_page_size: 200 },
+    };
+    let validated = intake_settings.validate().expect("intake test settings");
+    let intake_app = intake::app::App::build(intake_settings, validated)
+        .await
+        .expect("intake builds");
+    let intake_addr = intake_app.grpc_addr();
+    let intake_shutdown = Shutdown::new();
+    let intake_task = tokio::spawn(intake_app.run(intake_shutdown.clone()));
+
+    let redis_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let mut settings = Settings::defaults().expect("gateway defaults");
+    settings.server.http_addr = "127.0.0.1:0".into();
+    settings.server.shutdown_grace_ms = 2000;
+    settings.redis.url = SecretString::from(redis_url());
+    settings.redis.key_prefix = redis_prefix.clone();
+    settings.peers.intake.url = format!("http://{intake_addr}");
+    // Nothing listens on port 1: claims-review and warehouse are "down".
+    settings.peers.claims_review.url = "http://127.0.0.1:1".into();
+    settings.peers.warehouse.url = "http://127.0.0.1:1".into();
+    settings.amqp = platform.amqp.clone();
+    settings.auth.jwt_secret = Some(SecretString::from(testing::TEST_JWT_SECRET.to_owned()));
+    settings.gateway.heartbeat_secs = 1;
+    settings.gateway.carrier_secrets.insert(
+        "sf".into(),
+        SecretString::from("carrier-secret-of-sf-express".to_owned()),
+    );
+    configure(&mut settings);
+    let validated = settings
+        .validate()
+        .expect("gateway test settings are valid");
+    let shutdown = Shutdown::new();
+    let app = App::build(settings.clone(), validated, shutdown.clone())
+        .await
+        .expect("gateway builds");
+    let addr = app.addr();
+    let task = tokio::spawn(app.run());
+
+    let bus = Bus::new(&platform.amqp);
+    let conn = bus.connect("gateway-test").await.unwrap_or_else(|e| {
+        panic!(
+            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
+            testing::amqp_url()
+        )
+    });
+    let ch = conn.create_channel().await.expect("channel");
+    ch.confirm_select(Default::default())
+        .await
+        .expect("confirms");
+    bus.declare_exchanges(&ch).await.expect("exchanges");
+
+    let t = TestApp {
+        addr,
+        settings,
+        redis_prefix: redis_prefix.clone(),
+        _db: db,
+        _bus_names: bus_names,
+        intake_shutdown,
+        shutdown,
+        intake_task: Some(intake_task),
+        task: Some(task),
+        amqp: (conn, ch),
+        _cleanup: RedisCleanup(redis_prefix),
+    };
+    t.wait_ready().await;
+    t
+}
+
+pub use aftersales_platform::testing::eventually as testing_eventually;
+
+pub fn redis_url() -> String {
+    std::env::var("AFTERSALES_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Deletes every key under the test's prefix when dropped.
+struct RedisCleanup(String);
+
+impl Drop for RedisCleanup {
+    fn drop(&mut self) {
+        let prefix = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(client) = redis::Client::open(redis_url()) else {
+                return;
+            };
+            let Ok(mut conn) = client.get_connection() else {
+                return;
+            };
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query(&mut conn)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut conn);
+            }
+        })
+        .join();
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// One SSE event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: String,
+    pub data: Value,
+}
+
+pub struct SseStream {
+    body: Incoming,
+    buf: String,
+    pub status: u16,
+    /// Comment lines seen so far (heartbeats).
+    pub comments: usize,
+}
+
+impl SseStream {
+    /// The next event (heartbeat comments skipped), or `None` after `timeout` or at the end.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(pos) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..pos + 2).collect();
+                self.comments += block.lines().filter(|l| l.starts_with(':')).count();
+                let mut id = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some(SseEvent {
+                    id,
+                    data: serde_json::from_str(&data).expect("event data is JSON"),
+                });
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??;
+            if let Ok(data) = frame.ok()?.into_data() {
+                self.buf.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+
+    /// Reads until a heartbeat comment arrives, for at most `timeout` (events read meanwhile
+    /// stay buffered for [`SseStream::next`]).
+    pub async fn heartbeat(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.comments > 0 || self.buf.starts_with(':') || self.buf.contains("\n:") {
+                return true;
+            }
+            let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, self.body.frame()).await
+            else {
+                return false;
+            };
+            if let Ok(data) = frame.into_data() {
+                self.buf.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+
+    /// Whether the server ended the stream within `timeout`.
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Err(_) => return false,
+                Ok(None) => return true,
+                Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
+
+impl TestApp {
+    async fn wait_ready(&self) {
+        testing::eventually(Duration::from_secs(60), || async {
+            let r = self.send("GET", "/readyz", None, &[], None).await;
+            (r.status == 200).then_some(())
+        })
+        .await
+        .expect("gateway became ready (event feed consuming)");
+    }
+
+    /// Sends one request over a fresh HTTP/1.1 connection.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let res = self.open(method, path, token, headers, body).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn open(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> hyper::Response<Incoming> {
+        let stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "gateway");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("request");
+        sender.send_request(req).await.expect("send")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        self.send("GET", path, Some(token), &[], None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        self.send(
+            "POST",
+            path,
+            Some(token),
+            headers,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// Opens the event stream.
+    pub async fn stream(&self, token: &str, query: &str, last_event_id: Option<&str>) -> SseStream {
+        let mut headers = vec![("accept", "text/event-stream")];
+        if let Some(id) = last_event_id {
+            headers.push(("last-event-id", id));
+        }
+        let res = self
+            .open(
+                "GET",
+                &format!("/v1/events/stream{query}"),
+                Some(token),
+                &headers,
+                None,
+            )
+            .await;
+        SseStream {
+            status: res.status().as_u16(),
+            body: res.into_body(),
+            buf: String::new(),
+            comments: 0,
+        }
+    }
+
+    /// Submits a valid request for `branch` as an agent of it; returns the 201 body.
+    pub async fn create(&self, branch: &str) -> Value {
+        let r = self
+            .post("/v1/requests", &agent(branch), &request_body(branch), &[])
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+
+    /// Publishes `payload` on the test exchange as another service would.
+    pub async fn publish<E: Event>(
+        &self,
+        producer: &str,
+        request_no: &str,
+        branch: &str,
+        payload: &E,
+    ) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = chrono::Utc::now();
+        let env = EventEnvelope {
+            event_id: id.clone(),
+            r#type: E::full_name(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: now.timestamp(),
+                nanos: now.timestamp_subsec_nanos() as i32,
+            }),
+            producer: producer.into(),
+            subject: request_no.into(),
+            sequence: 2,
+            branch: branch.into(),
+            payload: payload.encode_to_vec(),
+            routing_key: E::ROUTING_KEY.into(),
+            request_no: request_no.into(),
+        };
+        self.amqp
+            .1
+            .basic_publish(
+                Bus::new(&self.settings.amqp)
+                    .topology
+                    .exchange
+                    .as_str()
+                    .into(),
+                E::ROUTING_KEY.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                &env.encode_to_vec(),
+                BasicProperties::default()
+                    .with_message_id(id.as_str().into())
+                    .with_type(E::ROUTING_KEY.into())
+                    .with_delivery_mode(2),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+        id
+    }
+
+    /// Stops the gateway and starts another on the same intake, broker names and Redis prefix,
+    /// with `configure` applied to the settings (as a rolling restart would).
+    pub async fn restart_gateway(&mut self, configure: impl FnOnce(&mut Settings)) {
+        self.shutdown.trigger();
+        if let Some(t) = self.task.take() {
+            t.await
+                .expect("gateway task")
+                .expect("gateway stopped cleanly");
+        }
+        configure(&mut self.settings);
+        let validated = self.settings.validate().expect("settings are valid");
+        self.shutdown = Shutdown::new();
+        let app = App::build(self.settings.clone(), validated, self.shutdown.clone())
+            .await
+            .expect("gateway builds");
+        self.addr = app.addr();
+        self.task = Some(tokio::spawn(app.run()));
+        self.wait_ready().await;
+    }
+
+    /// Redis keys under this test's prefix.
+    pub async fn redis_keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis is not reachable at 127.0.0.1:6379 (make infra)");
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.redis_prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS")
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(t) = self.task.take() {
+            t.await
+                .expect("gateway task")
+                .expect("gateway stopped cleanly");
+        }
+        self.intake_shutdown.trigger();
+        if let Some(t) = self.intake_task.take() {
+            t.await
+                .expect("intake task")
+                .expect("intake stopped cleanly");
+        }
+    }
+}
+
+pub fn agent(branch: &str) -> String {
+    testing::token(&format!("agent-{branch}"), branch, &[Role::BranchAgent])
+}
+
+pub fn head_office() -> String {
+    testing::token("hq", "*", &[Role::Analyst])
+}
+
+/// The DESIGN §8 example body.
+pub fn request_body(branch: &str) -> Value {
+    json!({
+        "branch": branch, "channel": "hotline", "kind": "replacement", "urgency": "normal",
+        "customer": { "name": "Li Wei", "phone": "+86 138 0013 8000",
+                      "address": "88 Century Avenue, Pudong, Shanghai", "region": "urban" },
+        "product": { "category": "television", "model": "X55", "serial": "SN12345678",
+                     "purchase_date": "2026-10-02", "invoice_no": "INV-9", "invoice_date": "2026-10-02",
+                     "factory_date": "2026-08-15" },
+        "fault_description": "no picture", "photos": ["https://photos.example/1.jpg"],
+        "parts": [ { "part_no": "PWR-55-01", "quantity": 1 } ]
+    })
+}
+
+pub fn violations(problem: &Value) -> HashMap<String, String> {
+    problem["violations"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|x| {
+                    (
+                        x["field"].as_str().unwrap_or("").to_owned(),
+                        x["description"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

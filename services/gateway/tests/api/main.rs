@@ -1,0 +1,12 @@
+//! The gateway against real intake (in process), Redis, Postgres and RabbitMQ on 127.0.0.1.
+mod auth;
+mod binary;
+mod board;
+mod browser;
+mod helpers;
+mod idempotency;
+mod peers;
+mod ratelimit;
+mod requests;
+mod stream;
+mod tracing;
