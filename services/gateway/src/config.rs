@@ -137,7 +137,6 @@ queue_type = "quorum"
 queue_expires_ms = 0
 
 [auth]
-jwt_secret = "dev-only-secret-change-me"
 leeway_secs = 30
 
 [telemetry]
@@ -145,21 +144,6 @@ log_format = "json"
 log_level = "info"
 otlp_endpoint = ""
 "#;
-
-const NUMERIC_KEYS: &[&str] = &[
-    "server.request_timeout_ms",
-    "server.max_body_bytes",
-    "server.shutdown_grace_ms",
-    "redis.command_timeout_ms",
-    "gateway.rate_limit_burst",
-    "gateway.rate_limit_per_second",
-    "gateway.idempotency_ttl_secs",
-    "gateway.stream_max_len",
-    "gateway.heartbeat_secs",
-    "amqp.prefetch",
-    "amqp.queue_expires_ms",
-    "auth.leeway_secs",
-];
 
 /// Checked forms of the values the app needs.
 #[derive(Debug, Clone)]
@@ -170,13 +154,13 @@ pub struct Validated {
 impl Settings {
     /// Defaults → file → environment, then validated.
     pub fn load(file: Option<&Path>, env: EnvSource) -> Result<(Settings, Validated), ConfigError> {
-        let layers = Layers::load(DEFAULTS, file, env)?;
-        // Read the numbers one by one first: a bad one is then reported under its own key,
-        // not under its section's.
-        for key in NUMERIC_KEYS {
-            layers.section::<u64>(key)?;
-        }
-        let settings = Settings {
+        let settings = Self::read(Layers::load(DEFAULTS, file, env)?)?;
+        let validated = settings.validate()?;
+        Ok((settings, validated))
+    }
+
+    fn read(layers: Layers) -> Result<Settings, ConfigError> {
+        Ok(Settings {
             server: layers.section("server")?,
             redis: layers.section("redis")?,
             peers: layers.section("peers")?,
@@ -184,14 +168,16 @@ impl Settings {
             auth: layers.section("auth")?,
             amqp: layers.section("amqp")?,
             telemetry: layers.section("telemetry")?,
-        };
-        let validated = settings.validate()?;
-        Ok((settings, validated))
+        })
     }
 
     /// The defaults alone, unvalidated (tests start from here and change what they need).
     pub fn defaults() -> Result<Settings, ConfigError> {
-        Self::load(None, EnvSource::Map(HashMap::new())).map(|(s, _)| s)
+        Self::read(Layers::load(
+            DEFAULTS,
+            None,
+            EnvSource::Map(HashMap::new()),
+        )?)
     }
 
     /// Checks every value, the peers' addresses included.
@@ -336,13 +322,21 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    /// The given variables plus a JWT secret (no key is built in).
     fn env(pairs: &[(&str, &str)]) -> EnvSource {
-        EnvSource::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        let mut map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("AFTERSALES__AUTH__JWT_SECRET".into())
+            .or_insert_with(|| "a-secret-for-the-tests".into());
+        EnvSource::Map(map)
+    }
+
+    #[test]
+    fn without_a_jwt_key_the_gateway_does_not_start() {
+        let e = Settings::load(None, EnvSource::Map(Default::default())).unwrap_err();
+        assert_eq!(e.key, "auth.jwt_secret");
     }
 
     #[test]

@@ -9,6 +9,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_gateway");
 fn a_bad_value_exits_64_naming_the_key() {
     let out = Command::new(BIN)
         .arg("serve")
+        .env("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests")
         .env("AFTERSALES__PEERS__INTAKE__URL", "intake-without-scheme")
         .output()
         .unwrap();
@@ -18,6 +19,7 @@ fn a_bad_value_exits_64_naming_the_key() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let out = Command::new(BIN)
+        .env("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests")
         .env("AFTERSALES__SERVER__HTTP_ADDR", "everywhere")
         .output()
         .unwrap();
