@@ -3,13 +3,16 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: up infra build test fmt-check lint unit chart-test clean help
+.PHONY: up infra build test fmt-check lint unit chart-test smoke bench fuzz clean help
 
 help:
 	@echo "make up          infrastructure + build + every service + demo data (Ctrl-C stops)"
 	@echo "make test        fmt, clippy -D warnings, all tests against real Postgres/RabbitMQ, chart checks"
 	@echo "make infra       start (or install) Postgres, RabbitMQ, Redis and create the databases"
 	@echo "make chart-test  helm lint, render and schema-validate the chart (no cluster needed)"
+	@echo "make smoke       10-second low-rate k6 runs of the load scenarios (part of make test)"
+	@echo "make bench       release build + pgbench baseline + k6 + event lag -> loadtest/results/<date>.md"
+	@echo "make fuzz        a bounded fuzz run of the gateway's request parsing (nightly + cargo-fuzz)"
 
 up:
 	bash scripts/up.sh
@@ -37,8 +40,19 @@ chart-test:
 	@mkdir -p target
 	bash scripts/chart-check.sh 2>&1 | tee target/chart-check.log
 
-test: fmt-check lint unit chart-test
-	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) | \
+smoke: infra
+	@mkdir -p target
+	bash loadtest/smoke.sh 2>&1 | tee target/smoke.log
+
+bench: infra
+	bash loadtest/bench.sh
+
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd services/gateway && $(CARGO) +nightly fuzz run create_request -- -runs=$${RUNS:-200000} -max_total_time=$${SECONDS_MAX:-120}
+
+test: fmt-check lint unit chart-test smoke
+	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/smoke.log) | \
 	  awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed/ { p += $$2; f += $$4 } END { printf "make test: %d passed, %d failed\n", p, f }'
 
 clean:

