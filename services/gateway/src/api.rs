@@ -8,6 +8,7 @@ pub mod claims;
 pub mod docs;
 pub mod requests;
 pub mod stock;
+pub mod warehouse;
 pub mod wire;
 
 use axum::routing::{MethodRouter, get, post};
@@ -141,6 +142,104 @@ pub fn routes() -> Vec<Route> {
             200,
             true,
             get(stock::get),
+        ),
+        Route {
+            example: Some(
+                r#"{ "supplier_id": "SUP-1", "delivery_note": "DN-1", "lines": [ { "part_no": "PWR-55-01", "quantity": 10 } ] }"#,
+            ),
+            ..route(
+                "post",
+                "/v1/receipts",
+                "Receive goods into pending_inspection (warehouse)",
+                201,
+                true,
+                post(warehouse::receive),
+            )
+        },
+        Route {
+            example: Some(
+                r#"{ "lines": [ { "part_no": "PWR-55-01", "passed": 9, "failed": 1, "failure_reason": "cracked" } ] }"#,
+            ),
+            ..route(
+                "post",
+                "/v1/receipts/{receipt_id}/inspection",
+                "Record the inspection: passed units to qualified, failed to nonconforming (warehouse)",
+                200,
+                true,
+                post(warehouse::inspect),
+            )
+        },
+        route(
+            "get",
+            "/v1/pick-lists/{pick_list_id}",
+            "A pick list (PL-<request_no>): its reserved lines and zones",
+            200,
+            true,
+            get(warehouse::pick_list),
+        ),
+        Route {
+            example: Some(
+                r#"{ "lines": [ { "part_no": "PWR-55-01", "quantity": 1 } ], "shipment_no": "" }"#,
+            ),
+            ..route(
+                "post",
+                "/v1/pick-lists/{pick_list_id}/issue",
+                "Issue the parts; the lines must equal the pick list's, else 409 naming the mismatch (warehouse)",
+                200,
+                true,
+                post(warehouse::issue),
+            )
+        },
+        Route {
+            example: Some(
+                r#"{ "zones": ["qualified"], "part_nos": ["PWR-55-01"], "note": "monthly" }"#,
+            ),
+            ..route(
+                "post",
+                "/v1/stocktakes",
+                "Open a stocktake: snapshot the book quantities of the scope (warehouse)",
+                201,
+                true,
+                post(warehouse::open_stocktake),
+            )
+        },
+        Route {
+            example: Some(r#"{ "part_no": "PWR-55-01", "zone": "qualified", "counted": 9 }"#),
+            ..route(
+                "post",
+                "/v1/stocktakes/{stocktake_id}/counts",
+                "Record one line's count; the last count wins (warehouse)",
+                200,
+                true,
+                post(warehouse::record_count),
+            )
+        },
+        Route {
+            example: Some(r#"{ "default_reason": "miscount", "allow_uncounted": false }"#),
+            ..route(
+                "post",
+                "/v1/stocktakes/{stocktake_id}/close",
+                "Close: post the differences as adjustments, report the accuracy (warehouse)",
+                200,
+                true,
+                post(warehouse::close_stocktake),
+            )
+        },
+        route(
+            "get",
+            "/v1/ledger",
+            "Stock movements, newest first (part_no=  zone=  kind=a,b  reference_id=  request_no=  from=  to=  page_size=  page_token=)",
+            200,
+            true,
+            get(warehouse::ledger),
+        ),
+        route(
+            "get",
+            "/v1/backorders",
+            "Back-orders in serving order (part_no=  branch=  status=open|served|cancelled  page_size=  page_token=)",
+            200,
+            true,
+            get(warehouse::backorders),
         ),
         route(
             "get",

@@ -9,7 +9,8 @@
 //! - [`extract`]: the caller's token, role checks, JSON bodies that name the bad field.
 //! - [`problem`]: RFC 9457 problem details and the gRPC-status mapping.
 //! - [`peers`]: gRPC channels to the services; calls forward the caller's JWT and the trace.
-//! - [`api`]: the resources: requests, claims, stock, carrier webhooks, board, OpenAPI.
+//! - [`api`]: the resources: requests, claims, stock and the warehouse's receipts, pick lists,
+//!   stocktakes, ledger and back-orders, carrier webhooks, board, OpenAPI.
 //! - [`kv`]: Redis, and how a feature degrades without it.
 //! - [`ratelimit`]: per-branch token bucket (Lua, atomic).
 //! - [`idempotency`]: `Idempotency-Key` on POSTs.

@@ -27,6 +27,8 @@ pub struct Stock {
     pub on_hand: u32,
     pub reserved: u32,
     pub reorder_point: u32,
+    /// Units owed to open back-orders.
+    pub backordered: u32,
     pub zones: Vec<Zone>,
 }
 
@@ -48,6 +50,7 @@ impl From<pb::StockLevel> for Stock {
             on_hand: s.on_hand,
             reserved: s.reserved,
             reorder_point: s.reorder_point,
+            backordered: s.backordered,
         }
     }
 }

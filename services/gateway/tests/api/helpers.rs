@@ -29,9 +29,21 @@ pub struct TestApp {
     intake_shutdown: Shutdown,
     pub shutdown: Shutdown,
     intake_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// claims-review and warehouse, when started with [`spawn_mesh`].
+    peers: Vec<Peer>,
+    /// The warehouse's gRPC address, when it runs.
+    pub warehouse_addr: Option<std::net::SocketAddr>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     amqp: (Connection, Channel),
     _cleanup: RedisCleanup,
+}
+
+/// A peer service running in process on its own database.
+struct Peer {
+    name: &'static str,
+    _db: TestDb,
+    shutdown: Shutdown,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -40,6 +52,89 @@ pub async fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], letting the test change the gateway's settings first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(false, configure).await
+}
+
+/// Intake, claims-review (demo policy) and warehouse, each on its own database and all on one
+/// set of broker names so their events flow between them, behind the gateway. The warehouse's
+/// catalogue holds the demo parts, without stock.
+pub async fn spawn_mesh() -> TestApp {
+    let app = spawn(true, |_| {}).await;
+    app.seed_catalogue().await;
+    app
+}
+
+/// Waits until a service's admin port answers `/readyz` with 200 (its consumer has declared
+/// its queues).
+async fn wait_admin_ready(name: &str, addr: std::net::SocketAddr) {
+    testing::eventually(Duration::from_secs(90), || async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.ok()?;
+        buf.starts_with("HTTP/1.1 200").then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{name} became ready"));
+}
+
+async fn spawn_claims(bus_names: &TestBus) -> (Peer, std::net::SocketAddr) {
+    use claims_review::config::{ClaimsSettings, Settings};
+    let db = TestDb::create(claims_review::store::ALL_MIGRATIONS).await;
+    let settings = Settings {
+        platform: testing::settings("claims-review", &db.url, bus_names),
+        claims: ClaimsSettings {
+            policy_file: String::new(),
+            max_page_size: 200,
+            sla_scan_interval_ms: 3_600_000,
+        },
+        policy: claims_review::domain::Policy::demo().expect("demo policy"),
+    };
+    let validated = settings.validate().expect("claims-review test settings");
+    let app = claims_review::app::App::build(settings, validated)
+        .await
+        .expect("claims-review builds");
+    let (grpc, admin) = (app.grpc_addr(), app.admin_addr());
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(app.run(shutdown.clone()));
+    wait_admin_ready("claims-review", admin).await;
+    let peer = Peer {
+        name: "claims-review",
+        _db: db,
+        shutdown,
+        task: Some(task),
+    };
+    (peer, grpc)
+}
+
+async fn spawn_warehouse(bus_names: &TestBus) -> (Peer, std::net::SocketAddr) {
+    use warehouse::config::{Settings, WarehouseSettings};
+    let db = TestDb::create(warehouse::store::ALL_MIGRATIONS).await;
+    let settings = Settings {
+        platform: testing::settings("warehouse", &db.url, bus_names),
+        warehouse: WarehouseSettings::default(),
+    };
+    let validated = settings.validate().expect("warehouse test settings");
+    let app = warehouse::app::App::build(settings, validated)
+        .await
+        .expect("warehouse builds");
+    let (grpc, admin) = (app.grpc_addr(), app.admin_addr());
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(app.run(shutdown.clone()));
+    wait_admin_ready("warehouse", admin).await;
+    let peer = Peer {
+        name: "warehouse",
+        _db: db,
+        shutdown,
+        task: Some(task),
+    };
+    (peer, grpc)
+}
+
+async fn spawn(mesh: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
     testing::telemetry();
     let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
     let bus_names = TestBus::new();
@@ -55,6 +150,22 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let intake_addr = intake_app.grpc_addr();
     let intake_shutdown = Shutdown::new();
     let intake_task = tokio::spawn(intake_app.run(intake_shutdown.clone()));
+    let mut peers = Vec::new();
+    let (mut claims_url, mut warehouse_url, mut warehouse_addr) = (
+        // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
+        "http://127.0.0.1:1".to_owned(),
+        "http://127.0.0.1:1".to_owned(),
+        None,
+    );
+    if mesh {
+        let (claims, claims_addr) = spawn_claims(&bus_names).await;
+        let (warehouse, addr) = spawn_warehouse(&bus_names).await;
+        peers.push(claims);
+        peers.push(warehouse);
+        claims_url = format!("http://{claims_addr}");
+        warehouse_url = format!("http://{addr}");
+        warehouse_addr = Some(addr);
+    }
 
     let redis_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let mut settings = Settings::defaults().expect("gateway defaults");
@@ -63,9 +174,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.redis.url = SecretString::from(redis_url());
     settings.redis.key_prefix = redis_prefix.clone();
     settings.peers.intake.url = format!("http://{intake_addr}");
-    // Nothing listens on port 1: claims-review and warehouse are "down".
-    settings.peers.claims_review.url = "http://127.0.0.1:1".into();
-    settings.peers.warehouse.url = "http://127.0.0.1:1".into();
+    settings.peers.claims_review.url = claims_url;
+    settings.peers.warehouse.url = warehouse_url;
     settings.amqp = platform.amqp.clone();
     settings.auth.jwt_secret = Some(SecretString::from(testing::TEST_JWT_SECRET.to_owned()));
     settings.gateway.heartbeat_secs = 1;
@@ -106,6 +216,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         intake_shutdown,
         shutdown,
         intake_task: Some(intake_task),
+        peers,
+        warehouse_addr,
         task: Some(task),
         amqp: (conn, ch),
         _cleanup: RedisCleanup(redis_prefix),
@@ -463,7 +575,65 @@ impl TestApp {
                 .expect("intake task")
                 .expect("intake stopped cleanly");
         }
+        for mut p in self.peers.drain(..) {
+            p.shutdown.trigger();
+            if let Some(t) = p.task.take() {
+                t.await
+                    .unwrap_or_else(|e| panic!("{} task: {e}", p.name))
+                    .unwrap_or_else(|e| panic!("{} stopped cleanly: {e}", p.name));
+            }
+        }
     }
+
+    /// Puts the demo parts in the warehouse's catalogue (no stock) over its own gRPC: the
+    /// gateway does not expose the catalogue.
+    async fn seed_catalogue(&self) {
+        use aftersales_platform::proto::warehouse::v1 as wpb;
+        let addr = self.warehouse_addr.expect("the warehouse runs");
+        let channel =
+            aftersales_platform::grpc::channel(&format!("http://{addr}"), Duration::from_secs(30))
+                .expect("channel");
+        let mut client = wpb::warehouse_service_client::WarehouseServiceClient::with_interceptor(
+            channel,
+            aftersales_platform::grpc::ClientInterceptor::with_token(&testing::token(
+                "hq-admin",
+                "*",
+                &[Role::Admin],
+            ))
+            .expect("interceptor"),
+        );
+        for (part_no, name, class, cost) in [
+            (
+                "PWR-55-01",
+                "TV power board 55\"",
+                wpb::PartClass::Unit,
+                18_000,
+            ),
+            (
+                "PNL-55-01",
+                "TV panel 55\"",
+                wpb::PartClass::KeyPart,
+                120_000,
+            ),
+        ] {
+            client
+                .upsert_part(wpb::UpsertPartRequest {
+                    part: Some(warehouse::demo::demo_part(part_no, name, class, cost)),
+                })
+                .await
+                .expect("the part is in the catalogue");
+        }
+    }
+}
+
+/// A warehouse clerk at head office.
+pub fn clerk() -> String {
+    testing::token("clerk-1", "*", &[Role::Warehouse])
+}
+
+/// A claims reviewer at head office.
+pub fn reviewer() -> String {
+    testing::token("reviewer-1", "*", &[Role::Reviewer])
 }
 
 pub fn agent(branch: &str) -> String {

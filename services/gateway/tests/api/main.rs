@@ -1,10 +1,12 @@
-//! The gateway against real intake (in process), Redis, Postgres and RabbitMQ on 127.0.0.1.
+//! The gateway against real intake (and, in `mesh`, claims-review and warehouse) in process,
+//! Redis, Postgres and RabbitMQ on 127.0.0.1.
 mod auth;
 mod binary;
 mod board;
 mod browser;
 mod helpers;
 mod idempotency;
+mod mesh;
 mod peers;
 mod ratelimit;
 mod requests;

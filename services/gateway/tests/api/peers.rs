@@ -107,12 +107,28 @@ async fn the_openapi_document_docs_and_board_are_served() {
     let doc = doc.json();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/requests"]["post"].is_object());
+    for (path, method) in [
+        ("/v1/receipts", "post"),
+        ("/v1/receipts/{receipt_id}/inspection", "post"),
+        ("/v1/pick-lists/{pick_list_id}", "get"),
+        ("/v1/pick-lists/{pick_list_id}/issue", "post"),
+        ("/v1/stocktakes", "post"),
+        ("/v1/stocktakes/{stocktake_id}/counts", "post"),
+        ("/v1/stocktakes/{stocktake_id}/close", "post"),
+        ("/v1/ledger", "get"),
+        ("/v1/backorders", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
     // Every documented path is routed (a documented route the router lacks would 404 here).
     for path in doc["paths"].as_object().unwrap().keys() {
         let concrete = path
             .replace("{request_no}", "AS-2611-SH01-000001")
             .replace("{part_no}", "X")
-            .replace("{carrier}", "sf");
+            .replace("{carrier}", "sf")
+            .replace("{receipt_id}", "RC-1")
+            .replace("{pick_list_id}", "PL-AS-2611-SH01-000001")
+            .replace("{stocktake_id}", "ST-1");
         if concrete.contains("stream") {
             continue;
         }
