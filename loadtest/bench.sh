@@ -72,33 +72,50 @@ metric() { "$PY" -c "import json,sys; m=json.load(open(sys.argv[1]))['metrics'];
 echo "bench: intake over gRPC, closed model, $CONC callers"
 k6json loadtest/grpc_intake.js "$WORK/grpc_closed.json" -e MODE=closed -e VUS="$CONC"
 GRPC_RPS=$(metric "$WORK/grpc_closed.json" iterations rate)
-echo "bench: intake over gRPC, $RATE/s, with the lag probe"
-before=$(snapshot)
-"$PY" loadtest/lag_probe.py --exchange bench.aftersales.events --seconds "$((DURATION + 3))" >"$WORK/lag_grpc.json" &
-lagpid=$!
-sleep 1
-k6json loadtest/grpc_intake.js "$WORK/grpc_open.json" -e MODE=open -e RATE="$RATE"
-wait $lagpid || true
-after=$(snapshot)
+# The lag probe and the CPU/RSS snapshots wrap the open-model run of the front door: the
+# gateway when it exists, else intake over gRPC.
+measured() { # k6 script, summary file, extra -e args...
+  local lag_args=(--exchange bench.aftersales.events --seconds "$((DURATION + 3))")
+  if [[ " ${services[*]} " == *" gateway "* ]]; then
+    local t
+    t=$("$TD/release/gateway" token --sub bench --branch '*' --roles dispatcher | tail -n 1)
+    lag_args+=(--sse http://127.0.0.1:8080 --token "$t")
+  fi
+  before=$(snapshot)
+  "$PY" loadtest/lag_probe.py "${lag_args[@]}" >"$WORK/lag.json" &
+  local lagpid=$!
+  sleep 1
+  k6json "$@"
+  wait $lagpid || true
+  after=$(snapshot)
+}
+lag() { "$PY" -c "import json,sys; d=json.load(open('$WORK/lag.json')).get(sys.argv[1]) or {}; print(d.get(sys.argv[2], 'n/a'))" "$@"; }
+
+echo "bench: intake over gRPC, $RATE/s"
+if [[ " ${services[*]} " == *" gateway "* ]]; then
+  k6json loadtest/grpc_intake.js "$WORK/grpc_open.json" -e MODE=open -e RATE="$RATE"
+else
+  measured loadtest/grpc_intake.js "$WORK/grpc_open.json" -e MODE=open -e RATE="$RATE"
+fi
 GRPC_P99=$(metric "$WORK/grpc_open.json" grpc_req_duration "p(99)")
 GRPC_P50=$(metric "$WORK/grpc_open.json" grpc_req_duration "p(50)")
 GRPC_P95=$(metric "$WORK/grpc_open.json" grpc_req_duration "p(95)")
-LAG_P99=$("$PY" -c "import json;print(json.load(open('$WORK/lag_grpc.json'))['consumer'].get('p99_ms',0))")
-LAG_P50=$("$PY" -c "import json;print(json.load(open('$WORK/lag_grpc.json'))['consumer'].get('p50_ms',0))")
-LAG_P95=$("$PY" -c "import json;print(json.load(open('$WORK/lag_grpc.json'))['consumer'].get('p95_ms',0))")
 
 SUBMIT_RPS=0 SUBMIT_P99=0 SUBMIT_P50=0 SUBMIT_P95=0 SUBMIT_ERR=n/a
 if [[ " ${services[*]} " == *" gateway "* ]] && [ -f loadtest/submit.js ]; then
   echo "bench: gateway submit, closed model, $CONC callers"
   k6json loadtest/submit.js "$WORK/submit_closed.json" -e MODE=closed -e VUS="$CONC"
   SUBMIT_RPS=$(metric "$WORK/submit_closed.json" iterations rate)
-  echo "bench: gateway submit at $RATE/s"
-  k6json loadtest/submit.js "$WORK/submit_open.json" -e MODE=open -e RATE="$RATE"
+  echo "bench: gateway submit at $RATE/s, with the lag probe (consumer queue and SSE)"
+  measured loadtest/submit.js "$WORK/submit_open.json" -e MODE=open -e RATE="$RATE"
   SUBMIT_P50=$(metric "$WORK/submit_open.json" http_req_duration "p(50)")
   SUBMIT_P95=$(metric "$WORK/submit_open.json" http_req_duration "p(95)")
   SUBMIT_P99=$(metric "$WORK/submit_open.json" http_req_duration "p(99)")
   SUBMIT_ERR=$(metric "$WORK/submit_open.json" http_req_failed rate)
 fi
+
+LAG_P50=$(lag consumer p50_ms) LAG_P95=$(lag consumer p95_ms) LAG_P99=$(lag consumer p99_ms)
+SSE_P50=$(lag sse p50_ms) SSE_P95=$(lag sse p95_ms) SSE_P99=$(lag sse p99_ms)
 
 ratio() { "$PY" -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else 0))" "$@"; }
 MAX_RSS=0
@@ -133,11 +150,12 @@ closed-model runs and pgbench clients, $RATE submissions/s for the latency runs.
 | pgbench, submit transaction shape, $CONC clients | $PGB_TPS tps, mean latency $PGB_LAT ms |
 | intake gRPC, $CONC callers back to back | $GRPC_RPS req/s (ratio to pgbench $(ratio "$GRPC_RPS" "$PGB_TPS")) |
 | intake gRPC at $RATE/s: p50 / p95 / p99 | $GRPC_P50 / $GRPC_P95 / $GRPC_P99 ms |
-| event lag commit → consumer at $RATE/s: p50 / p95 / p99 | $LAG_P50 / $LAG_P95 / $LAG_P99 ms |
+| event lag commit → consumer queue at $RATE/s: p50 / p95 / p99 | $LAG_P50 / $LAG_P95 / $LAG_P99 ms |
+| event lag commit → SSE stream at $RATE/s: p50 / p95 / p99 | $SSE_P50 / $SSE_P95 / $SSE_P99 ms |
 | gateway submit, $CONC callers | $SUBMIT_RPS req/s (ratio to pgbench $(ratio "$SUBMIT_RPS" "$PGB_TPS"); gateway/gRPC $(ratio "$SUBMIT_RPS" "$GRPC_RPS")) |
 | gateway submit at $RATE/s: p50 / p95 / p99, error rate | $SUBMIT_P50 / $SUBMIT_P95 / $SUBMIT_P99 ms, $SUBMIT_ERR |
 
-| service | RSS idle MiB | RSS under load MiB | CPU % (of one core) at $RATE/s |
+| service | RSS idle MiB | RSS under load MiB | CPU % (of one core) at $RATE/s through the front door |
 |---|---|---|---|
 $LOAD_ROWS
 MD

@@ -8,6 +8,7 @@ given, to the SSE stream. Prints one JSON object with p50/p95/p99 in millisecond
 Loopback only; stops by itself after --seconds.
 """
 import argparse
+import datetime
 import json
 import threading
 import time
@@ -92,9 +93,7 @@ def sse_lags(args, lags, stop):
             event = json.loads(line[5:])
             at = event.get("occurred_at") or event.get("envelope", {}).get("occurred_at")
             if at:
-                t = time.mktime(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-                frac = at[19:].rstrip("Z").split("+")[0]
-                t += float(frac) if frac.startswith(".") else 0.0
+                t = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
                 lags.append((time.time() - t) * 1000)
 
 
