@@ -388,3 +388,136 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Who an event published by a test claims to come from, and what it is about.
+#[derive(Debug, Clone, Copy)]
+pub struct TestEvent<'a> {
+    pub id: &'a str,
+    pub producer: &'a str,
+    pub request_no: &'a str,
+    pub branch: &'a str,
+}
+
+/// Publishes `payload` on the test's events exchange as the producing service's relay would
+/// (envelope, message id, type = routing key, persistent) and waits for the broker's confirm.
+/// `ch` must be in confirm mode.
+pub async fn publish_event<E: aftersales_proto::catalogue::Event>(
+    ch: &lapin::Channel,
+    bus: &crate::bus::Bus,
+    ev: TestEvent<'_>,
+    payload: &E,
+) {
+    use prost::Message as _;
+    let now = chrono::Utc::now();
+    let env = aftersales_proto::common::v1::EventEnvelope {
+        event_id: ev.id.to_owned(),
+        r#type: E::full_name(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: now.timestamp(),
+            nanos: now.timestamp_subsec_nanos() as i32,
+        }),
+        producer: ev.producer.into(),
+        subject: ev.request_no.into(),
+        sequence: 1,
+        branch: ev.branch.into(),
+        payload: payload.encode_to_vec(),
+        routing_key: E::ROUTING_KEY.into(),
+        request_no: ev.request_no.into(),
+    };
+    ch.basic_publish(
+        bus.topology.exchange.as_str().into(),
+        E::ROUTING_KEY.into(),
+        lapin::options::BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        },
+        &env.encode_to_vec(),
+        lapin::BasicProperties::default()
+            .with_message_id(ev.id.into())
+            .with_type(E::ROUTING_KEY.into())
+            .with_delivery_mode(2),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("publish {}: {e}", E::ROUTING_KEY))
+    .await
+    .unwrap_or_else(|e| panic!("confirm {}: {e}", E::ROUTING_KEY));
+}
+
+/// A queue of its own bound to `pattern` on the test's events exchange, yielding every envelope
+/// that arrives (the queue expires when the test is gone).
+pub async fn subscribe(
+    conn: &lapin::Connection,
+    bus: &crate::bus::Bus,
+    pattern: &str,
+) -> tokio::sync::mpsc::UnboundedReceiver<aftersales_proto::common::v1::EventEnvelope> {
+    use futures_util::StreamExt;
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::{AMQPValue, FieldTable};
+    use prost::Message as _;
+    let ch = conn
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("probe channel: {e}"));
+    let name = format!(
+        "{}probe.{}",
+        bus.topology.prefix,
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut args = FieldTable::default();
+    args.insert("x-expires".into(), AMQPValue::LongUInt(600_000));
+    ch.queue_declare(name.as_str().into(), QueueDeclareOptions::default(), args)
+        .await
+        .unwrap_or_else(|e| panic!("probe queue: {e}"));
+    ch.queue_bind(
+        name.as_str().into(),
+        bus.topology.exchange.as_str().into(),
+        pattern.into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("bind probe: {e}"));
+    let mut consumer = ch
+        .basic_consume(
+            name.as_str().into(),
+            "probe".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("consume probe: {e}"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _keep = ch;
+        while let Some(Ok(d)) = consumer.next().await {
+            let Ok(env) = aftersales_proto::common::v1::EventEnvelope::decode(d.data.as_slice())
+            else {
+                continue;
+            };
+            if tx.send(env).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits until the service's admin port answers `/readyz` with 200 (database, migrations and
+/// broker up); panics naming `service` after 90 s.
+pub async fn wait_ready(admin: std::net::SocketAddr, service: &str) {
+    eventually(Duration::from_secs(90), || async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(admin).await.ok()?;
+        s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.ok()?;
+        buf.starts_with("HTTP/1.1 200").then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{service} did not become ready (database, migrations, broker)"));
+}

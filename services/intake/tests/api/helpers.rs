@@ -12,15 +12,9 @@ use aftersales_platform::proto::intake::v1 as pb;
 use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
 use aftersales_platform::shutdown::Shutdown;
 use aftersales_platform::testing::{self, TestBus, TestDb};
-use futures_util::StreamExt;
 use intake::app::App;
 use intake::config::{IntakeSettings, Settings};
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection};
-use prost::Message;
+use lapin::{Channel, Connection};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
@@ -30,6 +24,8 @@ pub type Client = IntakeServiceClient<InterceptedService<GrpcChannel, ClientInte
 
 pub struct TestApp {
     pub db: TestDb,
+    /// Held so that dropping the app deletes the test's exchanges.
+    #[allow(dead_code)]
     pub bus_names: TestBus,
     pub settings: Settings,
     pub grpc_addr: std::net::SocketAddr,
@@ -90,19 +86,7 @@ pub async fn spawn_app() -> TestApp {
 
 impl TestApp {
     async fn wait_ready(&self) {
-        let addr = self.admin_addr;
-        testing::eventually(Duration::from_secs(90), || async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-            s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-                .await
-                .ok()?;
-            let mut buf = String::new();
-            s.read_to_string(&mut buf).await.ok()?;
-            buf.starts_with("HTTP/1.1 200").then_some(())
-        })
-        .await
-        .expect("intake became ready (database, migrations, broker)");
+        testing::wait_ready(self.admin_addr, "intake").await;
     }
 
     pub fn bus(&self) -> Bus {
@@ -166,93 +150,23 @@ impl TestApp {
         branch: &str,
         payload: &E,
     ) {
-        let now = chrono::Utc::now();
-        let env = EventEnvelope {
-            event_id: id.to_owned(),
-            r#type: E::full_name(),
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: now.timestamp(),
-                nanos: now.timestamp_subsec_nanos() as i32,
-            }),
-            producer: producer.into(),
-            subject: request_no.into(),
-            sequence: 1,
-            branch: branch.into(),
-            payload: payload.encode_to_vec(),
-            routing_key: E::ROUTING_KEY.into(),
-            request_no: request_no.into(),
-        };
-        self.amqp
-            .1
-            .basic_publish(
-                self.bus().topology.exchange.as_str().into(),
-                E::ROUTING_KEY.into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                &env.encode_to_vec(),
-                BasicProperties::default()
-                    .with_message_id(id.into())
-                    .with_type(E::ROUTING_KEY.into())
-                    .with_delivery_mode(2),
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("confirm");
+        testing::publish_event(
+            &self.amqp.1,
+            &self.bus(),
+            testing::TestEvent {
+                id,
+                producer,
+                request_no,
+                branch,
+            },
+            payload,
+        )
+        .await;
     }
 
     /// A queue bound to `pattern` on the test exchange, yielding envelopes.
     pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
-        let ch = self.amqp.0.create_channel().await.unwrap();
-        let name = format!(
-            "{}probe.{}",
-            self.bus_names.prefix,
-            uuid::Uuid::new_v4().simple()
-        );
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-expires".into(),
-            lapin::types::AMQPValue::LongUInt(600_000),
-        );
-        ch.queue_declare(name.as_str().into(), QueueDeclareOptions::default(), args)
-            .await
-            .unwrap();
-        ch.queue_bind(
-            name.as_str().into(),
-            self.bus().topology.exchange.as_str().into(),
-            pattern.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        let mut consumer = ch
-            .basic_consume(
-                name.as_str().into(),
-                "probe".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let _keep = ch;
-            while let Some(Ok(d)) = consumer.next().await {
-                if tx
-                    .send(EventEnvelope::decode(d.data.as_slice()).unwrap())
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        rx
+        testing::subscribe(&self.amqp.0, &self.bus(), pattern).await
     }
 
     /// Waits until the request has `status`.
