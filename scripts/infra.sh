@@ -11,6 +11,10 @@ DATABASES=(aftersales_intake aftersales_claims aftersales_procurement aftersales
 say() { printf 'infra: %s\n' "$*"; }
 die() { printf 'infra: ERROR: %s\n' "$*" >&2; exit 1; }
 
+# The real executable on PATH, never a shell function or alias of the same name (a function
+# `chromium` once made `command -v chromium` succeed with nothing installed).
+have() { type -P "$1" >/dev/null 2>&1; }
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_port() { # port name seconds
@@ -22,7 +26,7 @@ wait_port() { # port name seconds
 APT_UPDATED=0
 apt_install() {
   [ "$(id -u)" = 0 ] || die "need root to install $* (apt-get install -y $*)"
-  command -v apt-get >/dev/null || die "no apt-get here: install $* yourself"
+  have apt-get || die "no apt-get here: install $* yourself"
   if [ "$APT_UPDATED" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     APT_UPDATED=1
@@ -31,7 +35,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-postgres() {
+ensure_postgres() {
   if ! port_open 5432; then
     if ! compgen -G "/etc/postgresql/*/main" >/dev/null; then
       apt_install postgresql postgresql-client
@@ -44,7 +48,7 @@ postgres() {
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
     wait_port 5432 PostgreSQL 60
   fi
-  command -v psql >/dev/null || apt_install postgresql-client
+  have psql || apt_install postgresql-client
   local i
   for ((i = 0; i < 50; i++)); do psql "$PG_URL_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
   psql "$PG_URL_ADMIN" -qAtc 'SELECT 1' >/dev/null || die "PostgreSQL answers on 5432 but $PG_URL_ADMIN does not accept us"
@@ -57,9 +61,9 @@ postgres() {
   say "PostgreSQL ready"
 }
 
-rabbitmq() {
+ensure_rabbitmq() {
   if ! port_open 5672; then
-    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    have rabbitmq-server || apt_install rabbitmq-server
     say "starting RabbitMQ (about 15 s)"
     rabbitmq-server -detached >/dev/null 2>&1 || true
     timeout 120 rabbitmqctl await_startup >/dev/null 2>&1 || true
@@ -68,9 +72,9 @@ rabbitmq() {
   say "RabbitMQ ready"
 }
 
-redis() {
+ensure_redis() {
   if ! port_open 6379; then
-    command -v redis-server >/dev/null || apt_install redis-server
+    have redis-server || apt_install redis-server
     say "starting Redis"
     mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
@@ -80,15 +84,30 @@ redis() {
   say "Redis ready"
 }
 
-# The gateway's board test drives a headless Chromium (Debian's, never a downloaded one).
-chromium() {
-  if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+# The gateway's browser tests drive a headless Chromium (Debian's, never a downloaded one).
+ensure_chromium() {
+  if ! have chromium && ! have chromium-browser; then
     apt_install chromium
   fi
-  say "Chromium ready"
+  have chromium || have chromium-browser || die "Chromium is still missing after installing it"
+  say "Chromium ready ($( (chromium --version || chromium-browser --version) 2>/dev/null | head -n1))"
 }
 
-postgres
-rabbitmq
-redis
-chromium
+# Small tools the scripts themselves call.
+ensure_tools() {
+  local missing=()
+  have curl || missing+=(curl)
+  if ! have python3; then
+    missing+=(python3 python3-venv)
+  elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+  fi
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  say "tools ready (curl, python3-venv)"
+}
+
+ensure_tools
+ensure_postgres
+ensure_rabbitmq
+ensure_redis
+ensure_chromium

@@ -32,7 +32,7 @@ echo "up: building ${names}($PROFILE profile)"
 cargo build --profile "$PROFILE" $(for l in "${present[@]}"; do read -r n _ <<<"$l"; printf -- '-p %s ' "$n"; done)
 
 export AFTERSALES__TELEMETRY__LOG_FORMAT="${AFTERSALES__TELEMETRY__LOG_FORMAT:-pretty}"
-export AFTERSALES__AUTH__JWT_SECRET="${AFTERSALES__AUTH__JWT_SECRET:-dev-only-secret-change-me}"
+source scripts/dev-env.sh
 
 pids=()
 stop() {
@@ -77,11 +77,12 @@ done
 seed_out=$("$TARGET_DIR/intake" seed --addr http://127.0.0.1:50051)
 echo "$seed_out" | sed 's/^/up: /'
 token=$(echo "$seed_out" | tail -n1)
-board_token=""
+board_link=""
 if [ -x "$TARGET_DIR/gateway" ] && [[ " $names " == *" gateway "* ]]; then
-  # Minted by the gateway itself from the same configuration it serves with.
-  token=$("$TARGET_DIR/gateway" token --sub demo-agent --branch SH01 --roles branch_agent | tail -n 1)
-  board_token=$("$TARGET_DIR/gateway" token --sub demo-dispatcher --branch '*' --roles dispatcher | tail -n 1)
+  # The same tokens `make token` mints in any other shell (scripts/dev-env.sh holds the secret).
+  export GATEWAY_BIN="$TARGET_DIR/gateway"
+  token=$(bash scripts/token.sh --sub demo-agent --branch SH01 --roles branch_agent | tail -n 1)
+  board_link=$(bash scripts/board-link.sh)
 fi
 
 cat <<MSG
@@ -94,14 +95,15 @@ for line in "${present[@]}"; do
   read -r name _ grpc admin <<<"$line"
   if [ "$name" = gateway ]; then
     printf ' %-14s http://127.0.0.1:8080   API docs http://127.0.0.1:8080/docs\n' "$name"
-    printf ' %-14s dispatch board http://127.0.0.1:8080/board?access_token=%s\n' "" "$board_token"
+    printf ' %-14s dispatch board %s\n' "" "$board_link"
   else
     printf ' %-14s gRPC 127.0.0.1:%s   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$grpc" "$admin"
   fi
 done
 cat <<MSG
 --------------------------------------------------------------------------------
- Demo token (branch SH01, role branch_agent):
+ Demo token (branch SH01, role branch_agent; \`make token\` prints one in any shell,
+ \`make token ARGS="--sub bob --branch BJ02 --roles reviewer"\` another):
    $token
  Through the gateway:
    curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/v1/requests

@@ -56,6 +56,11 @@ impl Browser {
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
                 "--no-first-run",
+                // This machine's network is closed: no background calls to Google's hosts.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
                 "--remote-debugging-port=0",
                 "--window-size=1600,900",
             ])

@@ -31,6 +31,8 @@ pub struct TestApp {
     intake_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// claims-review and warehouse, when started with [`spawn_mesh`].
     peers: Vec<Peer>,
+    /// Intake's gRPC address.
+    pub intake_addr: std::net::SocketAddr,
     /// The warehouse's gRPC address, when it runs.
     pub warehouse_addr: Option<std::net::SocketAddr>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -217,6 +219,7 @@ async fn spawn(mesh: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
         shutdown,
         intake_task: Some(intake_task),
         peers,
+        intake_addr,
         warehouse_addr,
         task: Some(task),
         amqp: (conn, ch),
