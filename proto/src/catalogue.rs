@@ -71,6 +71,7 @@ catalogue! {
     "warehouse.oldpart.received" => warehouse::OldPartReceived,
     "warehouse.return.inspected" => warehouse::ReturnInspected,
     "warehouse.stocktake.closed" => warehouse::StocktakeClosed,
+    "warehouse.reservation.released" => warehouse::ReservationReleased,
 
     "procurement.po.issued" => procurement::PoIssued,
     "procurement.po.received" => procurement::PoReceived,
@@ -166,7 +167,7 @@ mod tests {
 
     #[test]
     fn every_design_event_is_catalogued() {
-        assert_eq!(ALL.len(), 37);
+        assert_eq!(ALL.len(), 38);
         assert!(contains("claims.claim.approved"));
         assert!(!contains("claims.claim.approve"));
         assert_eq!(type_name_of("nope.nope.nope"), None);

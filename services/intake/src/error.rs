@@ -1,45 +1,4 @@
-//! Intake's few error kinds and their one mapping to gRPC status.
+//! Intake's error kinds are the platform's ([`aftersales_platform::error`]): one mapping to gRPC
+//! status and one retry rule for the consumer, the same in every service.
 
-use aftersales_platform::auth::AuthError;
-use aftersales_platform::grpc::{Violation, invalid_argument};
-use tonic::Status;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("invalid request")]
-    Invalid(Vec<Violation>),
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The idempotency key was used for a different request.
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    FailedPrecondition(String),
-    #[error("{0}")]
-    Auth(#[from] AuthError),
-    #[error("unexpected: {0:#}")]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl From<sea_orm::DbErr> for Error {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Error::Unexpected(e.into())
-    }
-}
-
-impl From<Error> for Status {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Invalid(v) => invalid_argument(&v),
-            Error::NotFound(what) => Status::not_found(format!("{what} not found")),
-            Error::Conflict(m) => Status::already_exists(m),
-            Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::Auth(a) => a.into(),
-            Error::Unexpected(e) => {
-                // The cause is logged with the trace id and never sent to the caller.
-                tracing::error!(error = %format!("{e:#}"), "unexpected error");
-                Status::internal("internal error; see the service log for this trace")
-            }
-        }
-    }
-}
+pub use aftersales_platform::error::Error;

@@ -2,6 +2,7 @@
 //! domain → proto for answers, one `Error → Status` mapping.
 
 use aftersales_platform::auth::{Caller, Role, Verifier};
+use aftersales_platform::paging;
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::intake::v1 as pb;
 use aftersales_platform::proto::intake::v1::intake_service_server::IntakeService;
@@ -540,32 +541,18 @@ fn from_timestamp(
     d
 }
 
-/// Opaque to clients: the last row's creation instant and number, hex-encoded.
+/// Opaque to clients (the platform's one token scheme): the last row's creation instant and
+/// number, the keyset of the newest-first order.
 fn page_token(at: DateTime<Utc>, request_no: &str) -> String {
-    format!("{}|{request_no}", at.timestamp_micros())
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    paging::encode(&(at.timestamp_micros(), request_no))
 }
 
 fn parse_page_token(token: &str) -> Result<(DateTime<Utc>, String), String> {
-    let bad = || "is not a token this service issued".to_owned();
-    if !token.len().is_multiple_of(2) || token.len() > 200 {
-        return Err(bad());
-    }
-    let bytes: Result<Vec<u8>, _> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-        .collect();
-    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
-    let (micros, no) = text.split_once('|').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    RequestNo::parse(no).map_err(|_| bad())?;
-    Ok((at, no.to_owned()))
+    let bad = || "is not a page token this list issued".to_owned();
+    let (micros, no) = paging::decode::<(i64, String)>(token)?.ok_or_else(bad)?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let no = RequestNo::parse(&no).map_err(|_| bad())?;
+    Ok((at, no.into_string()))
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {

@@ -2,6 +2,7 @@
 //! parses and authorizes, then calls these.
 
 use aftersales_platform::auth::Caller;
+use aftersales_platform::clock::Clock;
 use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::outbox::{EventMeta, Outbox};
 use aftersales_platform::proto::intake::v1 as pb;
@@ -21,14 +22,16 @@ pub struct Intake {
     pub outbox: Outbox,
     /// Local offset of the department: the tracking number's month is the local month.
     pub offset: FixedOffset,
+    pub clock: Clock,
 }
 
 impl Intake {
-    pub fn new(db: DatabaseConnection, offset: FixedOffset) -> Self {
+    pub fn new(db: DatabaseConnection, offset: FixedOffset, clock: Clock) -> Self {
         Self {
             db,
             outbox: Outbox::new(crate::config::SERVICE),
             offset,
+            clock,
         }
     }
 
@@ -81,7 +84,7 @@ impl Intake {
         req: NewRequest,
         fingerprint: String,
     ) -> Result<StoredRequest, Error> {
-        let now = now();
+        let now = micros(self.clock.now());
         let period = tracking::period(now, self.offset);
         let seq = requests::next_sequence(txn, req.branch.as_str(), &period).await?;
         let request_no =
@@ -187,7 +190,7 @@ impl Intake {
                 r.status
             )));
         }
-        let now = now();
+        let now = micros(self.clock.now());
         let previous = r.status;
         let reason = if reason.trim().is_empty() {
             "cancelled at the customer's request"
@@ -248,10 +251,9 @@ impl Intake {
     }
 }
 
-/// Now, at the precision Postgres keeps (microseconds), so an answer equals a later read.
-fn now() -> chrono::DateTime<Utc> {
+/// `t` at the precision Postgres keeps (microseconds), so an answer equals a later read.
+fn micros(t: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
     use chrono::DurationRound;
-    let t = Utc::now();
     t.duration_trunc(chrono::Duration::microseconds(1))
         .unwrap_or(t)
 }
@@ -263,7 +265,7 @@ fn replay(
 ) -> Result<(StoredRequest, bool), Error> {
     if existing.fingerprint != fingerprint || !caller.sees_branch(existing.request.branch.as_str())
     {
-        return Err(Error::Conflict(
+        return Err(Error::AlreadyExists(
             "idempotency_key was already used for a different request; use a new key for a new request".into(),
         ));
     }

@@ -10,6 +10,12 @@
 //! delivery was safely (confirmed) moved to the retry queue or the DLQ: nothing is acked and
 //! dropped. The handler runs in a transaction that also records the event id in
 //! `processed_events`, so a redelivered event has its effect once.
+//!
+//! Failures are sorted as [`crate::error`] says: a malformed event goes to the DLQ at once; a
+//! failure of the handler's own logic (or a panic inside it) is retried after a delay and
+//! dead-lettered after `max_attempts`; an unavailable database uses no attempt at all: the
+//! consumer pauses (holding what it has, taking nothing new), probes the database with backoff
+//! and resumes where it stopped. Readiness and `aftersales_consumer_paused` show the pause.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,9 +24,10 @@ use std::time::Duration;
 
 use aftersales_proto::catalogue::Event;
 use aftersales_proto::common::v1::EventEnvelope;
+use futures_util::FutureExt as _;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -33,14 +40,20 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
+use crate::backoff::Backoff;
 use crate::config::AmqpSettings;
 use crate::shutdown::Shutdown;
 use crate::telemetry::{self, metrics};
+use crate::topology;
 
 /// Header carrying how many times the event was tried by this consumer.
-const ATTEMPT_HEADER: &str = "x-aftersales-attempt";
+pub const ATTEMPT_HEADER: &str = "x-aftersales-attempt";
 /// Header carrying why an event was dead-lettered.
-const ERROR_HEADER: &str = "x-aftersales-error";
+pub const ERROR_HEADER: &str = "x-aftersales-error";
+/// Header carrying the event's routing key while it travels through retry queue and DLQ.
+pub const ROUTING_KEY_HEADER: &str = "x-aftersales-routing-key";
+/// Header set on an event put back from the DLQ (`<service> dlq replay`): when, for the log.
+pub const REPLAYED_HEADER: &str = "x-aftersales-replayed-at";
 
 /// Names of exchanges and queues, all under one prefix (empty in production).
 #[derive(Debug, Clone)]
@@ -104,7 +117,7 @@ impl Bus {
 
     /// Connects, retrying with backoff until it works or shutdown starts.
     pub async fn connect_with_retry(&self, name: &str, shutdown: &Shutdown) -> Option<Connection> {
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::reconnect();
         loop {
             match self.connect(name).await {
                 Ok(c) => return Some(c),
@@ -112,11 +125,9 @@ impl Bus {
                     tracing::warn!(error = %e, connection = name, "broker connection failed; retrying");
                 }
             }
-            tokio::select! {
-                _ = shutdown.wait() => return None,
-                _ = tokio::time::sleep(delay) => {}
+            if !backoff.sleep(shutdown).await {
+                return None;
             }
-            delay = (delay * 2).min(Duration::from_secs(10));
         }
     }
 
@@ -191,21 +202,62 @@ impl Bus {
         args
     }
 
-    /// Declares the service's inbox (bound to `routing_keys`), retry queue and DLQ.
-    pub async fn declare_service_queues(
-        &self,
-        ch: &Channel,
-        service: &str,
-        routing_keys: &[&str],
-    ) -> lapin::Result<()> {
-        self.declare_exchanges(ch).await?;
-        let t = &self.topology;
-        let durable = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
+    /// Declares the exchanges, this service's inbox with its retry queue and DLQ, and the
+    /// inbox (with its bindings) of every other row of the topology table, so no event of a
+    /// known consumer is routed to nobody, even before that consumer first starts. Another
+    /// service's inbox that exists with other arguments (its owner's settings differ) is left
+    /// as it is, with a warning: its owner declares it.
+    pub async fn declare_topology(&self, conn: &Connection, own: &str) -> anyhow::Result<()> {
+        let ch = conn.create_channel().await?;
+        self.declare_exchanges(&ch).await?;
+        if let Some(row) = topology::inbox(own) {
+            self.declare_inbox(&ch, row).await?;
+        }
+        let _ = ch.close(200, "declared".into()).await;
+        for row in topology::TABLE.iter().filter(|r| r.service != own) {
+            // A refused declaration closes its channel: one channel per row.
+            let ch = conn.create_channel().await?;
+            match self.declare_inbox_only(&ch, row).await {
+                Ok(()) => {
+                    let _ = ch.close(200, "declared".into()).await;
+                }
+                Err(e) => tracing::warn!(
+                    queue = %self.topology.inbox(row.service),
+                    error = %e,
+                    "another service's inbox exists with other arguments; left to its owner"
+                ),
+            }
+        }
+        Ok(())
+    }
 
+    /// Declares every inbox of the table in full (the chart's topology Job, tools).
+    pub async fn declare_all(&self, conn: &Connection) -> anyhow::Result<()> {
+        let ch = conn.create_channel().await?;
+        self.declare_exchanges(&ch).await?;
+        for row in topology::TABLE {
+            self.declare_inbox(&ch, row).await?;
+        }
+        let _ = ch.close(200, "declared".into()).await;
+        Ok(())
+    }
+
+    fn inbox_args(&self, row: &topology::Inbox) -> FieldTable {
+        let t = &self.topology;
         let mut inbox_args = self.queue_args(true);
+        if let Some(bound) = row.bound {
+            // The oldest go first; they are dropped, not dead-lettered (a feed, not work).
+            inbox_args.insert("x-max-length".into(), AMQPValue::LongUInt(bound.max_length));
+            inbox_args.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("drop-head".into()),
+            );
+            inbox_args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongUInt(bound.message_ttl_ms),
+            );
+            return inbox_args;
+        }
         // What the broker itself dead-letters (e.g. a message that crashed the consumer again and
         // again and hit the delivery limit) lands in the DLQ too.
         inbox_args.insert(
@@ -214,23 +266,49 @@ impl Bus {
         );
         inbox_args.insert(
             "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(service.into()),
+            AMQPValue::LongString(row.service.into()),
         );
         if self.settings.queue_type == "quorum" {
             inbox_args.insert("x-delivery-limit".into(), AMQPValue::LongInt(20));
         }
-        ch.queue_declare(t.inbox(service).as_str().into(), durable, inbox_args)
-            .await?;
-        for rk in routing_keys {
+        inbox_args
+    }
+
+    /// The inbox and its bindings.
+    async fn declare_inbox_only(&self, ch: &Channel, row: &topology::Inbox) -> lapin::Result<()> {
+        let t = &self.topology;
+        let inbox = t.inbox(row.service);
+        ch.queue_declare(
+            inbox.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            self.inbox_args(row),
+        )
+        .await?;
+        for rk in row.routing_keys() {
             ch.queue_bind(
-                t.inbox(service).as_str().into(),
+                inbox.as_str().into(),
                 t.exchange.as_str().into(),
-                (*rk).into(),
+                rk.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// Declares one inbox (bound to its routing keys), its retry queue and its DLQ.
+    pub async fn declare_inbox(&self, ch: &Channel, row: &topology::Inbox) -> lapin::Result<()> {
+        let service = row.service;
+        let t = &self.topology;
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        self.declare_inbox_only(ch, row).await?;
 
         let mut retry_args = self.queue_args(false);
         retry_args.insert(
@@ -326,13 +404,20 @@ impl Received {
     }
 }
 
-/// Why a handler failed: a permanent error goes straight to the DLQ, a transient one is retried.
+/// Why a handler failed (DESIGN §5, [`crate::error`]).
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The event itself is wrong: straight to the DLQ.
     #[error("permanent: {0:#}")]
     Permanent(anyhow::Error),
+    /// The handler's own logic failed: retried after a delay, dead-lettered after
+    /// `max_attempts`.
     #[error("transient: {0:#}")]
     Transient(anyhow::Error),
+    /// A dependency of the service (its database) is unavailable: no attempt is used; the
+    /// consumer pauses until it is back and tries the event again.
+    #[error("unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
 }
 
 impl HandlerError {
@@ -340,14 +425,22 @@ impl HandlerError {
         Self::Permanent(e.into())
     }
     pub fn transient(e: impl Into<anyhow::Error>) -> Self {
-        Self::Transient(e.into())
+        let e = e.into();
+        if crate::db::caused_by_unavailable_db(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Transient(e)
+        }
     }
 }
 
 impl From<sea_orm::DbErr> for HandlerError {
     fn from(e: sea_orm::DbErr) -> Self {
-        // The database may come back; the broker retries later.
-        Self::Transient(e.into())
+        if crate::db::is_unavailable(&e) {
+            Self::Unavailable(e.into())
+        } else {
+            Self::Transient(e.into())
+        }
     }
 }
 
@@ -359,73 +452,199 @@ pub trait Handler: Send + Sync + 'static {
     -> Result<(), HandlerError>;
 }
 
-/// A routing key and what handles it. A service lists all of them in one place.
+/// A handler of a service without a database (the gateway's live feed): it keeps its own
+/// idempotency (e.g. a Redis `SET NX` per event id).
+#[async_trait::async_trait]
+pub trait PlainHandler: Send + Sync + 'static {
+    async fn handle(&self, event: &Received) -> Result<(), HandlerError>;
+}
+
+#[derive(Clone)]
+enum Handling {
+    InTransaction(Arc<dyn Handler>),
+    Plain(Arc<dyn PlainHandler>),
+}
+
+/// A routing key and what handles it. A service lists all of them in one place; the list must
+/// match the service's row in [`topology::TABLE`].
 #[derive(Clone)]
 pub struct Subscription {
     pub routing_key: &'static str,
-    pub handler: Arc<dyn Handler>,
+    handling: Handling,
 }
 
 impl Subscription {
     pub fn new(routing_key: &'static str, handler: impl Handler) -> Self {
         Self {
             routing_key,
-            handler: Arc::new(handler),
+            handling: Handling::InTransaction(Arc::new(handler)),
+        }
+    }
+
+    /// A handler that runs without a database transaction.
+    pub fn plain(routing_key: &'static str, handler: impl PlainHandler) -> Self {
+        Self {
+            routing_key,
+            handling: Handling::Plain(Arc::new(handler)),
+        }
+    }
+
+    /// The same handler for several keys.
+    pub fn shared(routing_key: &'static str, handler: Arc<dyn Handler>) -> Self {
+        Self {
+            routing_key,
+            handling: Handling::InTransaction(handler),
+        }
+    }
+
+    pub fn plain_shared(routing_key: &'static str, handler: Arc<dyn PlainHandler>) -> Self {
+        Self {
+            routing_key,
+            handling: Handling::Plain(handler),
+        }
+    }
+
+    fn needs_database(&self) -> bool {
+        matches!(self.handling, Handling::InTransaction(_))
+    }
+}
+
+/// What readiness and the metrics see of a consumer.
+#[derive(Debug, Default)]
+pub struct ConsumerState {
+    /// A channel is open and consuming.
+    pub connected: AtomicBool,
+    /// Paused because the database is unavailable.
+    pub paused: AtomicBool,
+}
+
+/// Opens while the database answers; deliveries wait at it while it is closed.
+#[derive(Debug)]
+struct Gate {
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            open: tokio::sync::watch::channel(true).0,
+        }
+    }
+    fn close(&self) -> bool {
+        self.open.send_if_modified(|o| std::mem::replace(o, false))
+    }
+    fn open(&self) {
+        self.open.send_replace(true);
+    }
+    /// `false` if shutdown started while waiting.
+    async fn wait_open(&self, shutdown: &Shutdown) -> bool {
+        let mut rx = self.open.subscribe();
+        tokio::select! {
+            r = rx.wait_for(|o| *o) => r.is_ok(),
+            _ = shutdown.wait() => false,
         }
     }
 }
 
 /// Runs a service's consumer until shutdown, reconnecting after any broker failure.
 pub struct Consumer {
-    db: DatabaseConnection,
+    db: Option<DatabaseConnection>,
     bus: Bus,
     service: String,
-    subscriptions: Arc<HashMap<&'static str, Arc<dyn Handler>>>,
-    connected: Arc<AtomicBool>,
+    subscriptions: Arc<HashMap<&'static str, Handling>>,
+    state: Arc<ConsumerState>,
+    gate: Arc<Gate>,
+    /// A probe's own inbox (tests, tools): not in the topology table.
+    probe: Option<&'static topology::Inbox>,
 }
 
 impl Consumer {
+    /// A consumer outside the topology table (a test's stand-in for a service): its inbox is
+    /// named after `name` and bound to exactly its handlers' keys.
+    pub fn probe(
+        db: Option<DatabaseConnection>,
+        bus: Bus,
+        name: &str,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
+        let keys: Vec<&'static str> = subscriptions.iter().map(|s| s.routing_key).collect();
+        let row: &'static topology::Inbox = Box::leak(Box::new(topology::Inbox {
+            service: Box::leak(name.to_owned().into_boxed_str()),
+            keys: topology::Keys::List(Box::leak(keys.into_boxed_slice())),
+            bound: None,
+        }));
+        Self {
+            db,
+            bus,
+            service: name.to_owned(),
+            subscriptions: Arc::new(
+                subscriptions
+                    .into_iter()
+                    .map(|s| (s.routing_key, s.handling))
+                    .collect(),
+            ),
+            state: Arc::new(ConsumerState::default()),
+            gate: Arc::new(Gate::new()),
+            probe: Some(row),
+        }
+    }
+
+    /// Fails when a handler needs a database the service does not have, or when the handlers
+    /// do not match the service's row of the topology table.
     pub fn new(
-        db: DatabaseConnection,
+        db: Option<DatabaseConnection>,
         bus: Bus,
         service: &str,
         subscriptions: Vec<Subscription>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        if db.is_none()
+            && let Some(s) = subscriptions.iter().find(|s| s.needs_database())
+        {
+            anyhow::bail!(
+                "{service}: the handler of {} needs a database and the service has none",
+                s.routing_key
+            );
+        }
+        let keys: Vec<&str> = subscriptions.iter().map(|s| s.routing_key).collect();
+        topology::check(service, &keys).map_err(anyhow::Error::msg)?;
         let map = subscriptions
             .into_iter()
-            .map(|s| (s.routing_key, s.handler))
+            .map(|s| (s.routing_key, s.handling))
             .collect();
-        Self {
+        Ok(Self {
             db,
             bus,
             service: service.to_owned(),
             subscriptions: Arc::new(map),
-            connected: Arc::new(AtomicBool::new(false)),
-        }
+            state: Arc::new(ConsumerState::default()),
+            gate: Arc::new(Gate::new()),
+            probe: None,
+        })
     }
 
-    /// True while the consumer holds a live channel (for readiness).
-    pub fn connected_flag(&self) -> Arc<AtomicBool> {
-        self.connected.clone()
+    /// Connected / paused, for readiness.
+    pub fn state(&self) -> Arc<ConsumerState> {
+        self.state.clone()
     }
 
-    pub async fn run(self, shutdown: Shutdown) {
-        let mut delay = Duration::from_millis(200);
+    /// Consumes until `shutdown`, then lets the handlers in flight finish and returns. A
+    /// broker failure is retried with backoff; it never ends the task.
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut backoff = Backoff::reconnect();
         while !shutdown.is_triggered() {
             match self.run_once(&shutdown).await {
                 Ok(()) => break,
                 Err(e) => {
-                    self.connected.store(false, Ordering::SeqCst);
-                    tracing::warn!(error = %e, service = %self.service, "consumer stopped; reconnecting");
+                    self.state.connected.store(false, Ordering::SeqCst);
+                    tracing::warn!(error = %format!("{e:#}"), service = %self.service, "consumer stopped; reconnecting");
                 }
             }
-            tokio::select! {
-                _ = shutdown.wait() => break,
-                _ = tokio::time::sleep(delay) => {}
+            if !backoff.sleep(&shutdown).await {
+                break;
             }
-            delay = (delay * 2).min(Duration::from_secs(10));
         }
-        self.connected.store(false, Ordering::SeqCst);
+        self.state.connected.store(false, Ordering::SeqCst);
+        Ok(())
     }
 
     /// One connection's life: declare, consume until the stream ends or shutdown.
@@ -434,12 +653,11 @@ impl Consumer {
             .bus
             .connect(&format!("{}-consumer", self.service))
             .await?;
+        self.bus.declare_topology(&conn, &self.service).await?;
         let ch = conn.create_channel().await?;
-        let mut keys: Vec<&str> = self.subscriptions.keys().copied().collect();
-        keys.sort_unstable();
-        self.bus
-            .declare_service_queues(&ch, &self.service, &keys)
-            .await?;
+        if let Some(row) = self.probe {
+            self.bus.declare_inbox(&ch, row).await?;
+        }
         // Republishing to retry/DLQ waits for confirms, on a channel of its own.
         let publish_ch = conn.create_channel().await?;
         publish_ch
@@ -456,17 +674,20 @@ impl Consumer {
                 FieldTable::default(),
             )
             .await?;
-        self.connected.store(true, Ordering::SeqCst);
-        tracing::info!(queue = %inbox, keys = ?keys, "consuming");
+        self.state.connected.store(true, Ordering::SeqCst);
+        tracing::info!(queue = %inbox, keys = self.subscriptions.len(), "consuming");
 
         let dlq_watch = self.watch_dlq_depth(&conn, shutdown.clone());
         let ctx = ProcessCtx {
-            db: &self.db,
+            db: self.db.as_ref(),
             bus: &self.bus,
             service: &self.service,
             subscriptions: &self.subscriptions,
             publish_ch: &publish_ch,
             queue: &inbox,
+            gate: &self.gate,
+            state: &self.state,
+            shutdown,
         };
         let concurrency = self.bus.settings.prefetch as usize;
         let processing =
@@ -523,12 +744,15 @@ impl Consumer {
 }
 
 struct ProcessCtx<'a> {
-    db: &'a DatabaseConnection,
+    db: Option<&'a DatabaseConnection>,
     bus: &'a Bus,
     service: &'a str,
-    subscriptions: &'a HashMap<&'static str, Arc<dyn Handler>>,
+    subscriptions: &'a HashMap<&'static str, Handling>,
     publish_ch: &'a Channel,
     queue: &'a str,
+    gate: &'a Gate,
+    state: &'a ConsumerState,
+    shutdown: &'a Shutdown,
 }
 
 enum Outcome {
@@ -543,7 +767,7 @@ impl ProcessCtx<'_> {
         // A retried event comes back from the retry queue under the queue's name; the original
         // key travels in the `type` property (set by the relay) and in our header.
         let rk = headers
-            .get("x-aftersales-routing-key")
+            .get(ROUTING_KEY_HEADER)
             .cloned()
             .or_else(|| {
                 delivery
@@ -597,7 +821,11 @@ impl ProcessCtx<'_> {
                             .with_label_values(&[self.queue])
                             .observe(lag.max(0) as f64 / 1000.0);
                     }
-                    self.handle(&received).await
+                    match self.handle_until_done(&received).await {
+                        Some(outcome) => outcome,
+                        // Shutdown while paused: the delivery stays unacked and comes back.
+                        None => return,
+                    }
                 }
             };
             self.settle(delivery, &rk, attempt, outcome).await;
@@ -606,47 +834,143 @@ impl ProcessCtx<'_> {
         .await
     }
 
+    /// Handles the event; while the database is unavailable, waits for it and tries again
+    /// without counting an attempt. `None` when shutdown came first.
+    async fn handle_until_done(&self, received: &Received) -> Option<Outcome> {
+        loop {
+            if !self.gate.wait_open(self.shutdown).await {
+                return None;
+            }
+            let outcome = self.handle(received).await;
+            let unavailable = match &outcome {
+                Outcome::Failed(HandlerError::Unavailable(e)) => Some(format!("{e:#}")),
+                // A failure of the logic while the database is gone is the outage, not the
+                // logic: it uses no attempt either.
+                Outcome::Failed(HandlerError::Transient(e)) if !self.database_answers().await => {
+                    Some(format!("{e:#}"))
+                }
+                _ => None,
+            };
+            match unavailable {
+                None => return Some(outcome),
+                Some(why) => self.pause(&why).await,
+            }
+        }
+    }
+
+    async fn database_answers(&self) -> bool {
+        match self.db {
+            Some(db) => crate::db::ping(db).await,
+            None => true,
+        }
+    }
+
+    /// Closes the gate and (once, whoever closed it) probes the database with backoff until it
+    /// answers, then opens it again.
+    async fn pause(&self, why: &str) {
+        if !self.gate.close() {
+            return;
+        }
+        self.state.paused.store(true, Ordering::SeqCst);
+        metrics()
+            .consumer_paused
+            .with_label_values(&[self.queue])
+            .set(1);
+        tracing::warn!(
+            error = why,
+            queue = self.queue,
+            "database unavailable; consumer paused"
+        );
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        while !self.database_answers().await {
+            if !backoff.sleep(self.shutdown).await {
+                break;
+            }
+        }
+        self.state.paused.store(false, Ordering::SeqCst);
+        metrics()
+            .consumer_paused
+            .with_label_values(&[self.queue])
+            .set(0);
+        tracing::info!(queue = self.queue, "database back; consumer resumed");
+        self.gate.open();
+    }
+
     async fn handle(&self, received: &Received) -> Outcome {
-        let Some(handler) = self.subscriptions.get(received.routing_key.as_str()) else {
+        let Some(handling) = self.subscriptions.get(received.routing_key.as_str()) else {
             return Outcome::Failed(HandlerError::permanent(anyhow::anyhow!(
                 "no handler for routing key {}",
                 received.routing_key
             )));
         };
-        let event_id = match uuid::Uuid::parse_str(&received.envelope.event_id) {
-            Ok(id) => id,
-            Err(_) => {
-                return Outcome::Failed(HandlerError::permanent(anyhow::anyhow!(
-                    "event_id {:?} is not a UUID",
-                    received.envelope.event_id
-                )));
+        let run = async {
+            match handling {
+                Handling::Plain(h) => h.handle(received).await.map(|()| true),
+                Handling::InTransaction(h) => {
+                    let Some(db) = self.db else {
+                        return Err(HandlerError::permanent(anyhow::anyhow!(
+                            "no database for a transactional handler"
+                        )));
+                    };
+                    self.in_transaction(db, h.as_ref(), received).await
+                }
             }
         };
-        let result: Result<bool, HandlerError> = async {
-            let txn = self.db.begin().await?;
-            let inserted = txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "INSERT INTO processed_events (consumer, event_id, routing_key) VALUES ($1, $2, $3)
-                     ON CONFLICT DO NOTHING",
-                    [self.service.into(), event_id.into(), received.routing_key.as_str().into()],
-                ))
-                .await?
-                .rows_affected();
-            if inserted == 0 {
-                txn.rollback().await?;
-                return Ok(false);
+        // A panic in a handler is a failure of its logic like any other: retry, then DLQ. The
+        // transaction it held is dropped, so nothing it wrote stays.
+        let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(r) => r,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_owned());
+                Err(HandlerError::transient(anyhow::anyhow!(
+                    "handler panicked: {what}"
+                )))
             }
-            handler.handle(&txn, received).await?;
-            txn.commit().await?;
-            Ok(true)
-        }
-        .await;
+        };
         match result {
             Ok(true) => Outcome::Done,
             Ok(false) => Outcome::Duplicate,
             Err(e) => Outcome::Failed(e),
         }
+    }
+
+    async fn in_transaction(
+        &self,
+        db: &DatabaseConnection,
+        handler: &dyn Handler,
+        received: &Received,
+    ) -> Result<bool, HandlerError> {
+        let event_id = uuid::Uuid::parse_str(&received.envelope.event_id).map_err(|_| {
+            HandlerError::permanent(anyhow::anyhow!(
+                "event_id {:?} is not a UUID",
+                received.envelope.event_id
+            ))
+        })?;
+        let txn = db.begin().await?;
+        let inserted = txn
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO processed_events (consumer, event_id, routing_key) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                [
+                    self.service.into(),
+                    event_id.into(),
+                    received.routing_key.as_str().into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        handler.handle(&txn, received).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Acks once the delivery's fate is durable: handled, or confirmed into retry or DLQ.
@@ -693,16 +1017,19 @@ impl ProcessCtx<'_> {
                     ERROR_HEADER.into(),
                     AMQPValue::LongString(truncate(&err.to_string(), 1000).into()),
                 );
-                headers.insert(
-                    "x-aftersales-routing-key".into(),
-                    AMQPValue::LongString(rk.into()),
-                );
+                headers.insert(ROUTING_KEY_HEADER.into(), AMQPValue::LongString(rk.into()));
                 let props = delivery.properties.clone().with_headers(headers);
                 // The retry queue dead-letters back into the inbox under the original routing key
                 // only if we keep it; the DLX routes by service name.
-                let republished = self
-                    .republish(&target_exchange, &target_key, rk, &delivery.data, props)
-                    .await;
+                let republished = republish(
+                    self.publish_ch,
+                    &target_exchange,
+                    &target_key,
+                    rk,
+                    &delivery.data,
+                    props,
+                )
+                .await;
                 if let Err(e) = republished {
                     tracing::error!(error = %e, "could not move the failed event; leaving it to the broker");
                     let _ = delivery
@@ -725,44 +1052,166 @@ impl ProcessCtx<'_> {
             tracing::warn!(error = %e, "ack failed");
         }
     }
+}
 
-    async fn republish(
-        &self,
-        exchange: &str,
-        routing_key: &str,
-        original_key: &str,
-        data: &[u8],
-        props: BasicProperties,
-    ) -> anyhow::Result<()> {
-        let props = if exchange.is_empty() {
-            // Back through the default exchange into the retry queue; on expiry it dead-letters
-            // into the inbox. The original routing key travels in a header.
-            props
-        } else {
-            props.with_type(ShortString::from(original_key))
-        };
-        let confirm = self
-            .publish_ch
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                data,
-                props,
-            )
-            .await?;
-        let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm).await??;
-        if !confirmation.is_ack() {
-            anyhow::bail!("broker nacked the republish");
-        }
-        if let lapin::Confirmation::Ack(Some(_)) = confirmation {
-            anyhow::bail!("republish to {exchange}/{routing_key} was unroutable");
-        }
-        Ok(())
+/// Publishes `data` to `exchange`/`routing_key` and waits for the broker's confirm; `original_key`
+/// rides in the `type` property (the DLX routes by service name, the retry queue by queue name).
+async fn republish(
+    ch: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    original_key: &str,
+    data: &[u8],
+    props: BasicProperties,
+) -> anyhow::Result<()> {
+    let props = props.with_type(ShortString::from(original_key));
+    let confirm = ch
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            data,
+            props,
+        )
+        .await?;
+    let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm).await??;
+    if !confirmation.is_ack() {
+        anyhow::bail!("broker nacked the republish");
     }
+    if let lapin::Confirmation::Ack(Some(_)) = confirmation {
+        anyhow::bail!("republish to {exchange}/{routing_key} was unroutable");
+    }
+    Ok(())
+}
+
+/// One dead-lettered event, as `<service> dlq list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetter {
+    pub event_id: String,
+    pub routing_key: String,
+    pub subject: String,
+    pub attempts: u32,
+    pub error: String,
+}
+
+/// Which dead letters to replay.
+#[derive(Debug, Clone)]
+pub enum Replay {
+    All,
+    EventIds(Vec<String>),
+}
+
+impl Bus {
+    /// The dead letters of `service`, oldest first, left in place.
+    pub async fn dlq_list(&self, service: &str) -> anyhow::Result<Vec<DeadLetter>> {
+        let conn = self.connect(&format!("{service}-dlq-list")).await?;
+        let ch = conn.create_channel().await?;
+        let dlq = self.topology.dlq(service);
+        let mut out = Vec::new();
+        let mut held = Vec::new();
+        while let Some(msg) = ch
+            .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: false })
+            .await?
+        {
+            out.push(dead_letter(&msg.delivery));
+            held.push(msg.delivery);
+        }
+        // Closing the channel returns every unacked message to the queue, in order.
+        drop(held);
+        let _ = ch.close(200, "listed".into()).await;
+        let _ = conn.close(200, "listed".into()).await;
+        Ok(out)
+    }
+
+    /// Puts dead letters of `service` back into its inbox with their attempts reset; the
+    /// consumer's idempotency still gives each one effect. Returns what was replayed.
+    pub async fn dlq_replay(
+        &self,
+        service: &str,
+        which: &Replay,
+    ) -> anyhow::Result<Vec<DeadLetter>> {
+        let conn = self.connect(&format!("{service}-dlq-replay")).await?;
+        let ch = conn.create_channel().await?;
+        let publish_ch = conn.create_channel().await?;
+        publish_ch
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        let dlq = self.topology.dlq(service);
+        let inbox = self.topology.inbox(service);
+        let mut replayed = Vec::new();
+        let mut keep = Vec::new();
+        while let Some(msg) = ch
+            .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: false })
+            .await?
+        {
+            let d = msg.delivery;
+            let letter = dead_letter(&d);
+            let wanted = match which {
+                Replay::All => true,
+                Replay::EventIds(ids) => ids.contains(&letter.event_id),
+            };
+            if !wanted {
+                keep.push(d);
+                continue;
+            }
+            let mut headers = without(
+                d.properties.headers().clone().unwrap_or_default(),
+                &[ATTEMPT_HEADER, ERROR_HEADER, "x-death", "x-delivery-count"],
+            );
+            headers.insert(
+                ROUTING_KEY_HEADER.into(),
+                AMQPValue::LongString(letter.routing_key.as_str().into()),
+            );
+            headers.insert(
+                REPLAYED_HEADER.into(),
+                AMQPValue::LongString(chrono::Utc::now().to_rfc3339().into()),
+            );
+            let props = d.properties.clone().with_headers(headers);
+            // Straight into the inbox through the default exchange, confirmed before the dead
+            // letter is acked: a crash in between replays it twice, which idempotency absorbs.
+            republish(&publish_ch, "", &inbox, &letter.routing_key, &d.data, props).await?;
+            d.acker.ack(Default::default()).await?;
+            replayed.push(letter);
+        }
+        drop(keep);
+        let _ = ch.close(200, "replayed".into()).await;
+        let _ = conn.close(200, "replayed".into()).await;
+        Ok(replayed)
+    }
+}
+
+fn dead_letter(d: &lapin::message::Delivery) -> DeadLetter {
+    let headers = header_map(d.properties.headers());
+    let envelope = EventEnvelope::decode(d.data.as_slice()).unwrap_or_default();
+    let routing_key = headers
+        .get(ROUTING_KEY_HEADER)
+        .cloned()
+        .or_else(|| d.properties.kind().as_ref().map(|k| k.as_str().to_owned()))
+        .unwrap_or_else(|| envelope.routing_key.clone());
+    DeadLetter {
+        event_id: envelope.event_id,
+        routing_key,
+        subject: envelope.subject,
+        attempts: headers
+            .get(ATTEMPT_HEADER)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0),
+        error: headers.get(ERROR_HEADER).cloned().unwrap_or_default(),
+    }
+}
+
+/// `headers` without `keys`.
+fn without(headers: FieldTable, keys: &[&str]) -> FieldTable {
+    let mut out = FieldTable::default();
+    for (k, v) in headers.inner() {
+        if !keys.contains(&k.as_str()) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 fn truncate(s: &str, max: usize) -> &str {

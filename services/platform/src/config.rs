@@ -145,17 +145,22 @@ fn from_config_error(e: ::config::ConfigError) -> ConfigError {
     }
 }
 
-/// The settings every service has; a service's own live in a section named after it.
+/// The settings every service has; a service's own live in a section named after it. The
+/// database and Redis sections exist only for services that use them (the gateway has no
+/// database; most services have no Redis), so no setting is there that nothing reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlatformSettings {
     pub service: ServiceSettings,
     pub server: ServerSettings,
-    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub database: Option<DatabaseSettings>,
     pub amqp: AmqpSettings,
     pub outbox: OutboxSettings,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     pub calendar: crate::calendar::CalendarSettings,
+    #[serde(default)]
+    pub redis: Option<RedisSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,7 +171,13 @@ pub struct ServiceSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
+    /// The gRPC listener; empty for a service without a gRPC API (the gateway).
+    #[serde(default)]
     pub grpc_addr: String,
+    /// The HTTP listener of a service with a public HTTP API (the gateway); empty otherwise.
+    #[serde(default)]
+    pub http_addr: String,
+    /// `/healthz`, `/readyz`, `/metrics`: never behind the public ingress.
     pub admin_addr: String,
     /// Upper bound for one RPC when the caller sets no deadline.
     pub request_timeout_ms: u64,
@@ -204,6 +215,15 @@ pub struct AmqpSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Prepended to every key: `aftersales:<service>:` in production, unique per test.
+    pub key_prefix: String,
+    /// Upper bound for one Redis command; past it the feature degrades instead of waiting.
+    pub command_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct OutboxSettings {
     pub batch_size: u32,
     /// Fallback poll when no NOTIFY arrives.
@@ -211,11 +231,14 @@ pub struct OutboxSettings {
     pub confirm_timeout_ms: u64,
     /// Published rows are kept this long for audit, then deleted.
     pub retention_hours: u32,
+    /// Times the broker may refuse one row before it is set aside (quarantined) so the rows
+    /// behind it keep flowing; `<service> outbox retry-quarantined` puts it back.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
-    /// HS256 shared secret.
+    /// HS256 shared secret (development only; at least 32 bytes).
     pub jwt_secret: Option<SecretString>,
     /// RS256 public key (PEM) file, e.g. a mounted secret. Takes precedence over the secret.
     pub jwt_public_key_file: Option<String>,
@@ -238,29 +261,41 @@ pub struct TelemetrySettings {
 /// Checked forms of the values other modules need.
 #[derive(Debug, Clone)]
 pub struct Validated {
-    pub grpc_addr: SocketAddr,
+    pub grpc_addr: Option<SocketAddr>,
+    pub http_addr: Option<SocketAddr>,
     pub admin_addr: SocketAddr,
 }
 
+/// What a service's platform sections look like: its ports and which of the optional sections
+/// (database, Redis) it has.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape<'a> {
+    pub service: &'a str,
+    pub grpc_port: Option<u16>,
+    pub http_port: Option<u16>,
+    pub admin_port: u16,
+    /// The database's name, for a service that owns one.
+    pub database: Option<&'a str>,
+    pub redis: bool,
+}
+
 impl PlatformSettings {
-    /// The TOML defaults for a service: its name, its ports and its database.
-    pub fn defaults(service: &str, grpc_port: u16, admin_port: u16, database: &str) -> String {
-        format!(
+    /// The TOML defaults of the platform sections for a service of `shape`.
+    pub fn defaults(shape: &Shape<'_>) -> String {
+        let service = shape.service;
+        let addr = |p: Option<u16>| p.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
+        let mut toml = format!(
             r#"
 [service]
 name = "{service}"
 
 [server]
-grpc_addr = "127.0.0.1:{grpc_port}"
-admin_addr = "127.0.0.1:{admin_port}"
+grpc_addr = "{grpc}"
+http_addr = "{http}"
+admin_addr = "127.0.0.1:{admin}"
 request_timeout_ms = 10000
 max_message_bytes = 16777216
 shutdown_grace_ms = 10000
-
-[database]
-url = "postgres://postgres@127.0.0.1:5432/{database}"
-max_connections = 16
-acquire_timeout_ms = 5000
 
 [amqp]
 url = "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -278,6 +313,7 @@ batch_size = 200
 poll_interval_ms = 1000
 confirm_timeout_ms = 10000
 retention_hours = 168
+max_attempts = 10
 
 [auth]
 leeway_secs = 30
@@ -294,30 +330,76 @@ work_end = "18:00"
 weekend = ["sat", "sun"]
 holidays = []
 extra_working_days = []
+"#,
+            grpc = addr(shape.grpc_port),
+            http = addr(shape.http_port),
+            admin = shape.admin_port,
+        );
+        if let Some(db) = shape.database {
+            toml.push_str(&format!(
+                r#"
+[database]
+url = "postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
+max_connections = 16
+acquire_timeout_ms = 5000
 "#
-        )
+            ));
+        }
+        if shape.redis {
+            toml.push_str(&format!(
+                r#"
+[redis]
+url = "redis://127.0.0.1:6379"
+key_prefix = "aftersales:{service}:"
+command_timeout_ms = 1000
+"#
+            ));
+        }
+        toml
+    }
+
+    /// The database section; an error naming it for a service that has none configured.
+    pub fn database(&self) -> Result<&DatabaseSettings, ConfigError> {
+        self.database
+            .as_ref()
+            .ok_or_else(|| ConfigError::new("database.url", "missing"))
     }
 
     /// Checks every value and returns the parsed forms.
     pub fn validate(&self) -> Result<Validated, ConfigError> {
-        let grpc_addr = socket_addr("server.grpc_addr", &self.server.grpc_addr)?;
+        let optional_addr = |key: &str, v: &str| -> Result<Option<SocketAddr>, ConfigError> {
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                socket_addr(key, v).map(Some)
+            }
+        };
+        let grpc_addr = optional_addr("server.grpc_addr", &self.server.grpc_addr)?;
+        let http_addr = optional_addr("server.http_addr", &self.server.http_addr)?;
         let admin_addr = socket_addr("server.admin_addr", &self.server.admin_addr)?;
         if self.service.name.trim().is_empty() {
             return Err(ConfigError::new("service.name", "must not be empty"));
         }
-        url_with_scheme(
-            "database.url",
-            self.database.url.expose_secret(),
-            &["postgres", "postgresql"],
-        )?;
+        if let Some(db) = &self.database {
+            url_with_scheme(
+                "database.url",
+                db.url.expose_secret(),
+                &["postgres", "postgresql"],
+            )?;
+            positive("database.max_connections", db.max_connections as u64)?;
+        }
+        if let Some(r) = &self.redis {
+            url_with_scheme(
+                "redis.url",
+                r.url.expose_secret(),
+                &["redis", "rediss", "redis+unix"],
+            )?;
+            positive("redis.command_timeout_ms", r.command_timeout_ms)?;
+        }
         url_with_scheme(
             "amqp.url",
             self.amqp.url.expose_secret(),
             &["amqp", "amqps"],
-        )?;
-        positive(
-            "database.max_connections",
-            self.database.max_connections as u64,
         )?;
         positive(
             "server.max_message_bytes",
@@ -328,6 +410,7 @@ extra_working_days = []
         positive("amqp.max_attempts", self.amqp.max_attempts as u64)?;
         positive("outbox.batch_size", self.outbox.batch_size as u64)?;
         positive("outbox.poll_interval_ms", self.outbox.poll_interval_ms)?;
+        positive("outbox.max_attempts", self.outbox.max_attempts as u64)?;
         if !matches!(self.amqp.queue_type.as_str(), "quorum" | "classic") {
             return Err(ConfigError::new(
                 "amqp.queue_type",
@@ -373,6 +456,7 @@ extra_working_days = []
             .map_err(|e| ConfigError::new(e.key, e.message))?;
         Ok(Validated {
             grpc_addr,
+            http_addr,
             admin_addr,
         })
     }
@@ -405,6 +489,89 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
         return Err(ConfigError::new(key, "must be greater than 0"));
     }
     Ok(())
+}
+
+/// Keys a deployment may set that have no default (so they are not in the defaults).
+const OPTIONAL_KEYS: &[&str] = &["auth.jwt_secret", "auth.jwt_public_key_file", "auth.issuer"];
+
+/// Variables read besides `AFTERSALES__…`.
+const OTHER_VARIABLES: &[&str] = &[
+    "AFTERSALES_CONFIG",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "RUST_LOG",
+];
+
+/// The dotted keys of a TOML defaults document; an empty table (a map keyed by name, like
+/// `gateway.carrier_secrets`) gives `prefix.*`.
+fn default_keys(defaults: &str) -> Vec<String> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(t) if t.is_empty() && !prefix.is_empty() => {
+                out.push(format!("{prefix}.*"))
+            }
+            serde_json::Value::Object(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(c) = ::config::Config::builder()
+        .add_source(::config::File::from_str(
+            defaults,
+            ::config::FileFormat::Toml,
+        ))
+        .build()
+        && let Ok(tree) = c.try_deserialize::<serde_json::Value>()
+    {
+        walk("", &tree, &mut out);
+    }
+    out.extend(OPTIONAL_KEYS.iter().map(|k| (*k).to_owned()));
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn env_name(key: &str) -> String {
+    format!(
+        "AFTERSALES__{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
+}
+
+/// Every environment variable a binary with these defaults reads (`config keys`); a map keyed
+/// by name shows as `AFTERSALES__GATEWAY__CARRIER_SECRETS__*`.
+pub fn keys(defaults: &str, _section: &str) -> Vec<String> {
+    let mut out: Vec<String> = default_keys(defaults).iter().map(|k| env_name(k)).collect();
+    out.extend(OTHER_VARIABLES.iter().map(|k| (*k).to_owned()));
+    out
+}
+
+/// `AFTERSALES__…` variables of the process environment that no key of these defaults reads
+/// (a misspelt name, or one meant for another service).
+pub fn unknown_keys(defaults: &str, section: &str) -> Vec<String> {
+    let known = keys(defaults, section);
+    let matches = |var: &str| {
+        known.iter().any(|k| match k.strip_suffix('*') {
+            Some(prefix) => var.starts_with(prefix),
+            None => k == var,
+        })
+    };
+    let mut out: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("AFTERSALES__") && !matches(k))
+        .collect();
+    out.sort();
+    out
 }
 
 /// Prints the error as one line and exits 64. For `main` only.
@@ -479,14 +646,23 @@ mod tests {
     }
 
     fn defaults() -> String {
-        PlatformSettings::defaults("intake", 50051, 51051, "aftersales_intake")
+        PlatformSettings::defaults(&Shape {
+            service: "intake",
+            grpc_port: Some(50051),
+            http_port: None,
+            admin_port: 51051,
+            database: Some("aftersales_intake"),
+            redis: false,
+        })
     }
 
     #[test]
     fn defaults_load_and_validate() {
         let s: Settings = load_settings(&defaults(), None, env(&[])).unwrap();
         let v = s.platform.validate().unwrap();
-        assert_eq!(v.grpc_addr.port(), 50051);
+        assert_eq!(v.grpc_addr.map(|a| a.port()), Some(50051));
+        assert_eq!(v.http_addr, None);
+        assert!(s.platform.redis.is_none());
         assert_eq!(s.platform.amqp.max_attempts, 5);
     }
 

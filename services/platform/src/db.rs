@@ -36,11 +36,18 @@ pub struct Migrations {
 /// The platform's own tables: the outbox, its per-subject sequences, processed events.
 pub const PLATFORM: Migrations = Migrations {
     component: "platform",
-    list: &[Migration {
-        version: 1,
-        name: "outbox_and_processed_events",
-        sql: include_str!("../migrations/0001_outbox_and_processed_events.sql"),
-    }],
+    list: &[
+        Migration {
+            version: 1,
+            name: "outbox_and_processed_events",
+            sql: include_str!("../migrations/0001_outbox_and_processed_events.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "outbox_quarantine",
+            sql: include_str!("../migrations/0002_outbox_quarantine.sql"),
+        },
+    ],
 };
 
 /// Arbitrary constant: the advisory lock key every service's migrator takes.
@@ -91,6 +98,17 @@ pub async fn migrate(
                 .await?;
             if let Some(row) = row {
                 let stored: String = row.try_get("", "checksum")?;
+                if stored == legacy_checksum(m.sql) {
+                    // Applied before checksums were SHA-256: the text is unchanged, so the row is
+                    // rewritten once with the new checksum.
+                    txn.execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "UPDATE schema_migrations SET checksum = $3 WHERE component = $1 AND version = $2",
+                        [component.component.into(), m.version.into(), checksum.clone().into()],
+                    ))
+                    .await?;
+                    continue;
+                }
                 if stored != checksum {
                     anyhow::bail!(
                         "migration {}/{} ({}) was changed after it was applied",
@@ -158,8 +176,18 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
+/// SHA-256 of the migration's text: what an applied migration is compared against.
 fn checksum(sql: &str) -> String {
-    // FNV-1a: stable across builds and platforms, enough to notice an edited migration.
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(sql.as_bytes()))
+    )
+}
+
+/// The FNV-1a checksum of migrations applied before checksums moved to SHA-256: accepted once,
+/// then rewritten, so an existing database still starts.
+fn legacy_checksum(sql: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in sql.as_bytes() {
         h ^= *b as u64;
@@ -168,17 +196,80 @@ fn checksum(sql: &str) -> String {
     format!("{h:016x}")
 }
 
+/// The SQLSTATE of a database error, read from the driver's error (never from its text).
+pub fn sqlstate(e: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x))
+        | DbErr::Query(RuntimeErr::SqlxError(x))
+        | DbErr::Conn(RuntimeErr::SqlxError(x)) => match x.as_ref() {
+            sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether a database error is a unique-constraint violation (a lost insert race).
 pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    sqlstate(e).as_deref() == Some("23505")
 }
 
 /// Whether a database error is a serialization failure or deadlock (retry the transaction).
 pub fn is_serialization_failure(e: &sea_orm::DbErr) -> bool {
-    let text = e.to_string();
-    // sqlx exposes the SQLSTATE only through the driver error; sea-orm keeps it in the text.
-    text.contains("40001") || text.contains("40P01")
+    matches!(sqlstate(e).as_deref(), Some("40001" | "40P01"))
+}
+
+/// Whether the database itself is unavailable (unreachable, restarting, failing over, out of
+/// connections), as opposed to the statement being wrong: such an error says nothing about the
+/// work, which will succeed once the database is back.
+pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    if let Some(code) = sqlstate(e) {
+        // 08: connection exception; 57P01–57P03: shutdown, crash, cannot connect now; 53: out
+        // of resources (too many connections, disk full); 58: system error (I/O).
+        return code.starts_with("08")
+            || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+            || code.starts_with("53")
+            || code.starts_with("58");
+    }
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            use sea_orm::sqlx::Error as X;
+            matches!(
+                x.as_ref(),
+                X::Io(_)
+                    | X::Tls(_)
+                    | X::PoolTimedOut
+                    | X::PoolClosed
+                    | X::WorkerCrashed
+                    | X::Protocol(_)
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Whether `e` (anywhere in its chain) is a database error for which [`is_unavailable`] holds.
+pub fn caused_by_unavailable_db(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(is_unavailable)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_sha256_and_the_legacy_ones_stay_recognisable() {
+        assert_eq!(
+            checksum(""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(legacy_checksum(""), "cbf29ce484222325");
+    }
 }

@@ -25,21 +25,7 @@ use crate::http_admin::Readiness;
 use crate::shutdown::Shutdown;
 use crate::telemetry::{self, metrics};
 
-/// A bad field: its path (`customer.phone`, `parts[2].quantity`) and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub field: String,
-    pub description: String,
-}
-
-impl Violation {
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
-    }
-}
+pub use crate::validate::Violation;
 
 /// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming every bad field; the message lists
 /// them too, for clients that do not read details.
@@ -153,46 +139,75 @@ where
     }
 }
 
-/// Serves `service` plus health and reflection on `listener` until `shutdown` fires; in-flight
-/// RPCs get to finish. Health follows `readiness` (database, broker, migrations).
-pub async fn serve<S>(
+/// The gRPC services a process serves, with their names for the health service.
+#[derive(Default)]
+pub struct Services {
+    routes: tonic::service::Routes,
+    names: Vec<&'static str>,
+}
+
+impl Services {
+    pub fn add<S>(mut self, svc: S) -> Self
+    where
+        S: Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes = self.routes.add_service(svc);
+        self.names.push(S::NAME);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+}
+
+/// Serves `services` plus health and reflection (v1 and v1alpha, for older clients such as
+/// grpcurl 1.8) on `listener` until `shutdown` fires; in-flight RPCs get to finish. Health
+/// follows `readiness`.
+pub async fn serve(
     listener: TcpListener,
-    service: S,
+    services: Services,
     settings: &ServerSettings,
     readiness: Readiness,
     shutdown: Shutdown,
-) -> anyhow::Result<()>
-where
-    S: Service<
-            http::Request<tonic::body::Body>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-        > + NamedService
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
+    let names = services.names.clone();
     let watcher = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             loop {
-                let status = if readiness.check().await.ready() {
+                let status = if readiness.check().await.ready {
                     tonic_health::ServingStatus::Serving
                 } else {
                     tonic_health::ServingStatus::NotServing
                 };
-                reporter.set_service_status(S::NAME, status).await;
+                for name in &names {
+                    reporter.set_service_status(*name, status).await;
+                }
                 reporter.set_service_status("", status).await;
                 tokio::select! {
                     _ = shutdown.wait() => {
-                        reporter.set_service_status(S::NAME, tonic_health::ServingStatus::NotServing).await;
+                        for name in &names {
+                            reporter.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
+                        }
                         reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
                         return;
                     }
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
             }
         })
@@ -200,6 +215,9 @@ where
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(aftersales_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
     let trace = TraceLayer::new_for_grpc()
         .make_span_with(rpc_span)
         .on_request(())
@@ -207,13 +225,16 @@ where
         .on_failure(())
         .on_body_chunk(())
         .on_eos(());
+    let routes = services
+        .routes
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(reflection_alpha);
     let result = Server::builder()
         .timeout(Duration::from_millis(settings.request_timeout_ms))
         .layer(trace)
         .layer(RedLayer)
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(service)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.wait())
         .await;
     watcher.abort();

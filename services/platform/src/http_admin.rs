@@ -1,8 +1,9 @@
-//! The admin port: `/healthz` (the process is alive), `/readyz` (database reachable, broker
-//! connected, migrations applied) and `/metrics` (Prometheus text format).
+//! The admin port: `/healthz` (the process is alive), `/readyz` (ready to take work: database
+//! reachable and migrated, broker links up, no consumer paused, every long-running task alive,
+//! not stopping) and `/metrics` (Prometheus text format). It is never behind the public ingress.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -12,62 +13,132 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::bus::ConsumerState;
 use crate::db::{self, Migrations};
+use crate::outbox::RelayHandle;
 use crate::shutdown::Shutdown;
 use crate::telemetry::metrics;
 
-/// What "ready" means for a service.
-#[derive(Clone)]
-pub struct Readiness {
+/// What "ready" means for a service. Cheap to clone; the parts register themselves as the
+/// service starts.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
     db: Option<DatabaseConnection>,
     migrations: &'static [Migrations],
-    broker: Vec<Arc<AtomicBool>>,
+    consumers: Mutex<Vec<Arc<ConsumerState>>>,
+    relay: Mutex<Option<RelayHandle>>,
+    /// Other links that must be up (name, up).
+    links: Mutex<Vec<(&'static str, Arc<AtomicBool>)>>,
+    failed: Mutex<Vec<String>>,
+    stopping: AtomicBool,
 }
 
 /// The answer of one readiness check.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ReadyReport {
+    pub ready: bool,
     pub database: bool,
     pub migrations: bool,
+    /// Every consumer and the relay hold a broker connection.
     pub broker: bool,
-}
-
-impl ReadyReport {
-    pub fn ready(&self) -> bool {
-        self.database && self.migrations && self.broker
-    }
+    /// A consumer waits for the database to come back.
+    pub consumer_paused: bool,
+    /// Other links (name → up).
+    pub links: Vec<(&'static str, bool)>,
+    /// Long-running tasks that ended or panicked: the process is going down.
+    pub failed_tasks: Vec<String>,
+    pub stopping: bool,
+    /// Outbox rows set aside after the broker refused them (ready all the same: an operator
+    /// looks at them, `<service> outbox retry-quarantined` puts them back).
+    pub outbox_quarantined: i64,
 }
 
 impl Readiness {
     pub fn new(db: Option<DatabaseConnection>, migrations: &'static [Migrations]) -> Self {
-        Self {
+        Self(Arc::new(Inner {
             db,
             migrations,
-            broker: Vec::new(),
-        }
+            ..Default::default()
+        }))
     }
 
-    /// Adds a flag that is true while a broker link (consumer, relay) is up.
-    pub fn with_broker_flag(mut self, flag: Arc<AtomicBool>) -> Self {
-        self.broker.push(flag);
-        self
+    pub fn add_consumer(&self, state: Arc<ConsumerState>) {
+        lock(&self.0.consumers).push(state);
+    }
+
+    pub fn set_relay(&self, relay: RelayHandle) {
+        *lock(&self.0.relay) = Some(relay);
+    }
+
+    /// A link that must be up for the service to be ready (e.g. the gateway's event feed).
+    pub fn add_link(&self, name: &'static str, up: Arc<AtomicBool>) {
+        lock(&self.0.links).push((name, up));
+    }
+
+    /// A long-running task ended or panicked: never ready again.
+    pub fn fail(&self, task: &str) {
+        lock(&self.0.failed).push(task.to_owned());
+    }
+
+    /// Shutdown started: take no new work.
+    pub fn stopping(&self) {
+        self.0.stopping.store(true, Ordering::SeqCst);
     }
 
     pub async fn check(&self) -> ReadyReport {
-        let (database, migrations) = match &self.db {
+        let i = &self.0;
+        let (database, migrations, quarantined) = match &i.db {
             Some(db) => {
                 let up = db::ping(db).await;
-                (up, up && db::migrations_done(db, self.migrations).await)
+                let migrated = up && db::migrations_done(db, i.migrations).await;
+                let q = if up {
+                    crate::outbox::quarantined(db).await.unwrap_or(0)
+                } else {
+                    0
+                };
+                (up, migrated, q)
             }
-            None => (true, true),
+            None => (true, true, 0),
         };
-        let broker = self.broker.iter().all(|f| f.load(Ordering::SeqCst));
+        let consumers = lock(&i.consumers).clone();
+        let relay_up = lock(&i.relay)
+            .as_ref()
+            .map(RelayHandle::is_connected)
+            .unwrap_or(true);
+        let broker = relay_up && consumers.iter().all(|c| c.connected.load(Ordering::SeqCst));
+        let consumer_paused = consumers.iter().any(|c| c.paused.load(Ordering::SeqCst));
+        let links: Vec<(&'static str, bool)> = lock(&i.links)
+            .iter()
+            .map(|(n, up)| (*n, up.load(Ordering::SeqCst)))
+            .collect();
+        let failed_tasks = lock(&i.failed).clone();
+        let stopping = i.stopping.load(Ordering::SeqCst);
+        let ready = database
+            && migrations
+            && broker
+            && !consumer_paused
+            && links.iter().all(|(_, up)| *up)
+            && failed_tasks.is_empty()
+            && !stopping;
         ReadyReport {
+            ready,
             database,
             migrations,
             broker,
+            consumer_paused,
+            links,
+            failed_tasks,
+            stopping,
+            outbox_quarantined: quarantined,
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub fn router(readiness: Readiness) -> Router {
@@ -80,7 +151,7 @@ pub fn router(readiness: Readiness) -> Router {
 
 async fn readyz(State(r): State<Readiness>) -> impl IntoResponse {
     let report = r.check().await;
-    let code = if report.ready() {
+    let code = if report.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -88,13 +159,14 @@ async fn readyz(State(r): State<Readiness>) -> impl IntoResponse {
     (code, axum::Json(report))
 }
 
-/// Serves the admin endpoints until shutdown.
+/// Serves the admin endpoints until `shutdown` (the last thing a service stops).
 pub async fn serve(
     listener: TcpListener,
     readiness: Readiness,
     shutdown: Shutdown,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
     axum::serve(listener, router(readiness))
         .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await
+        .await?;
+    Ok(())
 }

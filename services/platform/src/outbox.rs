@@ -7,10 +7,17 @@
 //! published and commits. A failure rolls the claim back, so the rows are sent again: delivery
 //! is at least once, and a crash anywhere loses nothing committed. It wakes on `NOTIFY` and
 //! polls as a fallback.
+//!
+//! A row the broker refuses (a nack, or a channel it closes while taking that row) must not hold
+//! up the rows behind it: after a failed batch the relay publishes one row at a time for a
+//! while, so a failure is charged to the row that caused it; a row refused
+//! `outbox.max_attempts` times is quarantined (set aside with its error, counted in
+//! `aftersales_outbox_quarantined`, shown by `/readyz`) and `<service> outbox retry-quarantined`
+//! puts it back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use aftersales_proto::catalogue::Event;
@@ -23,6 +30,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, 
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use crate::backoff::Backoff;
 use crate::bus::{Bus, headers_with_trace};
 use crate::config::OutboxSettings;
 use crate::shutdown::Shutdown;
@@ -63,6 +71,10 @@ impl Outbox {
         Self {
             producer: producer.to_owned(),
         }
+    }
+
+    pub fn producer(&self) -> &str {
+        &self.producer
     }
 
     /// Writes `payload` into the outbox in `txn` and returns the envelope as it will be sent.
@@ -153,6 +165,9 @@ impl RelayHandle {
     }
 }
 
+/// Rows published one at a time after a failed batch, to find the row that caused it.
+const CAREFUL_ROWS: u32 = 50;
+
 /// Publishes staged events.
 pub struct Relay {
     db: DatabaseConnection,
@@ -160,6 +175,14 @@ pub struct Relay {
     producer: String,
     settings: OutboxSettings,
     handle: RelayHandle,
+    /// Rows still to publish one by one after a failure.
+    careful: AtomicU32,
+}
+
+/// Why a row was not published.
+struct RowFailure {
+    id: i64,
+    error: String,
 }
 
 impl Relay {
@@ -170,6 +193,7 @@ impl Relay {
             producer: producer.to_owned(),
             settings,
             handle: RelayHandle::default(),
+            careful: AtomicU32::new(0),
         }
     }
 
@@ -177,14 +201,16 @@ impl Relay {
         self.handle.clone()
     }
 
-    /// Runs until shutdown; on the way out it publishes what is pending once more.
-    pub async fn run(self, shutdown: Shutdown) {
-        let listener = self.spawn_listener(shutdown.clone());
-        let mut backoff = Duration::from_millis(100);
-        while !shutdown.is_triggered() {
+    /// Runs until `stop`; on the way out it publishes what is pending once more (the service
+    /// stops its relay last, after the server and the consumers drained, so what they committed
+    /// goes out with it). A broker failure is retried with backoff; it never ends the task.
+    pub async fn run(self, stop: Shutdown) -> anyhow::Result<()> {
+        let listener = self.spawn_listener(stop.clone());
+        let mut backoff = Backoff::reconnect();
+        while !stop.is_triggered() {
             let Some(conn) = self
                 .bus
-                .connect_with_retry(&format!("{}-relay", self.producer), &shutdown)
+                .connect_with_retry(&format!("{}-relay", self.producer), &stop)
                 .await
             else {
                 break;
@@ -193,14 +219,15 @@ impl Relay {
                 Ok(ch) => ch,
                 Err(e) => {
                     tracing::warn!(error = %e, "relay channel setup failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    if !backoff.sleep(&stop).await {
+                        break;
+                    }
                     continue;
                 }
             };
             *self.handle.connection.lock().await = Some(conn);
             self.handle.connected.store(true, Ordering::SeqCst);
-            let result = self.pump(&ch, &shutdown).await;
+            let result = self.pump(&ch, &stop, &mut backoff).await;
             self.handle.connected.store(false, Ordering::SeqCst);
             if let Some(c) = self.handle.connection.lock().await.take() {
                 let _ = c.close(200, "relay restarting".into()).await;
@@ -213,15 +240,14 @@ impl Relay {
                         .with_label_values(&[&self.producer])
                         .inc();
                     tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
-                    tokio::select! {
-                        _ = shutdown.wait() => break,
-                        _ = tokio::time::sleep(backoff) => {}
+                    if !backoff.sleep(&stop).await {
+                        break;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
         }
         listener.abort();
+        Ok(())
     }
 
     async fn open_channel(&self, conn: &Connection) -> anyhow::Result<Channel> {
@@ -231,13 +257,19 @@ impl Relay {
         Ok(ch)
     }
 
-    /// Publishes until shutdown or a broker failure.
-    async fn pump(&self, ch: &Channel, shutdown: &Shutdown) -> anyhow::Result<()> {
+    /// Publishes until `stop` or a broker failure.
+    async fn pump(
+        &self,
+        ch: &Channel,
+        stop: &Shutdown,
+        backoff: &mut Backoff,
+    ) -> anyhow::Result<()> {
         let mut last_cleanup = std::time::Instant::now() - Duration::from_secs(3600);
         loop {
             loop {
-                let n = self.publish_batch(ch).await?;
-                if n < self.settings.batch_size as usize {
+                let (claimed, limit) = self.publish_batch(ch).await?;
+                backoff.reset();
+                if claimed < limit {
                     break;
                 }
             }
@@ -246,13 +278,16 @@ impl Relay {
                 self.purge_published().await;
                 last_cleanup = std::time::Instant::now();
             }
-            if shutdown.is_triggered() {
+            if stop.is_triggered() {
                 return Ok(());
             }
             tokio::select! {
-                _ = shutdown.wait() => {
+                _ = stop.wait() => {
                     // One last pass so a clean stop leaves nothing behind.
-                    self.publish_batch(ch).await?;
+                    while {
+                        let (claimed, limit) = self.publish_batch(ch).await?;
+                        claimed == limit
+                    } {}
                     return Ok(());
                 }
                 _ = self.handle.kick.notified() => {}
@@ -270,20 +305,26 @@ impl Relay {
         let pool = self.db.get_postgres_connection_pool().clone();
         let kick = self.handle.kick.clone();
         tokio::spawn(async move {
+            let mut backoff = Backoff::reconnect();
             while !shutdown.is_triggered() {
                 let mut listener =
                     match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
                         Ok(l) => l,
                         Err(e) => {
                             tracing::debug!(error = %e, "outbox LISTEN connection failed");
-                            tokio::time::sleep(Duration::from_secs(2)).await;
+                            if !backoff.sleep(&shutdown).await {
+                                return;
+                            }
                             continue;
                         }
                     };
                 if listener.listen(NOTIFY_CHANNEL).await.is_err() {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if !backoff.sleep(&shutdown).await {
+                        return;
+                    }
                     continue;
                 }
+                backoff.reset();
                 loop {
                     tokio::select! {
                         _ = shutdown.wait() => return,
@@ -297,26 +338,34 @@ impl Relay {
         })
     }
 
-    /// Claims up to `batch_size` rows, publishes them, awaits all confirms, marks them published.
-    /// Returns how many rows it claimed.
-    pub async fn publish_batch(&self, ch: &Channel) -> anyhow::Result<usize> {
+    /// Claims up to a batch of rows (one after a failure), publishes them, awaits all confirms,
+    /// marks them published and charges refusals to their rows. Returns how many rows it
+    /// claimed and how many it could have.
+    pub async fn publish_batch(&self, ch: &Channel) -> anyhow::Result<(usize, usize)> {
+        let careful = self.careful.load(Ordering::SeqCst) > 0;
+        let limit = if careful {
+            1
+        } else {
+            self.settings.batch_size as usize
+        };
         let txn = self.db.begin().await?;
         let rows = txn
             .query_all_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT id, event_id, routing_key, subject, envelope, traceparent, tracestate,
                         extract(epoch FROM created_at)::bigint AS created
-                   FROM outbox WHERE published_at IS NULL
+                   FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                [(self.settings.batch_size as i64).into()],
+                [(limit as i64).into()],
             ))
             .await?;
         if rows.is_empty() {
             txn.commit().await?;
-            return Ok(0);
+            return Ok((0, limit));
         }
         let claimed = rows.len();
         let mut in_flight = Vec::with_capacity(claimed);
+        let mut channel_failure: Option<RowFailure> = None;
         for row in rows {
             let id: i64 = row.try_get("", "id")?;
             let event_id: uuid::Uuid = row.try_get("", "event_id")?;
@@ -351,7 +400,7 @@ impl Relay {
                 .with_delivery_mode(2)
                 .with_timestamp(created.max(0) as u64)
                 .with_headers(headers_with_trace(&span));
-            let confirm = ch
+            let published = ch
                 .basic_publish(
                     self.bus.topology.exchange.as_str().into(),
                     rk.as_str().into(),
@@ -363,8 +412,17 @@ impl Relay {
                     props,
                 )
                 .instrument(span.clone())
-                .await?;
-            in_flight.push((id, rk, span, confirm));
+                .await;
+            match published {
+                Ok(confirm) => in_flight.push((id, rk, span, confirm)),
+                Err(e) => {
+                    channel_failure = Some(RowFailure {
+                        id,
+                        error: format!("publish failed: {e}"),
+                    });
+                    break;
+                }
+            }
         }
 
         let timeout = Duration::from_millis(self.settings.confirm_timeout_ms);
@@ -372,18 +430,28 @@ impl Relay {
             futures_util::future::join_all(in_flight.into_iter().map(|(id, rk, span, confirm)| {
                 async move { (id, rk, confirm.await) }.instrument(span)
             }));
-        let results = tokio::time::timeout(timeout, confirms)
-            .await
-            .map_err(|_| anyhow::anyhow!("no publisher confirm within {timeout:?}"))?;
+        let results = match tokio::time::timeout(timeout, confirms).await {
+            Ok(r) => r,
+            Err(_) => {
+                return self
+                    .abandon(
+                        txn,
+                        careful,
+                        None,
+                        format!("no publisher confirm within {timeout:?}"),
+                    )
+                    .await;
+            }
+        };
 
         let mut published = Vec::with_capacity(claimed);
-        let mut failed = None;
+        let mut refused = Vec::new();
         for (id, rk, result) in results {
             match result {
                 Ok(Confirmation::Ack(returned)) => {
                     if returned.is_some() {
-                        // No queue is bound for this key (yet): the event is delivered to nobody,
-                        // which is the broker's answer, not a failure to retry forever.
+                        // No queue is bound for this key, and the alternate exchange did not
+                        // take it either: the broker's answer, not a failure to retry forever.
                         metrics()
                             .outbox_unroutable
                             .with_label_values(&[&self.producer, &rk])
@@ -393,30 +461,137 @@ impl Relay {
                     published.push(id);
                 }
                 Ok(Confirmation::NotRequested) => published.push(id),
-                Ok(Confirmation::Nack(_)) => {
-                    failed = Some(anyhow::anyhow!("broker nacked event {id}"))
+                Ok(Confirmation::Nack(_)) => refused.push(RowFailure {
+                    id,
+                    error: "the broker refused the event (nack)".into(),
+                }),
+                Err(e) => {
+                    channel_failure.get_or_insert(RowFailure {
+                        id,
+                        error: format!("publish failed: {e}"),
+                    });
                 }
-                Err(e) => failed = Some(anyhow::anyhow!("publish of event {id} failed: {e}")),
             }
         }
-        if !published.is_empty() {
-            // Ids are integers from the database, so formatting them into the statement is safe.
-            let ids: Vec<String> = published.iter().map(i64::to_string).collect();
-            txn.execute_unprepared(&format!(
-                "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id IN ({})",
-                ids.join(",")
-            ))
-            .await?;
+        if let Some(failure) = channel_failure {
+            // The channel is gone: only what was confirmed before is known to be out. Mark that,
+            // and charge the failure to the row when it was published alone.
+            self.mark_published(&txn, &published).await?;
+            return self
+                .abandon(txn, careful, Some(failure.id), failure.error)
+                .await;
+        }
+        self.mark_published(&txn, &published).await?;
+        for f in &refused {
+            self.charge(&txn, f).await?;
         }
         txn.commit().await?;
         metrics()
             .outbox_published
             .with_label_values(&[&self.producer])
             .inc_by(published.len() as u64);
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(claimed),
+        if careful {
+            let _ = self
+                .careful
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    Some(n.saturating_sub(1))
+                });
         }
+        if !refused.is_empty() && !careful {
+            self.careful.store(CAREFUL_ROWS, Ordering::SeqCst);
+        }
+        Ok((claimed, limit))
+    }
+
+    /// A batch failed as a whole: in careful mode the one row is charged (committed, so it
+    /// counts even though the relay reconnects), otherwise nothing is and the next rows go one
+    /// at a time.
+    async fn abandon(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        careful: bool,
+        row: Option<i64>,
+        error: String,
+    ) -> anyhow::Result<(usize, usize)> {
+        if careful {
+            let id = match row {
+                Some(id) => Some(id),
+                None => txn
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        "SELECT id FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL
+                          ORDER BY id LIMIT 1",
+                    ))
+                    .await?
+                    .and_then(|r| r.try_get::<i64>("", "id").ok()),
+            };
+            if let Some(id) = id {
+                self.charge(
+                    &txn,
+                    &RowFailure {
+                        id,
+                        error: error.clone(),
+                    },
+                )
+                .await?;
+            }
+            txn.commit().await?;
+        } else {
+            drop(txn);
+        }
+        self.careful.store(CAREFUL_ROWS, Ordering::SeqCst);
+        anyhow::bail!(error)
+    }
+
+    async fn mark_published(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        ids: &[i64],
+    ) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Ids are integers from the database, so formatting them into the statement is safe.
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        txn.execute_unprepared(&format!(
+            "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id IN ({})",
+            ids.join(",")
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Records a refusal against its row; at `max_attempts` the row is quarantined.
+    async fn charge(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        f: &RowFailure,
+    ) -> Result<(), DbErr> {
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE outbox SET failures = failures + 1, attempts = attempts + 1, last_error = $2,
+                        quarantined_at = CASE WHEN failures + 1 >= $3 THEN now() END
+                  WHERE id = $1
+              RETURNING event_id, routing_key, quarantined_at IS NOT NULL AS quarantined",
+                [
+                    f.id.into(),
+                    f.error.clone().into(),
+                    (self.settings.max_attempts as i32).into(),
+                ],
+            ))
+            .await?;
+        if let Some(row) = row
+            && row.try_get::<bool>("", "quarantined").unwrap_or(false)
+        {
+            let event_id: uuid::Uuid = row.try_get("", "event_id")?;
+            let rk: String = row.try_get("", "routing_key")?;
+            tracing::error!(%event_id, routing_key = %rk, error = %f.error,
+                "outbox row quarantined: the broker refused it {} times", self.settings.max_attempts);
+        } else {
+            tracing::warn!(row = f.id, error = %f.error, "the broker refused an outbox row");
+        }
+        Ok(())
     }
 
     async fn report_backlog(&self) {
@@ -424,8 +599,9 @@ impl Relay {
             .db
             .query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
-                "SELECT count(*)::bigint AS n,
-                        coalesce(extract(epoch FROM now() - min(created_at)), 0)::bigint AS age
+                "SELECT count(*) FILTER (WHERE quarantined_at IS NULL)::bigint AS n,
+                        count(*) FILTER (WHERE quarantined_at IS NOT NULL)::bigint AS q,
+                        coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE quarantined_at IS NULL)), 0)::bigint AS age
                    FROM outbox WHERE published_at IS NULL",
             ))
             .await;
@@ -434,6 +610,9 @@ impl Relay {
             m.outbox_backlog
                 .with_label_values(&[&self.producer])
                 .set(row.try_get::<i64>("", "n").unwrap_or(0));
+            m.outbox_quarantined
+                .with_label_values(&[&self.producer])
+                .set(row.try_get::<i64>("", "q").unwrap_or(0));
             m.outbox_oldest_age_seconds
                 .with_label_values(&[&self.producer])
                 .set(row.try_get::<i64>("", "age").unwrap_or(0));
@@ -449,4 +628,74 @@ impl Relay {
             tracing::warn!(error = %e, "outbox purge failed");
         }
     }
+}
+
+/// Quarantined rows: how many (for `/readyz`).
+pub async fn quarantined(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*)::bigint AS n FROM outbox WHERE quarantined_at IS NOT NULL AND published_at IS NULL",
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get::<i64>("", "n").ok())
+        .unwrap_or(0))
+}
+
+/// A quarantined row, as `<service> outbox list-quarantined` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QuarantinedRow {
+    pub event_id: String,
+    pub routing_key: String,
+    pub subject: String,
+    pub failures: i32,
+    pub last_error: String,
+}
+
+pub async fn list_quarantined(db: &DatabaseConnection) -> Result<Vec<QuarantinedRow>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT event_id::text AS event_id, routing_key, subject, failures, coalesce(last_error, '') AS last_error
+               FROM outbox WHERE quarantined_at IS NOT NULL AND published_at IS NULL ORDER BY id",
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(QuarantinedRow {
+                event_id: r.try_get("", "event_id")?,
+                routing_key: r.try_get("", "routing_key")?,
+                subject: r.try_get("", "subject")?,
+                failures: r.try_get("", "failures")?,
+                last_error: r.try_get("", "last_error")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts quarantined rows back in line (all, or one event); returns how many.
+pub async fn retry_quarantined(
+    db: &DatabaseConnection,
+    event_id: Option<uuid::Uuid>,
+) -> Result<u64, DbErr> {
+    let res = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE outbox SET quarantined_at = NULL, failures = 0
+              WHERE quarantined_at IS NOT NULL AND published_at IS NULL
+                AND ($1::uuid IS NULL OR event_id = $1)",
+            [event_id.into()],
+        ))
+        .await?;
+    let n = res.rows_affected();
+    if n > 0 {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [NOTIFY_CHANNEL.into()],
+        ))
+        .await?;
+    }
+    Ok(n)
 }

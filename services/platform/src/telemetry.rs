@@ -62,53 +62,70 @@ impl TelemetryGuard {
 
 /// Installs the global subscriber, propagator and tracer provider. Must run inside the tokio
 /// runtime (the OTLP exporter is built on tonic). Calling it twice keeps the first setup.
+///
+/// Trace context exists whatever the exporter and the log level: without an endpoint the
+/// provider records spans and exports nothing, and the log level filters only the log lines,
+/// never the spans that carry the context. So `traceparent` is always stored in the outbox,
+/// forwarded over gRPC and AMQP, and every log line inside a request carries its `trace_id`.
 pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     global::set_text_map_propagator(TraceContextPropagator::new());
+    init_metrics()?;
 
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
         .filter(|e| !e.trim().is_empty())
         .unwrap_or_else(|| settings.otlp_endpoint.trim().to_owned());
-    let provider = if endpoint.is_empty() {
-        None
+    let exporting = !endpoint.is_empty();
+    let provider = if exporting {
+        tracer_provider(service, &endpoint, 8192)?
     } else {
-        Some(tracer_provider(service, &endpoint, 8192)?)
+        // Spans get ids and propagate; nothing leaves the process.
+        SdkTracerProvider::builder().build()
     };
 
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log_level))?
-        // The exporter's own spans must not feed back into itself.
-        .add_directive("h2=warn".parse()?)
-        .add_directive("tower=warn".parse()?)
-        .add_directive("hyper_util=warn".parse()?)
-        .add_directive("opentelemetry_sdk=warn".parse()?)
-        .add_directive("lapin=error".parse()?)
-        .add_directive("sqlx=warn".parse()?);
+    let log_filter =
+        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_level))?;
     let fmt_layer = if settings.log_format == "pretty" {
         tracing_subscriber::fmt::layer()
             .with_target(true)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_filter(log_filter)
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
             .event_format(JsonWithTrace)
+            .with_filter(log_filter)
             .boxed()
     };
-    let otel_layer = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service.to_owned())));
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service.to_owned()))
+        .with_filter(span_filter()?);
     let installed = tracing_subscriber::registry()
-        .with(filter)
         .with(fmt_layer)
         .with(otel_layer)
         .try_init()
         .is_ok();
-    if let (true, Some(p)) = (installed, &provider) {
-        global::set_tracer_provider(p.clone());
+    if installed {
+        global::set_tracer_provider(provider.clone());
     }
     Ok(TelemetryGuard {
-        provider: if installed { provider } else { None },
+        provider: (installed && exporting).then_some(provider),
     })
+}
+
+/// The spans that make traces: ours and the RPC/messaging/database ones at INFO, never the
+/// transport crates' internals (the exporter's own spans must not feed back into itself).
+pub fn span_filter() -> anyhow::Result<EnvFilter> {
+    Ok(EnvFilter::try_new("info")?
+        .add_directive("h2=off".parse()?)
+        .add_directive("tower=off".parse()?)
+        .add_directive("hyper=off".parse()?)
+        .add_directive("hyper_util=off".parse()?)
+        .add_directive("tonic=off".parse()?)
+        .add_directive("opentelemetry_sdk=off".parse()?)
+        .add_directive("opentelemetry_otlp=off".parse()?)
+        .add_directive("lapin=off".parse()?)
+        .add_directive("sqlx=off".parse()?))
 }
 
 /// A batch-exporting provider sending OTLP/gRPC to `endpoint`; spans beyond `max_queue` waiting
@@ -217,12 +234,13 @@ where
         obj.extend(fields.0);
         if let Some(span) = ctx.lookup_current() {
             obj.insert("span".into(), Value::String(span.name().to_owned()));
-            let cx = tracing::Span::current().context();
-            let sc = cx.span().span_context().clone();
-            if sc.is_valid() {
-                obj.insert("trace_id".into(), Value::String(sc.trace_id().to_string()));
-                obj.insert("span_id".into(), Value::String(sc.span_id().to_string()));
-            }
+        }
+        // The span the event happened in, even when the log level hides that span itself.
+        let cx = tracing::Span::current().context();
+        let sc = cx.span().span_context().clone();
+        if sc.is_valid() {
+            obj.insert("trace_id".into(), Value::String(sc.trace_id().to_string()));
+            obj.insert("span_id".into(), Value::String(sc.span_id().to_string()));
         }
         let line = serde_json::to_string(&Value::Object(obj)).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
@@ -274,101 +292,130 @@ pub struct Metrics {
     pub outbox_published: IntCounterVec,
     pub outbox_publish_failures: IntCounterVec,
     pub outbox_unroutable: IntCounterVec,
+    pub outbox_quarantined: IntGaugeVec,
     pub consumer_processed: IntCounterVec,
     pub consumer_lag: HistogramVec,
     pub handler_failures: IntCounterVec,
     pub dlq_depth: IntGaugeVec,
+    pub consumer_paused: IntGaugeVec,
+    pub task_failures: IntCounterVec,
+}
+
+static METRICS: OnceLock<Result<Metrics, String>> = OnceLock::new();
+
+/// Defines and registers the process's metrics; an error (a bad definition, a name registered
+/// twice) stops the service at start instead of leaving a metric silently unexported.
+pub fn init_metrics() -> anyhow::Result<()> {
+    METRICS
+        .get_or_init(|| Metrics::new().map_err(|e| e.to_string()))
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))
 }
 
 /// The process-wide metrics.
 pub fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(Metrics::new)
+    match METRICS.get_or_init(|| Metrics::new().map_err(|e| e.to_string())) {
+        Ok(m) => m,
+        // Definitions are static: init_metrics() at start reports this before anything runs.
+        Err(e) => panic!("metrics: {e}"),
+    }
 }
 
 impl Metrics {
-    fn new() -> Self {
-        let registry = Registry::new_custom(Some("aftersales".into()), None)
-            .unwrap_or_else(|_| Registry::new());
+    fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("aftersales".into()), None)?;
         let lat = vec![
             0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ];
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels)
-                .unwrap_or_else(|e| panic_metric(name, e));
-            let _ = registry.register(Box::new(c.clone()));
-            c
+            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok::<_, prometheus::Error>(c)
         };
         let gauge = |name: &str, help: &str, labels: &[&str]| {
-            let g = IntGaugeVec::new(Opts::new(name, help), labels)
-                .unwrap_or_else(|e| panic_metric(name, e));
-            let _ = registry.register(Box::new(g.clone()));
-            g
+            let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok::<_, prometheus::Error>(g)
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(lat.clone()), labels)
-                .unwrap_or_else(|e| panic_metric(name, e));
-            let _ = registry.register(Box::new(h.clone()));
-            h
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(lat.clone()), labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok::<_, prometheus::Error>(h)
         };
-        Self {
+        Ok(Self {
             rpc_requests: counter(
                 "rpc_requests_total",
                 "RPCs served, by method and gRPC status code.",
                 &["method", "code"],
-            ),
+            )?,
             rpc_duration: histogram(
                 "rpc_duration_seconds",
                 "RPC latency by method.",
                 &["method"],
-            ),
+            )?,
             outbox_backlog: gauge(
                 "outbox_backlog",
                 "Outbox rows not yet published.",
                 &["producer"],
-            ),
+            )?,
             outbox_oldest_age_seconds: gauge(
                 "outbox_oldest_age_seconds",
                 "Age of the oldest unpublished outbox row.",
                 &["producer"],
-            ),
+            )?,
             outbox_published: counter(
                 "outbox_published_total",
                 "Events published and confirmed by the broker.",
                 &["producer"],
-            ),
+            )?,
             outbox_publish_failures: counter(
                 "outbox_publish_failures_total",
                 "Relay batches that failed and will be retried.",
                 &["producer"],
-            ),
+            )?,
             outbox_unroutable: counter(
                 "outbox_unroutable_total",
                 "Events the broker returned because no queue is bound for them.",
                 &["producer", "routing_key"],
-            ),
+            )?,
+            outbox_quarantined: gauge(
+                "outbox_quarantined",
+                "Outbox rows set aside after the broker refused them outbox.max_attempts times.",
+                &["producer"],
+            )?,
             consumer_processed: counter(
                 "consumer_events_total",
                 "Events handled, by outcome (ok, duplicate, retried, dead_lettered).",
                 &["queue", "routing_key", "outcome"],
-            ),
+            )?,
             consumer_lag: histogram(
                 "consumer_lag_seconds",
                 "Time from the event's commit to its handling.",
                 &["queue"],
-            ),
+            )?,
             handler_failures: counter(
                 "handler_failures_total",
                 "Handler errors, by routing key.",
                 &["queue", "routing_key"],
-            ),
+            )?,
             dlq_depth: gauge(
                 "dlq_depth",
                 "Messages waiting in the dead-letter queue.",
                 &["queue"],
-            ),
+            )?,
+            consumer_paused: gauge(
+                "consumer_paused",
+                "1 while the consumer waits for its database to come back.",
+                &["queue"],
+            )?,
+            task_failures: counter(
+                "task_failures_total",
+                "Long-running tasks of the service that ended or panicked unexpectedly.",
+                &["task"],
+            )?,
             registry,
-        }
+        })
     }
 
     /// Text exposition format.
@@ -380,11 +427,6 @@ impl Metrics {
         }
         String::from_utf8(buf).unwrap_or_default()
     }
-}
-
-fn panic_metric(name: &str, e: prometheus::Error) -> ! {
-    // Metric definitions are static; a bad one is a programming error caught by any test.
-    panic!("metric {name}: {e}")
 }
 
 #[cfg(test)]

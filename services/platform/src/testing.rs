@@ -24,14 +24,20 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use secrecy::SecretString;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::auth::Role;
-use crate::config::{EnvSource, PlatformSettings};
 use crate::db::{self, Migrations};
+
+mod process;
+mod proxy;
+mod service;
+
+pub use process::ServiceProcess;
+pub use proxy::{FaultProxy, target_of, via_proxy};
+pub use service::{TestService, TestServiceBuilder};
 
 /// The JWT secret every test service is configured with.
 pub const TEST_JWT_SECRET: &str = "test-secret-for-the-aftersales-mesh";
@@ -161,6 +167,16 @@ impl Drop for TestBus {
                             Default::default(),
                         )
                         .await;
+                    for row in crate::topology::TABLE {
+                        for q in ["inbox", "retry", "dlq"] {
+                            let _ = ch
+                                .queue_delete(
+                                    format!("{prefix}{}.{q}", row.service).into(),
+                                    Default::default(),
+                                )
+                                .await;
+                        }
+                    }
                     for ex in ["aftersales.events", "aftersales.dlx", "aftersales.unrouted"] {
                         let _ = ch
                             .exchange_delete(
@@ -177,28 +193,48 @@ impl Drop for TestBus {
     }
 }
 
-/// Platform settings for a test: port 0, the given database, a unique broker prefix, fast polls
-/// and retries, classic queues that expire when idle.
-pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> PlatformSettings {
-    let defaults = PlatformSettings::defaults(service, 0, 0, "unused");
-    let mut s = crate::config::load(&defaults, None, EnvSource::Map(HashMap::new()))
-        .unwrap_or_else(|e| panic!("test defaults: {e}"));
-    s.server.grpc_addr = "127.0.0.1:0".into();
-    s.server.admin_addr = "127.0.0.1:0".into();
-    s.server.shutdown_grace_ms = 2000;
-    s.database.url = SecretString::from(database_url.to_owned());
-    s.database.max_connections = 10;
-    s.amqp.url = SecretString::from(amqp_url());
-    s.amqp.name_prefix = bus.prefix.clone();
-    // Classic queues that vanish two minutes after their last use: hundreds of tests leave no
-    // quorum queues (each a Raft group) behind. The production type is tested where it matters.
-    s.amqp.queue_type = "classic".into();
-    s.amqp.queue_expires_ms = 120_000;
-    s.amqp.retry_delay_ms = 200;
-    s.amqp.max_attempts = 3;
-    s.outbox.poll_interval_ms = 200;
-    s.auth.jwt_secret = Some(SecretString::from(TEST_JWT_SECRET.to_owned()));
-    s
+/// The environment of a service under test, as `AFTERSALES__…` variables: its database (when it
+/// has one), the test's broker names, port 0 everywhere, quick retries and polls, classic queues
+/// that vanish when idle, the test JWT secret and Redis under its own prefix. The same map starts
+/// the service in process ([`TestService`]) and as its real binary ([`ServiceProcess`]).
+pub fn service_env(
+    database_url: Option<&str>,
+    bus: &TestBus,
+    redis_prefix: Option<&str>,
+) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("AFTERSALES__SERVER__GRPC_ADDR", "127.0.0.1:0"),
+        ("AFTERSALES__SERVER__ADMIN_ADDR", "127.0.0.1:0"),
+        ("AFTERSALES__SERVER__SHUTDOWN_GRACE_MS", "3000"),
+        // Classic queues that vanish two minutes after their last use: hundreds of tests leave
+        // no quorum queues (each a Raft group) behind. The production type is tested where it
+        // matters.
+        ("AFTERSALES__AMQP__QUEUE_TYPE", "classic"),
+        ("AFTERSALES__AMQP__QUEUE_EXPIRES_MS", "120000"),
+        ("AFTERSALES__AMQP__RETRY_DELAY_MS", "200"),
+        ("AFTERSALES__AMQP__MAX_ATTEMPTS", "3"),
+        ("AFTERSALES__OUTBOX__POLL_INTERVAL_MS", "200"),
+        ("AFTERSALES__AUTH__JWT_SECRET", TEST_JWT_SECRET),
+        ("AFTERSALES__TELEMETRY__LOG_FORMAT", "json"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    env.insert("AFTERSALES__AMQP__URL".into(), amqp_url());
+    env.insert("AFTERSALES__AMQP__NAME_PREFIX".into(), bus.prefix.clone());
+    if let Some(url) = database_url {
+        env.insert("AFTERSALES__DATABASE__URL".into(), url.to_owned());
+        env.insert("AFTERSALES__DATABASE__MAX_CONNECTIONS".into(), "10".into());
+    }
+    if let Some(prefix) = redis_prefix {
+        env.insert("AFTERSALES__REDIS__URL".into(), redis_url());
+        env.insert("AFTERSALES__REDIS__KEY_PREFIX".into(), prefix.to_owned());
+    }
+    env
+}
+
+pub fn redis_url() -> String {
+    std::env::var("AFTERSALES_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// A token signed with [`TEST_JWT_SECRET`], valid for an hour.
@@ -520,4 +556,22 @@ pub async fn wait_ready(admin: std::net::SocketAddr, service: &str) {
     })
     .await
     .unwrap_or_else(|| panic!("{service} did not become ready (database, migrations, broker)"));
+}
+
+/// Deletes every Redis key under `prefix` (a test's own keys).
+pub async fn delete_redis_keys(prefix: &str) {
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+    }
 }

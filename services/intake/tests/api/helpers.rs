@@ -10,87 +10,46 @@ use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::common::v1::EventEnvelope;
 use aftersales_platform::proto::intake::v1 as pb;
 use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
-use aftersales_platform::shutdown::Shutdown;
-use aftersales_platform::testing::{self, TestBus, TestDb};
+use aftersales_platform::testing::{self, TestService};
 use intake::app::App;
-use intake::config::{IntakeSettings, Settings};
-use lapin::{Channel, Connection};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 
 pub type Client = IntakeServiceClient<InterceptedService<GrpcChannel, ClientInterceptor>>;
 
+/// Intake started by the platform's test kit; this file keeps only intake's fixtures.
 pub struct TestApp {
-    pub db: TestDb,
-    /// Held so that dropping the app deletes the test's exchanges.
-    #[allow(dead_code)]
-    pub bus_names: TestBus,
-    pub settings: Settings,
+    pub svc: TestService<App>,
+    pub db: Db,
     pub grpc_addr: std::net::SocketAddr,
-    pub admin_addr: std::net::SocketAddr,
     pub relay: RelayHandle,
-    pub shutdown: Shutdown,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    amqp: (Connection, Channel),
 }
 
-/// Starts intake on port 0 with its own database and broker names, and waits until its consumer
-/// has declared its queues (so events published by the test are not dropped as unroutable).
-pub async fn spawn_app() -> TestApp {
-    testing::telemetry();
-    let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
-    let bus_names = TestBus::new();
-    let platform = testing::settings("intake", &db.url, &bus_names);
-    let settings = Settings {
-        platform,
-        intake: IntakeSettings { max_page_size: 200 },
-    };
-    let validated = settings.validate().expect("test settings are valid");
-    let app = App::build(settings.clone(), validated)
-        .await
-        .expect("app builds");
-    let grpc_addr = app.grpc_addr();
-    let admin_addr = app.admin_addr();
-    let relay = app.relay_handle();
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
+/// The test's database connection.
+pub struct Db {
+    pub conn: DatabaseConnection,
+}
 
-    let bus = Bus::new(&settings.platform.amqp);
-    let conn = bus.connect("intake-test").await.unwrap_or_else(|e| {
-        panic!(
-            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
-            testing::amqp_url()
-        )
-    });
-    let ch = conn.create_channel().await.expect("channel");
-    ch.confirm_select(Default::default())
-        .await
-        .expect("confirms");
-    bus.declare_exchanges(&ch).await.expect("exchanges");
-    let t = TestApp {
-        db,
-        bus_names,
-        settings,
-        grpc_addr,
-        admin_addr,
-        relay,
-        shutdown,
-        task: Some(task),
-        amqp: (conn, ch),
-    };
-    t.wait_ready().await;
-    t
+pub async fn spawn_app() -> TestApp {
+    wrap(TestService::<App>::start().await)
+}
+
+pub fn wrap(svc: TestService<App>) -> TestApp {
+    TestApp {
+        db: Db {
+            conn: svc.conn().clone(),
+        },
+        grpc_addr: svc.grpc_addr(),
+        relay: svc.running().relay.clone().expect("intake has a relay"),
+        svc,
+    }
 }
 
 impl TestApp {
-    async fn wait_ready(&self) {
-        testing::wait_ready(self.admin_addr, "intake").await;
-    }
-
     pub fn bus(&self) -> Bus {
-        Bus::new(&self.settings.platform.amqp)
+        self.svc.bus_settings()
     }
 
     pub async fn client_with(&self, token: &str) -> Client {
@@ -118,14 +77,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .conn
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index(0).unwrap()
+        self.svc.count(sql).await
     }
 
     /// Publishes `payload` as another service would, about `request_no`.
@@ -136,10 +88,9 @@ impl TestApp {
         branch: &str,
         payload: &E,
     ) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
-        self.publish_with_id(&id, producer, request_no, branch, payload)
-            .await;
-        id
+        self.svc
+            .publish(producer, request_no, branch, payload)
+            .await
     }
 
     pub async fn publish_with_id<E: Event>(
@@ -150,23 +101,14 @@ impl TestApp {
         branch: &str,
         payload: &E,
     ) {
-        testing::publish_event(
-            &self.amqp.1,
-            &self.bus(),
-            testing::TestEvent {
-                id,
-                producer,
-                request_no,
-                branch,
-            },
-            payload,
-        )
-        .await;
+        self.svc
+            .publish_with_id(id, producer, request_no, branch, payload)
+            .await
     }
 
     /// A queue bound to `pattern` on the test exchange, yielding envelopes.
     pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
-        testing::subscribe(&self.amqp.0, &self.bus(), pattern).await
+        self.svc.subscribe(pattern).await
     }
 
     /// Waits until the request has `status`.
@@ -196,11 +138,8 @@ impl TestApp {
         panic!("request {request_no} never reached {status:?} (last {last:?})");
     }
 
-    pub async fn stop(mut self) {
-        self.shutdown.trigger();
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.svc.stop().await
     }
 }
 

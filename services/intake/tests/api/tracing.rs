@@ -21,17 +21,22 @@ impl Handler for Noop {
 #[tokio::test]
 async fn the_rpc_the_publish_and_a_consumers_processing_share_one_trace() {
     let app = spawn_app().await;
-    let consumer = Consumer::new(
-        app.db.conn.clone(),
+    let consumer = Consumer::probe(
+        Some(app.db.conn.clone()),
         app.bus(),
         "claims-probe",
         vec![Subscription::new("intake.request.submitted", Noop)],
     );
-    let connected = consumer.connected_flag();
-    let task = tokio::spawn(consumer.run(app.shutdown.clone()));
+    let state = consumer.state();
+    let probe_stop = aftersales_platform::shutdown::Shutdown::new();
+    let task = tokio::spawn(consumer.run(probe_stop.clone()));
     testing::eventually(Duration::from_secs(90), || {
-        let c = connected.clone();
-        async move { c.load(std::sync::atomic::Ordering::SeqCst).then_some(()) }
+        let c = state.clone();
+        async move {
+            c.connected
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .then_some(())
+        }
     })
     .await
     .expect("probe consumer up");
@@ -86,5 +91,6 @@ async fn the_rpc_the_publish_and_a_consumers_processing_share_one_trace() {
     );
 
     app.stop().await;
-    task.await.unwrap();
+    probe_stop.trigger();
+    task.await.unwrap().unwrap();
 }
