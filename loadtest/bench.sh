@@ -47,7 +47,7 @@ ready() { # url log
   echo "bench: $1 never became ready; its log:" >&2; tail -n 20 "$2" >&2; exit 1
 }
 ready http://127.0.0.1:51051/readyz "$WORK/intake.log"
-[[ " ${services[*]} " == *" gateway "* ]] && ready http://127.0.0.1:8080/readyz "$WORK/gateway.log"
+[[ " ${services[*]} " == *" gateway "* ]] && ready http://127.0.0.1:8081/readyz "$WORK/gateway.log"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_mib() { awk '/^VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }

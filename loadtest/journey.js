@@ -3,7 +3,7 @@
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import exec from 'k6/execution';
-import { GATEWAY, branchOf, requestBody, token, uuid, waitReady } from './lib/common.js';
+import { GATEWAY, GATEWAY_ADMIN, branchOf, requestBody, token, uuid, waitReady } from './lib/common.js';
 
 export const options = {
   scenarios: {
@@ -17,7 +17,7 @@ export const options = {
 };
 
 export function setup() {
-  waitReady(GATEWAY + '/readyz', 60);
+  waitReady(GATEWAY_ADMIN + '/readyz', 60);
 }
 
 const known = {}; // per VU: request numbers this branch created

@@ -19,7 +19,7 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS aftersales_profile WITH (FORCE)
 export AFTERSALES__AUTH__JWT_SECRET=$SECRET AFTERSALES__AMQP__NAME_PREFIX=profile. AFTERSALES__TELEMETRY__LOG_LEVEL=warn
 AFTERSALES__DATABASE__URL=$PG/aftersales_profile "$TD/release/intake" serve >"$WORK/intake.log" 2>&1 &
 AFTERSALES__REDIS__KEY_PREFIX=profile: "$TD/release/gateway" serve >"$WORK/gateway.log" 2>&1 &
-for u in http://127.0.0.1:51051/readyz http://127.0.0.1:8080/readyz; do
+for u in http://127.0.0.1:51051/readyz http://127.0.0.1:8081/readyz; do
   for _ in $(seq 1 150); do curl -fsS -o /dev/null "$u" 2>/dev/null && break; sleep 0.2; done
 done
 "$ROOT/.tools/venv/bin/k6" run --no-usage-report --quiet -e JWT_SECRET="$SECRET" -e RATE="$RATE" \

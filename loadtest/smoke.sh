@@ -30,7 +30,7 @@ passed=0 failed=0
 run() { # name, script, env...
   local name=$1 script=$2; shift 2
   if $K6 -e JWT_SECRET="$SECRET" -e INTAKE_GRPC=127.0.0.1:50151 -e INTAKE_ADMIN=http://127.0.0.1:51151/readyz \
-      -e GATEWAY_URL=http://127.0.0.1:8180 -e DURATION=10s "$@" "$script" >"$WORK/$name.txt" 2>&1; then
+      -e GATEWAY_URL=http://127.0.0.1:8180 -e GATEWAY_ADMIN=http://127.0.0.1:8181 -e DURATION=10s "$@" "$script" >"$WORK/$name.txt" 2>&1; then
     echo "smoke: $name ok"; passed=$((passed + 1))
   else
     echo "smoke: $name FAILED"; tail -n 30 "$WORK/$name.txt"; failed=$((failed + 1))
@@ -38,7 +38,7 @@ run() { # name, script, env...
 }
 run grpc_intake loadtest/grpc_intake.js -e RATE=20
 if [[ " ${services[*]} " == *" gateway "* ]]; then
-  AFTERSALES__SERVER__HTTP_ADDR=127.0.0.1:8180 AFTERSALES__PEERS__INTAKE__URL=http://127.0.0.1:50151 \
+  AFTERSALES__SERVER__HTTP_ADDR=127.0.0.1:8180 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:8181 AFTERSALES__PEERS__INTAKE__URL=http://127.0.0.1:50151 \
     AFTERSALES__REDIS__KEY_PREFIX="$PREFIX" target/debug/gateway serve >"$WORK/gateway.log" 2>&1 &
   run submit loadtest/submit.js -e RATE=20
   run journey loadtest/journey.js -e RATE=20

@@ -5,7 +5,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import exec from 'k6/execution';
-import { GATEWAY, branchOf, requestBody, token, uuid, waitReady } from './lib/common.js';
+import { GATEWAY, GATEWAY_ADMIN, branchOf, requestBody, token, uuid, waitReady } from './lib/common.js';
 
 const scenario = (__ENV.MODE || 'open') === 'closed'
   ? { executor: 'constant-vus', vus: Number(__ENV.VUS || 16), duration: __ENV.DURATION || '20s' }
@@ -22,7 +22,7 @@ export const options = {
 };
 
 export function setup() {
-  waitReady(GATEWAY + '/readyz', 60);
+  waitReady(GATEWAY_ADMIN + '/readyz', 60);
 }
 
 export default function () {

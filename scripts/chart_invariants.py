@@ -29,7 +29,9 @@ GRPC_PORTS = {
     "field-service": 50056,
     "feedback": 50057,
 }
-ADMIN_PORTS = {name: port + 1000 for name, port in GRPC_PORTS.items()} | {"gateway": 8080}
+ADMIN_PORTS = {name: port + 1000 for name, port in GRPC_PORTS.items()} | {"gateway": 8081}
+# The gateway's public API, apart from its admin port.
+HTTP_PORTS = {"gateway": 8080}
 SERVICES = list(ADMIN_PORTS)
 DB_SERVICES = set(GRPC_PORTS)  # every service but the gateway owns a database
 
@@ -254,13 +256,15 @@ class Checker:
         spec = np["spec"]
         if set(spec.get("policyTypes") or []) != {"Ingress", "Egress"}:
             self.error(np, "policyTypes must be Ingress and Egress")
-        allowed_in = {GRPC_PORTS.get(name), ADMIN_PORTS[name]} - {None}
+        allowed_in = {GRPC_PORTS.get(name), HTTP_PORTS.get(name), ADMIN_PORTS[name]} - {None}
         for rule in spec.get("ingress") or []:
             ports = {p.get("port") for p in rule.get("ports") or []}
             if not ports:
                 self.error(np, "an ingress rule opens every port")
             if ports - allowed_in:
                 self.error(np, f"ingress to ports {sorted(ports - allowed_in)} the service does not serve")
+            if ADMIN_PORTS[name] in ports and (ports - {ADMIN_PORTS[name]}):
+                self.error(np, "the admin port shares an ingress rule with a public port")
             if name in GRPC_PORTS and GRPC_PORTS[name] in ports:
                 peers = rule.get("from") or []
                 gateway_only = peers and all(

@@ -15,7 +15,7 @@ SERVICES=(
   "logistics      services/logistics      50055 51055"
   "field-service  services/field-service  50056 51056"
   "feedback       services/feedback       50057 51057"
-  "gateway        services/gateway        8080  8080"
+  "gateway        services/gateway        8080  8081"
 )
 
 bash scripts/infra.sh
@@ -94,7 +94,7 @@ MSG
 for line in "${present[@]}"; do
   read -r name _ grpc admin <<<"$line"
   if [ "$name" = gateway ]; then
-    printf ' %-14s http://127.0.0.1:8080   API docs http://127.0.0.1:8080/docs\n' "$name"
+    printf ' %-14s http://127.0.0.1:8080   API docs http://127.0.0.1:8080/docs   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$admin"
     printf ' %-14s dispatch board %s\n' "" "$board_link"
   else
     printf ' %-14s gRPC 127.0.0.1:%s   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$grpc" "$admin"

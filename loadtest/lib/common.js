@@ -6,6 +6,8 @@ import encoding from 'k6/encoding';
 import { sleep } from 'k6';
 
 export const GATEWAY = __ENV.GATEWAY_URL || 'http://127.0.0.1:8080';
+// The gateway's admin port (/readyz, /metrics): never the public API's.
+export const GATEWAY_ADMIN = __ENV.GATEWAY_ADMIN || 'http://127.0.0.1:8081';
 export const INTAKE_GRPC = __ENV.INTAKE_GRPC || '127.0.0.1:50051';
 const SECRET = __ENV.JWT_SECRET || 'dev-only-secret-change-me';
 

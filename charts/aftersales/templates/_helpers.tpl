@@ -14,8 +14,9 @@ Most templates take a context dict built by "aftersales.eachService":
 The service contract (DESIGN.md §1, §4): ports, and which shared dependency each service uses.
 Not values: every pod listens on these ports and the binaries know them. A service key in values
 without an entry here is rejected by values.schema.json before rendering.
-  grpc          the service serves gRPC on grpcPort (its admin HTTP is on adminPort)
-  adminPort     /healthz, /readyz, /metrics (the gateway serves them, and its API, on 8080)
+  grpc          the service serves gRPC on grpcPort
+  httpPort      the gateway's public HTTP API (only the gateway has one)
+  adminPort     /healthz, /readyz, /metrics: every service, the gateway too, never behind the ingress
   ownsDatabase  has a Postgres database: DATABASE__URL from a Secret and a migration Job
   usesAmqp      talks to RabbitMQ (the gateway reads the event stream for SSE and /board)
   usesRedis     talks to Redis
@@ -29,7 +30,7 @@ warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: tr
 logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
 field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
 feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-gateway:       {grpc: false, grpcPort: 0,     adminPort: 8080,  ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true}
+gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true}
 {{- end -}}
 
 {{/*
@@ -124,11 +125,11 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- define "aftersales.configEnv" -}}
 {{- $root := .root -}}
 {{- $env := dict -}}
+{{- $_ := set $env "AFTERSALES__SERVER__ADMIN_ADDR" (printf "0.0.0.0:%d" (int .cat.adminPort)) -}}
 {{- if .cat.grpc -}}
 {{- $_ := set $env "AFTERSALES__SERVER__GRPC_ADDR" (printf "0.0.0.0:%d" (int .cat.grpcPort)) -}}
-{{- $_ := set $env "AFTERSALES__SERVER__ADMIN_ADDR" (printf "0.0.0.0:%d" (int .cat.adminPort)) -}}
 {{- else -}}
-{{- $_ := set $env "AFTERSALES__SERVER__HTTP_ADDR" (printf "0.0.0.0:%d" (int .cat.adminPort)) -}}
+{{- $_ := set $env "AFTERSALES__SERVER__HTTP_ADDR" (printf "0.0.0.0:%d" (int .cat.httpPort)) -}}
 {{- /* The gateway's gRPC peers, enabled or not (it connects lazily). */ -}}
 {{- $catalog := include "aftersales.catalog" $root | fromYaml -}}
 {{- range $peer, $peerCat := $catalog -}}
@@ -219,14 +220,14 @@ seccompProfile:
   mountPath: /tmp
 {{- end -}}
 
-{{/* Liveness asks the gRPC server itself (grpc.health.v1, overall status) on gRPC services;
-readiness asks /readyz, which includes the database, the broker and the migrations (DESIGN §4).
-The gateway has only HTTP. */}}
+{{/* Liveness asks the gRPC server itself (grpc.health.v1, overall status) on gRPC services,
+/healthz on the admin port of the gateway; readiness asks /readyz on the admin port, which
+includes the database, the broker, the migrations and every long-running task (DESIGN §4). */}}
 {{- define "aftersales.probes" -}}
 startupProbe:
   httpGet:
     path: /healthz
-    port: {{ .cat.grpc | ternary "admin" "http" }}
+    port: admin
   periodSeconds: 2
   failureThreshold: 60
 livenessProbe:
@@ -236,7 +237,7 @@ livenessProbe:
 {{- else }}
   httpGet:
     path: /healthz
-    port: http
+    port: admin
 {{- end }}
   periodSeconds: 10
   timeoutSeconds: 3
@@ -244,7 +245,7 @@ livenessProbe:
 readinessProbe:
   httpGet:
     path: /readyz
-    port: {{ .cat.grpc | ternary "admin" "http" }}
+    port: admin
   periodSeconds: 5
   timeoutSeconds: 3
   failureThreshold: 3
@@ -255,14 +256,14 @@ readinessProbe:
 - name: grpc
   containerPort: {{ .cat.grpcPort }}
   protocol: TCP
+{{- else }}
+- name: http
+  containerPort: {{ .cat.httpPort }}
+  protocol: TCP
+{{- end }}
 - name: admin
   containerPort: {{ .cat.adminPort }}
   protocol: TCP
-{{- else }}
-- name: http
-  containerPort: {{ .cat.adminPort }}
-  protocol: TCP
-{{- end }}
 {{- end -}}
 
 {{/* ---------------------------------------------------------------- resources */}}
@@ -360,18 +361,18 @@ spec:
       targetPort: grpc
       protocol: TCP
       appProtocol: kubernetes.io/h2c
+    {{- else }}
+    - name: http
+      port: {{ .cat.httpPort }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
     - name: admin
       port: {{ .cat.adminPort }}
       targetPort: admin
       protocol: TCP
       appProtocol: http
-    {{- else }}
-    - name: http
-      port: {{ .cat.adminPort }}
-      targetPort: http
-      protocol: TCP
-      appProtocol: http
-    {{- end }}
 {{- end -}}
 
 {{- define "aftersales.configmap" -}}
@@ -504,14 +505,21 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
     {{- else }}
-    # The front door: the ingress controller (or anyone when gatewayFrom is empty) and the
-    # metrics scrapers.
+    # The front door: the ingress controller (or anyone when gatewayFrom is empty).
+    - ports:
+        - protocol: TCP
+          port: {{ .cat.httpPort }}
+      {{- with $np.gatewayFrom }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    # Admin HTTP: the metrics scrapers only, never the ingress.
     - ports:
         - protocol: TCP
           port: {{ .cat.adminPort }}
-      {{- if $np.gatewayFrom }}
+      {{- with $np.metricsScrapers }}
       from:
-        {{- toYaml (concat $np.gatewayFrom $np.metricsScrapers) | nindent 8 }}
+        {{- toYaml . | nindent 8 }}
       {{- end }}
     {{- end }}
   egress:
@@ -551,25 +559,32 @@ spec:
 database. It runs before the release's other objects exist on a first install, so it uses the
 namespace's default ServiceAccount (without a token) and carries its environment inline rather
 than through the ConfigMap. */}}
-{{- define "aftersales.migrationJob" -}}
-{{- if .cat.ownsDatabase -}}
+{{/* A one-shot run of a service binary with the service's own environment (config and
+Secrets): the migration Job, the topology Job, a DLQ replay. Extra keys in the context:
+jobName, component, container, args (a list), hooks (helm hook list or ""), weight. */}}
+{{- define "aftersales.toolJob" -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
-  name: {{ printf "%s-migrate" (include "aftersales.name" .) }}
+  name: {{ .jobName }}
   labels:
-    {{- include "aftersales.migrationLabels" . | nindent 4 }}
+    {{- include "aftersales.migrationLabels" . | replace "component: migration" (printf "component: %s" .component) | nindent 4 }}
+  {{- if .hooks }}
   annotations:
-    helm.sh/hook: pre-install,pre-upgrade
-    helm.sh/hook-weight: "0"
+    helm.sh/hook: {{ .hooks }}
+    helm.sh/hook-weight: {{ .weight | quote }}
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+  {{- end }}
 spec:
   backoffLimit: 4
   activeDeadlineSeconds: 600
+  {{- if not .hooks }}
+  ttlSecondsAfterFinished: 86400
+  {{- end }}
   template:
     metadata:
       labels:
-        {{- include "aftersales.migrationLabels" . | nindent 8 }}
+        {{- include "aftersales.migrationLabels" . | replace "component: migration" (printf "component: %s" .component) | nindent 8 }}
     spec:
       restartPolicy: Never
       automountServiceAccountToken: false
@@ -581,11 +596,11 @@ spec:
       securityContext:
         {{- include "aftersales.podSecurityContext" . | nindent 8 }}
       containers:
-        - name: migrate
+        - name: {{ .container }}
           image: {{ include "aftersales.image" . }}
           imagePullPolicy: {{ .svc.image.pullPolicy }}
           command: ["/usr/local/bin/{{ .name }}"]
-          args: ["migrate"]
+          args: {{ toJson .args }}
           env:
             {{- range $key, $value := include "aftersales.configEnv" . | fromYaml }}
             - name: {{ $key }}
@@ -601,6 +616,17 @@ spec:
       volumes:
         {{- include "aftersales.tmpVolume" . | nindent 8 }}
 {{- end -}}
+
+{{- define "aftersales.migrationJob" -}}
+{{- if .cat.ownsDatabase -}}
+{{- include "aftersales.toolJob" (merge (dict "jobName" (printf "%s-migrate" (include "aftersales.name" .)) "component" "migration" "container" "migrate" "args" (list "migrate") "hooks" "pre-install,pre-upgrade" "weight" "0") .) }}
+{{- end -}}
+{{- end -}}
+
+{{/* The context of one service by name, as "aftersales.eachService" builds it. */}}
+{{- define "aftersales.serviceContext" -}}
+{{- $catalog := include "aftersales.catalog" .root | fromYaml -}}
+{{- toJson (dict "name" .name "svc" (index .root.Values.services .name) "cat" (index $catalog .name)) -}}
 {{- end -}}
 
 {{/* The gateway's Ingress; other services are never exposed. */}}

@@ -1,7 +1,9 @@
 //! Claims-review's rules, free of transport and storage: the policy data, the evaluation of a
-//! claim against it, the claim's status machine, the review deadline and the refund of a return.
+//! claim against it, the claim's status machine, the review deadline, the refund of a return and
+//! the commands a reviewer or a branch gives.
 
 pub mod claim;
+pub mod command;
 pub mod deadline;
 pub mod evaluate;
 pub mod policy;

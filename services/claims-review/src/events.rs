@@ -1,13 +1,14 @@
-//! What claims-review consumes, declared in one place ([`subscriptions`]), one handler file per
-//! kind of event.
+//! What claims-review consumes, declared in one place ([`subscriptions`], matching its row of
+//! `platform::topology::TABLE`), one handler file per kind of event. Handlers answer with the
+//! platform's [`crate::error::Error`], so the consumer applies the mesh's one retry rule; an
+//! event that is stale or about nothing claims-review holds is `Ok` and changes nothing.
 
 pub mod request_cancelled;
 pub mod request_submitted;
 pub mod return_inspected;
 
-use aftersales_platform::bus::{HandlerError, Subscription};
+use aftersales_platform::bus::Subscription;
 
-use crate::error::Error;
 use crate::service::Claims;
 
 pub fn subscriptions(claims: &Claims) -> Vec<Subscription> {
@@ -25,19 +26,4 @@ pub fn subscriptions(claims: &Claims) -> Vec<Subscription> {
             return_inspected::ReturnInspected::new(claims),
         ),
     ]
-}
-
-/// Bad data is permanent (to the DLQ); anything else may pass (retried).
-fn handler_error(e: Error) -> HandlerError {
-    match e {
-        Error::Invalid(v) => HandlerError::permanent(anyhow::anyhow!(
-            "{}",
-            v.iter()
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-        Error::Unexpected(e) => HandlerError::transient(e),
-        other => HandlerError::transient(anyhow::anyhow!("{other}")),
-    }
 }

@@ -8,9 +8,12 @@ use aftersales_platform::proto::intake::v1 as intake;
 use aftersales_platform::proto::warehouse::v1 as warehouse;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::domain::command::{Address, MissingInfo, Payment, PaymentMethod, Region};
 use crate::domain::evaluate::{Line, StartSource, Window, WindowKind};
 use crate::domain::policy::PartClass;
-use crate::domain::{ClaimInput, Coverage, Evaluation, Kind, Recommendation, RejectReason};
+use crate::domain::{
+    ClaimInput, ClaimStatus, Coverage, Evaluation, Kind, Recommendation, RejectReason,
+};
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -159,6 +162,91 @@ pub fn reject_reason_from_proto(r: pb::RejectReason) -> Option<RejectReason> {
     REASONS.iter().find(|(_, p)| *p == r).map(|(d, _)| *d)
 }
 
+const MISSING: [(MissingInfo, pb::MissingInfo); 10] = [
+    (MissingInfo::Invoice, pb::MissingInfo::Invoice),
+    (MissingInfo::Receipt, pb::MissingInfo::Receipt),
+    (MissingInfo::Photos, pb::MissingInfo::Photos),
+    (MissingInfo::Serial, pb::MissingInfo::Serial),
+    (MissingInfo::PurchaseDate, pb::MissingInfo::PurchaseDate),
+    (
+        MissingInfo::ServiceContract,
+        pb::MissingInfo::ServiceContract,
+    ),
+    (
+        MissingInfo::FaultDescription,
+        pb::MissingInfo::FaultDescription,
+    ),
+    (MissingInfo::Payment, pb::MissingInfo::Payment),
+    (MissingInfo::PartNumbers, pb::MissingInfo::PartNumbers),
+    (MissingInfo::Other, pb::MissingInfo::Other),
+];
+
+pub fn missing_info_to_proto(m: MissingInfo) -> pb::MissingInfo {
+    MISSING
+        .iter()
+        .find(|(d, _)| *d == m)
+        .map(|(_, p)| *p)
+        .unwrap_or(pb::MissingInfo::Other)
+}
+
+pub fn missing_info_from_proto(m: pb::MissingInfo) -> Option<MissingInfo> {
+    MISSING.iter().find(|(_, p)| *p == m).map(|(d, _)| *d)
+}
+
+const METHODS: [(PaymentMethod, pb::PaymentMethod); 6] = [
+    (PaymentMethod::Card, pb::PaymentMethod::Card),
+    (PaymentMethod::BankTransfer, pb::PaymentMethod::BankTransfer),
+    (PaymentMethod::Wallet, pb::PaymentMethod::Wallet),
+    (PaymentMethod::Cash, pb::PaymentMethod::Cash),
+    (PaymentMethod::Marketplace, pb::PaymentMethod::Marketplace),
+    (PaymentMethod::Other, pb::PaymentMethod::Other),
+];
+
+pub fn payment_method_from_proto(m: pb::PaymentMethod) -> Option<PaymentMethod> {
+    METHODS.iter().find(|(_, p)| *p == m).map(|(d, _)| *d)
+}
+
+pub fn payment_to_proto(p: &Payment) -> pb::Payment {
+    pb::Payment {
+        method: METHODS
+            .iter()
+            .find(|(d, _)| *d == p.method)
+            .map(|(_, m)| *m)
+            .unwrap_or(pb::PaymentMethod::Other) as i32,
+        reference: p.reference.clone(),
+        amount: p.amount.as_ref().map(|m| money(m.minor, &m.currency)),
+        payer: p.payer.clone(),
+    }
+}
+
+pub fn region_from_proto(r: common::Region) -> Option<Region> {
+    match r {
+        common::Region::Unspecified => None,
+        common::Region::Urban => Some(Region::Urban),
+        common::Region::Suburban => Some(Region::Suburban),
+        common::Region::Remote => Some(Region::Remote),
+    }
+}
+
+/// A delivery address as the claim keeps it; without a branch of its own, the claim's.
+pub fn address_to_proto(a: &Address, claim_branch: &str) -> common::Address {
+    common::Address {
+        recipient: a.recipient.clone(),
+        phone: a.phone.to_string(),
+        address: a.address.clone(),
+        region: match a.region {
+            Region::Urban => common::Region::Urban,
+            Region::Suburban => common::Region::Suburban,
+            Region::Remote => common::Region::Remote,
+        } as i32,
+        branch: a
+            .branch
+            .as_ref()
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| claim_branch.to_owned()),
+    }
+}
+
 fn class_to_proto(c: PartClass) -> warehouse::PartClass {
     match c {
         PartClass::Unit => warehouse::PartClass::Unit,
@@ -303,4 +391,20 @@ pub fn approved_event(c: &pb::Claim, at: DateTime<Utc>) -> pb::ClaimApproved {
         explanation: c.explanation.clone(),
         note: c.note.clone(),
     }
+}
+
+pub fn status_to_proto(s: ClaimStatus) -> pb::ClaimStatus {
+    match s {
+        ClaimStatus::Pending => pb::ClaimStatus::Pending,
+        ClaimStatus::Approved => pb::ClaimStatus::Approved,
+        ClaimStatus::Rejected => pb::ClaimStatus::Rejected,
+        ClaimStatus::InfoRequested => pb::ClaimStatus::InfoRequested,
+        ClaimStatus::Cancelled => pb::ClaimStatus::Cancelled,
+    }
+}
+
+pub fn status_from_proto(s: pb::ClaimStatus) -> Option<ClaimStatus> {
+    ClaimStatus::ALL
+        .into_iter()
+        .find(|d| status_to_proto(*d) == s)
 }

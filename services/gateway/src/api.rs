@@ -281,29 +281,5 @@ pub fn routes() -> Vec<Route> {
             false,
             get(docs::page),
         ),
-        route(
-            "get",
-            "/healthz",
-            "Alive",
-            200,
-            false,
-            get(|| async { "ok" }),
-        ),
-        route(
-            "get",
-            "/readyz",
-            "Ready (the event feed is consuming)",
-            200,
-            false,
-            get(crate::app::readyz),
-        ),
-        route(
-            "get",
-            "/metrics",
-            "Prometheus metrics",
-            200,
-            false,
-            get(|| async { aftersales_platform::telemetry::metrics().render() }),
-        ),
     ]
 }

@@ -1,27 +1,27 @@
-//! Startup and the router: bind the port, then serve the API, the event feed and the buffer
-//! reader side by side until shutdown.
+//! The gateway as a service of the kit (no database, Redis, a public HTTP listener beside the
+//! admin port) and its router. The kit starts, supervises and stops it; the gateway runs its
+//! HTTP server, the Redis stream reader and (through the kit's consumer) the live event feed.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use aftersales_platform::auth::Verifier;
-use aftersales_platform::bus::Bus;
+use aftersales_platform::auth::{self, Role, Verifier};
+use aftersales_platform::config::ConfigError;
+use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::shutdown::Shutdown;
 use aftersales_platform::telemetry;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use opentelemetry::global;
 use opentelemetry_http::HeaderExtractor;
-use tokio::net::TcpListener;
+use secrecy::ExposeSecret;
 use tower_http::trace::TraceLayer;
 
 use crate::api;
-use crate::config::{Settings, Validated};
+use crate::config::{GatewayConfig, SERVICE, Settings};
 use crate::extract::authenticate;
 use crate::idempotency::idempotency;
 use crate::kv::Redis;
@@ -29,7 +29,7 @@ use crate::metrics::gateway_metrics;
 use crate::peers::Peers;
 use crate::problem::Problem;
 use crate::ratelimit;
-use crate::stream::{self, Decoder, Hub};
+use crate::stream::{Decoder, Feed, Hub};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -42,9 +42,8 @@ pub struct Shared {
     pub redis: Redis,
     pub hub: Hub,
     pub decoder: Decoder,
+    /// Fires when the gateway stops taking work (open streams end).
     pub shutdown: Shutdown,
-    /// True while the event feed is consuming (the stream is live).
-    pub feed_ready: Arc<AtomicBool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,80 +53,123 @@ impl std::ops::Deref for AppState {
     }
 }
 
-pub struct App {
-    listener: TcpListener,
-    addr: SocketAddr,
-    state: AppState,
+pub struct GatewayApp;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Mint a dev token (HS256, with auth.jwt_secret) and print it alone on the last line.
+    Token {
+        #[arg(long)]
+        sub: String,
+        /// A branch code, or `*` for head office.
+        #[arg(long)]
+        branch: String,
+        /// Comma-separated: branch_agent, reviewer, warehouse, procurement, dispatcher,
+        /// technician, analyst, admin.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
 }
 
-impl App {
-    /// Checks the keys, builds the peers' channels (lazy), Redis (lazy) and binds the port
-    /// (port 0 in tests). Nothing here needs a peer, Redis or the broker to be up.
-    pub async fn build(
-        settings: Settings,
-        validated: Validated,
-        shutdown: Shutdown,
-    ) -> anyhow::Result<App> {
-        let verifier = Verifier::from_settings(&settings.auth)?;
-        let peers = Peers::new(&settings)?;
-        let redis = Redis::new(&settings.redis)?;
-        let hub = Hub::new(redis.clone());
+impl kit::Service for GatewayApp {
+    const SPEC: Spec = Spec {
+        name: SERVICE,
+        about: "After-sales HTTP gateway: REST/JSON, auth, rate limits, idempotency, the live stream",
+        section: "gateway",
+        grpc_port: None,
+        http_port: Some(8080),
+        admin_port: 8081,
+        database: None,
+        migrations: &[],
+        redis: true,
+    };
+    type Config = GatewayConfig;
+    type Command = Command;
+
+    async fn build(ctx: &mut Ctx<GatewayConfig>) -> anyhow::Result<Parts> {
+        let settings = Settings::from_kit(&ctx.settings)?;
+        crate::metrics::init()?;
+        let redis = ctx.redis()?;
         let decoder = Decoder::new()?;
-        let listener = TcpListener::bind(validated.http_addr).await?;
-        let addr = listener.local_addr()?;
         let state = AppState(Arc::new(Shared {
+            peers: Peers::new(&settings)?,
+            verifier: ctx.verifier.clone(),
+            hub: Hub::new(redis.clone()),
+            redis: redis.clone(),
+            decoder: decoder.clone(),
+            shutdown: ctx.shutdown.clone(),
             settings,
-            verifier,
-            peers,
-            redis,
-            hub,
-            decoder,
-            shutdown,
-            feed_ready: Arc::new(AtomicBool::new(false)),
         }));
-        Ok(App {
-            listener,
-            addr,
-            state,
-        })
+        let listener = ctx.take_http_listener()?;
+        let feed = Feed::new(
+            redis.clone(),
+            decoder,
+            state.settings.gateway.stream_max_len,
+        );
+        let reader = state.hub.clone();
+        let probe = redis.clone();
+        Ok(Parts::new()
+            .subscriptions(feed.subscriptions())
+            .consumer_waits_for(move || {
+                let r = probe.clone();
+                async move { r.ping().await }
+            })
+            .task("stream reader", move |stop| async move {
+                reader.run_reader(stop).await;
+                Ok(())
+            })
+            .task("http", move |stop| async move {
+                axum::serve(listener, router(state))
+                    .with_graceful_shutdown(async move { stop.wait().await })
+                    .await?;
+                Ok(())
+            }))
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Serves until the shutdown given to [`App::build`] fires; open requests and streams
-    /// get the grace period to finish.
-    pub async fn run(self) -> anyhow::Result<()> {
-        let state = self.state;
-        let shutdown = state.shutdown.clone();
-        let s = &state.settings;
-        let queue = format!("{}{}", s.amqp.name_prefix, s.gateway.stream_queue);
-        let feed = tokio::spawn(stream::run_feed(
-            Bus::new(&s.amqp),
-            queue,
-            state.redis.clone(),
-            state.decoder.clone(),
-            s.gateway.stream_max_len,
-            state.feed_ready.clone(),
-            shutdown.clone(),
-        ));
-        let reader = tokio::spawn(state.hub.clone().run_reader(shutdown.clone()));
-        let grace = Duration::from_millis(s.server.shutdown_grace_ms);
-        tracing::info!(http = %self.addr, "gateway serving");
-        let served = {
-            let shutdown = shutdown.clone();
-            axum::serve(self.listener, router(state.clone()))
-                .with_graceful_shutdown(async move { shutdown.wait().await })
-                .await
-        };
-        shutdown.trigger();
-        let _ = tokio::time::timeout(grace, async {
-            let _ = feed.await;
-            let _ = reader.await;
-        })
-        .await;
-        Ok(served?)
+    async fn command(command: Command, tool: Tool<GatewayConfig>) -> anyhow::Result<()> {
+        let Command::Token {
+            sub,
+            branch,
+            roles,
+            hours,
+        } = command;
+        let mut parsed = Vec::new();
+        for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+            match Role::parse(r) {
+                Some(role) => parsed.push(role),
+                None => {
+                    let known: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                    return Err(ConfigError::new(
+                        "--roles",
+                        format!("{r:?} is not one of {}", known.join(", ")),
+                    )
+                    .into());
+                }
+            }
+        }
+        let secret = tool
+            .settings
+            .platform
+            .auth
+            .jwt_secret
+            .as_ref()
+            .ok_or_else(|| ConfigError::new("auth.jwt_secret", "minting needs the HS256 secret"))?;
+        let t = auth::mint_hs256(
+            secret.expose_secret(),
+            &sub,
+            &branch,
+            &parsed,
+            Duration::from_secs(hours * 3600),
+        )?;
+        println!(
+            "token for {sub} (branch {branch}, roles {}), valid {hours} h:",
+            roles.join(",")
+        );
+        println!("{t}");
+        Ok(())
     }
 }
 
@@ -210,6 +252,9 @@ async fn count(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     tracing::Span::current().record("http.response.status_code", status.as_str());
+    // The access log: inside the request's span, so it carries the trace id that every service
+    // the request reaches logs too.
+    tracing::info!(method = %method, route = %route, status = %status, elapsed_ms = start.elapsed().as_millis() as u64, "request served");
     let m = gateway_metrics();
     m.http_requests
         .with_label_values(&[&route, &method, &status])
@@ -220,22 +265,3 @@ async fn count(req: Request, next: Next) -> Response {
     res
 }
 
-#[derive(serde::Serialize)]
-struct Ready {
-    stream: bool,
-    redis: bool,
-}
-
-/// Ready once the event feed consumes (the API itself works without it, and without Redis).
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let report = Ready {
-        stream: state.feed_ready.load(Ordering::SeqCst),
-        redis: state.redis.ping().await,
-    };
-    let code = if report.stream {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, axum::Json(report))
-}

@@ -1,25 +1,26 @@
-//! The gateway's settings. It has no database, so it does not read the platform's
-//! `PlatformSettings` (whose `[database]` section would be a lie here): it reads the platform's
-//! own sections it needs (`auth`, `amqp`, `telemetry`) through [`Layers::section`] with the
-//! platform's types, plus its own `[server]`, `[redis]`, `[peers]` and `[gateway]`.
+//! The gateway's settings. It has no database: the kit gives it the platform's sections it uses
+//! (`server` with `http_addr` and the admin port, `redis`, `amqp`, `auth`, `telemetry`), and it
+//! reads its own `[gateway]` and `[peers]` sections here.
 //!
 //! Keys (environment `AFTERSALES__…`, as the Helm chart sets them):
-//! `SERVER__HTTP_ADDR`, `REDIS__URL`, `PEERS__<SVC>__URL` (`INTAKE`, `CLAIMS_REVIEW`,
-//! `PROCUREMENT`, `WAREHOUSE`, `LOGISTICS`, `FIELD_SERVICE`, `FEEDBACK`), `AUTH__JWT_SECRET` /
-//! `AUTH__JWT_PUBLIC_KEY_FILE`, `AMQP__URL`, `GATEWAY__…` (limits, stream buffer, carriers).
+//! `SERVER__HTTP_ADDR`, `SERVER__ADMIN_ADDR`, `SERVER__MAX_BODY_BYTES`, `REDIS__URL`,
+//! `PEERS__<SVC>__URL` (`INTAKE`, `CLAIMS_REVIEW`, `PROCUREMENT`, `WAREHOUSE`, `LOGISTICS`,
+//! `FIELD_SERVICE`, `FEEDBACK`), `AUTH__JWT_SECRET` / `AUTH__JWT_PUBLIC_KEY_FILE`, `AMQP__URL`,
+//! `GATEWAY__…` (limits, stream buffer, carriers).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::Path;
 
 use aftersales_platform::config::{
-    AmqpSettings, AuthSettings, ConfigError, EnvSource, Layers, TelemetrySettings,
+    AmqpSettings, AuthSettings, ConfigError, Layers, PlatformSettings, RedisSettings,
+    ServerSettings, TelemetrySettings,
 };
+use aftersales_platform::kit::{self, Config};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub const SERVICE: &str = "gateway";
 
+/// Everything the gateway's code reads, assembled once from the kit's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -31,25 +32,22 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServerSettings {
-    /// The one port: API, docs, board, `/healthz`, `/readyz`, `/metrics`.
-    pub http_addr: String,
-    /// Deadline of one upstream RPC.
-    pub request_timeout_ms: u64,
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
-    /// How long open requests (and SSE streams) get to finish after a shutdown signal.
-    pub shutdown_grace_ms: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RedisSettings {
-    pub url: SecretString,
-    /// Prepended to every key: `aftersales:gateway:` in production, unique per test.
-    pub key_prefix: String,
-    /// Upper bound for one Redis command; past it the feature degrades instead of waiting.
-    pub command_timeout_ms: u64,
+impl Settings {
+    pub fn from_kit(s: &kit::Settings<GatewayConfig>) -> anyhow::Result<Self> {
+        let p = &s.platform;
+        Ok(Settings {
+            server: p.server.clone(),
+            redis: p
+                .redis
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("the gateway needs the [redis] section"))?,
+            peers: s.own.peers.clone(),
+            gateway: s.own.gateway.clone(),
+            auth: p.auth.clone(),
+            amqp: p.amqp.clone(),
+            telemetry: p.telemetry.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,24 +81,27 @@ pub struct GatewaySettings {
     pub stream_max_len: u64,
     /// Interval of the SSE heartbeat comments.
     pub heartbeat_secs: u64,
-    /// Name of the gateway's shared queue on the broker (all replicas consume it).
-    pub stream_queue: String,
     /// HMAC-SHA256 secret per carrier (`GATEWAY__CARRIER_SECRETS__<CARRIER>`).
     #[serde(default)]
     pub carrier_secrets: HashMap<String, SecretString>,
 }
 
-const DEFAULTS: &str = r#"
-[server]
-http_addr = "127.0.0.1:8080"
-request_timeout_ms = 10000
-max_body_bytes = 1048576
-shutdown_grace_ms = 10000
+/// The gateway's own sections: `[gateway]` and `[peers]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewayConfig {
+    pub gateway: GatewaySettings,
+    pub peers: Peers,
+}
 
-[redis]
-url = "redis://127.0.0.1:6379"
-key_prefix = "aftersales:gateway:"
-command_timeout_ms = 1000
+impl Config for GatewayConfig {
+    const DEFAULTS: &'static str = r#"
+rate_limit_burst = 100
+rate_limit_per_second = 50
+idempotency_ttl_secs = 86400
+stream_max_len = 10000
+heartbeat_secs = 15
+
+[gateway.carrier_secrets]
 
 [peers.intake]
 url = "http://127.0.0.1:50051"
@@ -116,101 +117,27 @@ url = "http://127.0.0.1:50055"
 url = "http://127.0.0.1:50056"
 [peers.feedback]
 url = "http://127.0.0.1:50057"
-
-[gateway]
-rate_limit_burst = 100
-rate_limit_per_second = 50
-idempotency_ttl_secs = 86400
-stream_max_len = 10000
-heartbeat_secs = 15
-stream_queue = "gateway.stream"
-
-[amqp]
-url = "amqp://guest:guest@127.0.0.1:5672/%2f"
-exchange = "aftersales.events"
-dead_letter_exchange = "aftersales.dlx"
-name_prefix = ""
-prefetch = 64
-max_attempts = 5
-retry_delay_ms = 2000
-queue_type = "quorum"
-queue_expires_ms = 0
-
-[auth]
-leeway_secs = 30
-
-[telemetry]
-log_format = "json"
-log_level = "info"
-otlp_endpoint = ""
 "#;
 
-/// Checked forms of the values the app needs.
-#[derive(Debug, Clone)]
-pub struct Validated {
-    pub http_addr: SocketAddr,
-}
-
-impl Settings {
-    /// Defaults → file → environment, then validated.
-    pub fn load(file: Option<&Path>, env: EnvSource) -> Result<(Settings, Validated), ConfigError> {
-        let settings = Self::read(Layers::load(DEFAULTS, file, env)?)?;
-        let validated = settings.validate()?;
-        Ok((settings, validated))
-    }
-
-    fn read(layers: Layers) -> Result<Settings, ConfigError> {
-        Ok(Settings {
-            server: layers.section("server")?,
-            redis: layers.section("redis")?,
+    fn from_layers(layers: &Layers, section: &str) -> Result<Self, ConfigError> {
+        Ok(GatewayConfig {
+            gateway: layers.section(section)?,
             peers: layers.section("peers")?,
-            gateway: layers.section("gateway")?,
-            auth: layers.section("auth")?,
-            amqp: layers.section("amqp")?,
-            telemetry: layers.section("telemetry")?,
         })
     }
 
-    /// The defaults alone, unvalidated (tests start from here and change what they need).
-    pub fn defaults() -> Result<Settings, ConfigError> {
-        Self::read(Layers::load(
-            DEFAULTS,
-            None,
-            EnvSource::Map(HashMap::new()),
-        )?)
-    }
-
     /// Checks every value, the peers' addresses included.
-    pub fn validate(&self) -> Result<Validated, ConfigError> {
-        let http_addr: SocketAddr = self.server.http_addr.parse().map_err(|_| {
-            ConfigError::new(
-                "server.http_addr",
-                format!(
-                    "{:?} is not an address of the form host:port (e.g. 0.0.0.0:8080)",
-                    self.server.http_addr
-                ),
-            )
-        })?;
-        positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
-        positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
-        url_with_scheme(
-            "redis.url",
-            self.redis.url.expose_secret(),
-            &["redis", "rediss"],
-        )?;
-        positive("redis.command_timeout_ms", self.redis.command_timeout_ms)?;
-        url_with_scheme(
-            "amqp.url",
-            self.amqp.url.expose_secret(),
-            &["amqp", "amqps"],
-        )?;
-        positive("amqp.prefetch", self.amqp.prefetch as u64)?;
-        if !matches!(self.amqp.queue_type.as_str(), "quorum" | "classic") {
+    fn prepare(&mut self, platform: &PlatformSettings) -> Result<(), ConfigError> {
+        if platform.server.http_addr.trim().is_empty() {
             return Err(ConfigError::new(
-                "amqp.queue_type",
-                format!("{:?} is not one of quorum, classic", self.amqp.queue_type),
+                "server.http_addr",
+                "the gateway needs its HTTP address",
             ));
         }
+        positive(
+            "server.max_body_bytes",
+            platform.server.max_body_bytes as u64,
+        )?;
         for (name, peer) in self.peers.all() {
             if !peer.url.is_empty() {
                 url_with_scheme(&format!("peers.{name}.url"), &peer.url, &["http", "https"])?;
@@ -222,27 +149,16 @@ impl Settings {
                 }
             }
         }
-        positive(
-            "gateway.rate_limit_burst",
-            self.gateway.rate_limit_burst as u64,
-        )?;
+        let g = &self.gateway;
+        positive("gateway.rate_limit_burst", g.rate_limit_burst as u64)?;
         positive(
             "gateway.rate_limit_per_second",
-            self.gateway.rate_limit_per_second as u64,
+            g.rate_limit_per_second as u64,
         )?;
-        positive(
-            "gateway.idempotency_ttl_secs",
-            self.gateway.idempotency_ttl_secs,
-        )?;
-        positive("gateway.stream_max_len", self.gateway.stream_max_len)?;
-        positive("gateway.heartbeat_secs", self.gateway.heartbeat_secs)?;
-        if self.gateway.stream_queue.trim().is_empty() {
-            return Err(ConfigError::new(
-                "gateway.stream_queue",
-                "must not be empty",
-            ));
-        }
-        for (carrier, secret) in &self.gateway.carrier_secrets {
+        positive("gateway.idempotency_ttl_secs", g.idempotency_ttl_secs)?;
+        positive("gateway.stream_max_len", g.stream_max_len)?;
+        positive("gateway.heartbeat_secs", g.heartbeat_secs)?;
+        for (carrier, secret) in &g.carrier_secrets {
             if secret.expose_secret().len() < 16 {
                 return Err(ConfigError::new(
                     format!("gateway.carrier_secrets.{carrier}"),
@@ -250,38 +166,7 @@ impl Settings {
                 ));
             }
         }
-        if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
-            return Err(ConfigError::new(
-                "telemetry.log_format",
-                format!("{:?} is not one of json, pretty", self.telemetry.log_format),
-            ));
-        }
-        let endpoint = self.telemetry.otlp_endpoint.trim();
-        if !endpoint.is_empty() {
-            url_with_scheme("telemetry.otlp_endpoint", endpoint, &["http", "https"])?;
-        }
-        match (&self.auth.jwt_secret, &self.auth.jwt_public_key_file) {
-            (_, Some(path)) if !Path::new(path).is_file() => {
-                return Err(ConfigError::new(
-                    "auth.jwt_public_key_file",
-                    format!("{path} does not exist"),
-                ));
-            }
-            (Some(s), None) if s.expose_secret().len() < 16 => {
-                return Err(ConfigError::new(
-                    "auth.jwt_secret",
-                    "must be at least 16 bytes",
-                ));
-            }
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "auth.jwt_secret",
-                    "set auth.jwt_secret or auth.jwt_public_key_file",
-                ));
-            }
-            _ => {}
-        }
-        Ok(Validated { http_addr })
+        Ok(())
     }
 }
 
@@ -321,6 +206,12 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::GatewayApp;
+    use aftersales_platform::config::EnvSource;
+
+    fn load(env: EnvSource) -> Result<kit::Settings<GatewayConfig>, ConfigError> {
+        kit::load::<GatewayApp>(None, env, |_, _| {})
+    }
 
     /// The given variables plus a JWT secret (no key is built in).
     fn env(pairs: &[(&str, &str)]) -> EnvSource {
@@ -335,21 +226,23 @@ mod tests {
 
     #[test]
     fn without_a_jwt_key_the_gateway_does_not_start() {
-        let e = Settings::load(None, EnvSource::Map(Default::default())).unwrap_err();
+        let e = load(EnvSource::Map(Default::default())).unwrap_err();
         assert_eq!(e.key, "auth.jwt_secret");
     }
 
     #[test]
     fn the_defaults_load_and_validate_on_port_8080() {
-        let (s, v) = Settings::load(None, env(&[])).unwrap();
-        assert_eq!(v.http_addr.port(), 8080);
-        assert_eq!(s.peers.intake.url, "http://127.0.0.1:50051");
+        let s = load(env(&[])).unwrap();
+        assert_eq!(s.validated.http_addr.map(|a| a.port()), Some(8080));
+        assert_eq!(s.validated.grpc_addr, None);
+        assert_ne!(s.validated.admin_addr.port(), 8080, "health and metrics apart from the API");
+        assert_eq!(s.own.peers.intake.url, "http://127.0.0.1:50051");
+        assert!(s.platform.database.is_none(), "no database section");
     }
 
     #[test]
     fn the_charts_peer_keys_are_read() {
-        let (s, _) = Settings::load(
-            None,
+        let s = load(
             env(&[
                 (
                     "AFTERSALES__PEERS__CLAIMS_REVIEW__URL",
@@ -360,41 +253,48 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(s.peers.claims_review.url, "http://claims:50052");
-        assert_eq!(s.peers.field_service.url, "http://fs:50056");
+        assert_eq!(s.own.peers.claims_review.url, "http://claims:50052");
+        assert_eq!(s.own.peers.field_service.url, "http://fs:50056");
     }
 
     #[test]
     fn a_bad_peer_url_names_its_key() {
-        let e = Settings::load(
-            None,
-            env(&[("AFTERSALES__PEERS__WAREHOUSE__URL", "warehouse")]),
-        )
-        .unwrap_err();
+        let e = load(env(&[("AFTERSALES__PEERS__WAREHOUSE__URL", "warehouse")])).unwrap_err();
         assert_eq!(e.key, "peers.warehouse.url");
     }
 
     #[test]
     fn a_bad_address_and_a_bad_number_name_their_keys() {
-        let e =
-            Settings::load(None, env(&[("AFTERSALES__SERVER__HTTP_ADDR", "nowhere")])).unwrap_err();
+        let e = load(env(&[("AFTERSALES__SERVER__HTTP_ADDR", "nowhere")])).unwrap_err();
         assert_eq!(e.key, "server.http_addr");
-        let e = Settings::load(
-            None,
-            env(&[("AFTERSALES__GATEWAY__RATE_LIMIT_BURST", "lots")]),
-        )
-        .unwrap_err();
+        let e = load(env(&[("AFTERSALES__GATEWAY__RATE_LIMIT_BURST", "lots")])).unwrap_err();
         assert!(e.to_string().contains("rate_limit_burst"), "{e}");
     }
 
     #[test]
     fn a_bad_redis_url_is_reported_without_echoing_it() {
-        let e = Settings::load(
-            None,
-            env(&[("AFTERSALES__REDIS__URL", "http://user:hunter2@redis")]),
-        )
-        .unwrap_err();
+        let e = load(env(&[("AFTERSALES__REDIS__URL", "http://user:hunter2@redis")])).unwrap_err();
         assert_eq!(e.key, "redis.url");
         assert!(!e.to_string().contains("hunter2"));
+    }
+}
+
+#[cfg(test)]
+mod log_level {
+    use super::*;
+    use crate::app::GatewayApp;
+    use aftersales_platform::config::EnvSource;
+
+    #[test]
+    fn a_bad_log_level_is_a_configuration_error_like_in_every_service() {
+        let env: std::collections::HashMap<String, String> = [
+            ("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests"),
+            ("AFTERSALES__TELEMETRY__LOG_LEVEL", "info,[[["),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let e = kit::load::<GatewayApp>(None, EnvSource::Map(env), |_, _| {}).unwrap_err();
+        assert_eq!(e.key, "telemetry.log_level");
     }
 }

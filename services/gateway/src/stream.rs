@@ -1,10 +1,11 @@
 //! The live event stream (DESIGN §8).
 //!
-//! - The feed ([`run_feed`]): one queue shared by every replica (`gateway.stream`, bound to `#`)
-//!   so each event is taken once; each event is decoded to JSON (envelope + payload, through the
-//!   proto descriptors) and appended to a Redis stream capped at about
-//!   `gateway.stream_max_len` entries (`XADD MAXLEN ~`), once per event id. The delivery is acked
-//!   only after that, so while Redis is down events wait in the queue: nothing is lost.
+//! - The feed ([`Feed`]): the gateway's inbox (one queue shared by every replica, bound to every
+//!   catalogue key, bounded in length and age) consumed by the platform's consumer; each event is
+//!   decoded to JSON (envelope + payload, through the proto descriptors) and appended to a Redis
+//!   stream capped at about `gateway.stream_max_len` entries (`XADD MAXLEN ~`), once per event
+//!   id. The delivery is acked only after that, so while Redis is down events wait in the
+//!   queue: nothing is lost.
 //! - The reader ([`Hub::run_reader`]): per replica, one blocking `XREAD` on a connection of its
 //!   own, fanned out in process to the open SSE connections.
 //! - `GET /v1/events/stream` ([`sse`]): the caller's branch only (head office sees all), an
@@ -14,24 +15,18 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aftersales_platform::auth::Caller;
-use aftersales_platform::bus::Bus;
+use aftersales_platform::bus::{HandlerError, PlainHandler, Received, Subscription};
 use aftersales_platform::proto::common::v1::EventEnvelope;
 use aftersales_platform::shutdown::Shutdown;
+use aftersales_platform::topology;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
-use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -149,8 +144,8 @@ impl Hub {
         &self.stream_key
     }
 
-    /// Entries after `id` (exclusive), oldest first.
-    pub async fn after(&self, id: &str) -> Result<Vec<Item>, KvError> {
+    /// Up to `count` entries after `id` (exclusive), oldest first.
+    pub async fn after(&self, id: &str, count: usize) -> Result<Vec<Item>, KvError> {
         let entries: Entries = self
             .redis
             .query(
@@ -159,10 +154,30 @@ impl Hub {
                     .arg(format!("({id}"))
                     .arg("+")
                     .arg("COUNT")
-                    .arg(10_000),
+                    .arg(count),
             )
             .await?;
         Ok(items(entries))
+    }
+
+    /// The newest id the buffer has dropped (trimmed), if it is after `id`: the events between
+    /// are gone for a client resuming from `id`.
+    pub async fn trimmed_after(&self, id: &str) -> Result<Option<String>, KvError> {
+        let info: Result<HashMap<String, redis::Value>, KvError> = self
+            .redis
+            .query(redis::cmd("XINFO").arg("STREAM").arg(&self.stream_key))
+            .await;
+        let info = match info {
+            Ok(i) => i,
+            // No stream yet: nothing was ever dropped.
+            Err(KvError::Redis(e)) if e.to_string().contains("no such key") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let deleted = info
+            .get("max-deleted-entry-id")
+            .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
+            .unwrap_or_else(|| "0-0".to_owned());
+        Ok((parse_id(&deleted) > parse_id(id)).then_some(deleted))
     }
 
     /// Follows the buffer with a blocking `XREAD` and hands each new entry to the open streams.
@@ -303,8 +318,119 @@ pub async fn sse(
     ))
 }
 
-/// Feeds one SSE connection until it closes or the gateway shuts down (which ends the
-/// response, so clients see a clean end of stream and reconnect elsewhere with their id).
+/// How a catch-up from the buffer ended.
+enum CatchUp {
+    /// Up to date; follow the live events.
+    Done,
+    /// The connection is gone or the gateway is stopping.
+    Closed,
+}
+
+/// One connection's position in the buffer and what it may see.
+struct Cursor {
+    filter: Filter,
+    last: Option<(u64, u64)>,
+    last_text: Option<String>,
+}
+
+impl Cursor {
+    fn advance(&mut self, id: &str) {
+        self.last = parse_id(id);
+        self.last_text = Some(id.to_owned());
+    }
+}
+
+/// An explicit gap: events the client cannot get any more. It carries the id to resume from
+/// (as its SSE id, so a reconnect with it is not told again) and the last id it did get.
+fn gap_event(resume_from: &str, missed_after: Option<&str>, reason: &str) -> Event {
+    Event::default()
+        .event("gap")
+        .id(resume_from.to_owned())
+        .data(
+            json!({
+                "type": "gap",
+                "resume_from": resume_from,
+                "missed_after": missed_after,
+                "reason": reason,
+            })
+            .to_string(),
+        )
+}
+
+/// Sends what the buffer holds after the cursor, page by page, and says so explicitly when
+/// part of it is gone (trimmed) or cannot be read (Redis away), never skipping in silence.
+async fn catch_up(
+    hub: &Hub,
+    cursor: &mut Cursor,
+    tx: &mpsc::Sender<Event>,
+    shutdown: &Shutdown,
+) -> CatchUp {
+    const PAGE: usize = 1000;
+    let send = |item: &Item| Event::default().id(item.id.clone()).data(item.json.clone());
+    let Some(from) = cursor.last_text.clone() else {
+        return CatchUp::Done;
+    };
+    match hub.trimmed_after(&from).await {
+        Ok(Some(dropped)) => {
+            let gap = gap_event(
+                &dropped,
+                Some(&from),
+                "events after missed_after were dropped from the buffer (stream_max_len); reload what you show, then follow from resume_from",
+            );
+            if !deliver(tx, gap, shutdown).await {
+                return CatchUp::Closed;
+            }
+            cursor.advance(&dropped);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            degraded("stream", &e);
+            let gap = gap_event(
+                &from,
+                Some(&from),
+                "the buffer cannot be read right now; reconnect later with Last-Event-ID = resume_from",
+            );
+            return if deliver(tx, gap, shutdown).await {
+                CatchUp::Done
+            } else {
+                CatchUp::Closed
+            };
+        }
+    }
+    loop {
+        let from = cursor.last_text.clone().unwrap_or_else(|| "0-0".into());
+        let page = match hub.after(&from, PAGE).await {
+            Ok(p) => p,
+            Err(e) => {
+                degraded("stream", &e);
+                let gap = gap_event(
+                    &from,
+                    Some(&from),
+                    "the buffer cannot be read right now; reconnect later with Last-Event-ID = resume_from",
+                );
+                return if deliver(tx, gap, shutdown).await {
+                    CatchUp::Done
+                } else {
+                    CatchUp::Closed
+                };
+            }
+        };
+        let full = page.len() == PAGE;
+        for item in page {
+            cursor.advance(&item.id);
+            if cursor.filter.admits(&item) && !deliver(tx, send(&item), shutdown).await {
+                return CatchUp::Closed;
+            }
+        }
+        if !full {
+            return CatchUp::Done;
+        }
+    }
+}
+
+/// Feeds one SSE connection until it closes, the gateway shuts down (which ends the response,
+/// so clients see a clean end of stream and reconnect elsewhere with their id) or the caller's
+/// token expires (an `expired` event, then the end: a stream lives no longer than its token).
 async fn pump(
     hub: Hub,
     mut live: broadcast::Receiver<Arc<Item>>,
@@ -315,54 +441,56 @@ async fn pump(
 ) {
     let gauge = &gateway_metrics().sse_clients;
     gauge.inc();
-    let mut last = last_id.as_deref().and_then(parse_id);
-    let mut last_text = last_id.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let expires_in = Duration::from_secs(filter.caller.expires_at.saturating_sub(now));
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
+    let mut cursor = Cursor {
+        last: last_id.as_deref().and_then(parse_id),
+        last_text: last_id,
+        filter,
+    };
     let send = |item: &Item| Event::default().id(item.id.clone()).data(item.json.clone());
     'outer: {
-        if let Some(from) = last_text.clone() {
-            match hub.after(&from).await {
-                Ok(backlog) => {
-                    for item in backlog {
-                        last = parse_id(&item.id);
-                        last_text = Some(item.id.clone());
-                        if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
-                            break 'outer;
-                        }
-                    }
-                }
-                Err(e) => degraded("stream", &e),
-            }
+        if let CatchUp::Closed = catch_up(&hub, &mut cursor, &tx, &shutdown).await {
+            break 'outer;
         }
         loop {
             let next = tokio::select! {
                 _ = shutdown.wait() => break,
                 _ = tx.closed() => break,
+                _ = &mut expiry => {
+                    let bye = Event::default().event("expired").data(
+                        json!({"type": "expired", "reason": "the token expired; reconnect with a new one and Last-Event-ID"}).to_string(),
+                    );
+                    let _ = deliver(&tx, bye, &shutdown).await;
+                    break;
+                }
                 r = live.recv() => r,
             };
             match next {
                 Ok(item) => {
                     let id = parse_id(&item.id);
-                    if last.is_some() && id <= last {
+                    if cursor.last.is_some() && id <= cursor.last {
                         continue;
                     }
-                    last = id;
-                    last_text = Some(item.id.clone());
-                    if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
+                    cursor.advance(&item.id);
+                    if cursor.filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await
+                    {
                         break;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Too slow for the in-process buffer: refill from Redis.
-                    if let Some(from) = last_text.clone()
-                        && let Ok(missed) = hub.after(&from).await
+                    // Too slow for the in-process buffer: refill from Redis (or say what is lost).
+                    // Before the first event there is nothing to refill from: the client asked
+                    // for "from now on".
+                    if cursor.last_text.is_some()
+                        && let CatchUp::Closed = catch_up(&hub, &mut cursor, &tx, &shutdown).await
                     {
-                        for item in missed {
-                            last = parse_id(&item.id);
-                            last_text = Some(item.id.clone());
-                            if filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
-                                break 'outer;
-                            }
-                        }
+                        break;
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
@@ -381,156 +509,65 @@ async fn deliver(tx: &mpsc::Sender<Event>, event: Event, shutdown: &Shutdown) ->
     }
 }
 
-/// Consumes every event from the gateway's shared queue into the buffer until shutdown.
-pub async fn run_feed(
-    bus: Bus,
-    queue: String,
+/// The live feed: every event of the catalogue, from the gateway's inbox (one queue for all
+/// replicas, so each event is taken once; bounded, see the topology table) into the Redis
+/// stream. A Redis outage pauses the consumer (the event waits in the queue; nothing is lost)
+/// without taking the gateway's API down.
+pub struct Feed {
     redis: Redis,
     decoder: Decoder,
+    script: redis::Script,
+    stream_key: String,
     max_len: u64,
-    ready: Arc<AtomicBool>,
-    shutdown: Shutdown,
-) {
-    let script = redis::Script::new(XADD_ONCE);
-    let stream_key = redis.key("events");
-    while !shutdown.is_triggered() {
-        let Some(conn) = bus.connect_with_retry("gateway-stream", &shutdown).await else {
-            return;
-        };
-        let result = consume(
-            &conn,
-            &bus,
-            &queue,
-            &redis,
-            &decoder,
-            &script,
-            &stream_key,
+}
+
+impl Feed {
+    pub fn new(redis: Redis, decoder: Decoder, max_len: u64) -> Self {
+        Self {
+            stream_key: redis.key("events"),
+            script: redis::Script::new(XADD_ONCE),
+            redis,
+            decoder,
             max_len,
-            &ready,
-            &shutdown,
-        )
-        .await;
-        ready.store(false, Ordering::SeqCst);
-        let _ = conn.close(200, "gateway stopping".into()).await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "event feed lost the broker; reconnecting");
-            tokio::select! {
-                _ = shutdown.wait() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
         }
+    }
+
+    /// The feed's handler under every routing key of the gateway's row in the topology table.
+    pub fn subscriptions(self) -> Vec<Subscription> {
+        let feed: Arc<dyn PlainHandler> = Arc::new(self);
+        topology::inbox(crate::config::SERVICE)
+            .map(|row| row.routing_keys())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|rk| Subscription::plain_shared(rk, feed.clone()))
+            .collect()
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn consume(
-    conn: &lapin::Connection,
-    bus: &Bus,
-    queue: &str,
-    redis: &Redis,
-    decoder: &Decoder,
-    script: &redis::Script,
-    stream_key: &str,
-    max_len: u64,
-    ready: &AtomicBool,
-    shutdown: &Shutdown,
-) -> anyhow::Result<()> {
-    let ch = conn.create_channel().await?;
-    bus.declare_exchanges(&ch).await?;
-    let mut args = FieldTable::default();
-    if bus.settings.queue_type == "quorum" {
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
-    }
-    if bus.settings.queue_expires_ms > 0 {
-        args.insert(
-            "x-expires".into(),
-            AMQPValue::LongUInt(bus.settings.queue_expires_ms),
-        );
-    }
-    ch.queue_declare(
-        queue.into(),
-        QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        },
-        args,
-    )
-    .await?;
-    ch.queue_bind(
-        queue.into(),
-        bus.topology.exchange.as_str().into(),
-        "#".into(),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await?;
-    ch.basic_qos(bus.settings.prefetch, BasicQosOptions::default())
-        .await?;
-    let mut consumer = ch
-        .basic_consume(
-            queue.into(),
-            "gateway-stream".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    ready.store(true, Ordering::SeqCst);
-    tracing::info!(queue, "event feed consuming");
-    loop {
-        let delivery = tokio::select! {
-            _ = shutdown.wait() => return Ok(()),
-            d = consumer.next() => d,
-        };
-        let Some(delivery) = delivery else {
-            anyhow::bail!("consumer cancelled by the broker");
-        };
-        let delivery = delivery?;
-        let routing_key = delivery.routing_key.as_str().to_owned();
-        let Ok(env) = EventEnvelope::decode(delivery.data.as_slice()) else {
-            tracing::warn!(
-                routing_key,
-                "not an event envelope; dropped from the stream"
-            );
-            delivery.ack(BasicAckOptions::default()).await?;
-            continue;
-        };
-        let json = decoder.to_json(&env, &routing_key).to_string();
-        let rk = if env.routing_key.is_empty() {
-            routing_key.clone()
-        } else {
-            env.routing_key.clone()
-        };
-        let seen = redis.key(&format!("seen:{}", env.event_id));
-        let mut inv = script.key(&seen);
-        inv.key(stream_key)
-            .arg(max_len)
+#[async_trait::async_trait]
+impl PlainHandler for Feed {
+    async fn handle(&self, ev: &Received) -> Result<(), HandlerError> {
+        let env = &ev.envelope;
+        let json = self.decoder.to_json(env, &ev.routing_key).to_string();
+        let seen = self.redis.key(&format!("seen:{}", env.event_id));
+        let mut inv = self.script.key(&seen);
+        inv.key(&self.stream_key)
+            .arg(self.max_len)
             .arg(&env.branch)
-            .arg(&rk)
+            .arg(&ev.routing_key)
             .arg(&json);
-        match redis.script::<Option<String>>(&inv).await {
+        match self.redis.script::<Option<String>>(&inv).await {
             Ok(_) => {
                 gateway_metrics()
                     .stream_events
-                    .with_label_values(&[&rk])
+                    .with_label_values(&[&ev.routing_key])
                     .inc();
-                delivery.ack(BasicAckOptions::default()).await?;
+                Ok(())
             }
             Err(e) => {
                 degraded("stream", &e);
-                // Keep it in the queue until Redis is back.
-                tokio::select! {
-                    _ = shutdown.wait() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await?;
+                // Kept in the queue until Redis is back; no attempt is used.
+                Err(HandlerError::Unavailable(anyhow::anyhow!(e)))
             }
         }
     }
@@ -552,6 +589,7 @@ mod tests {
             },
             roles: [Role::BranchAgent].into(),
             token: String::new(),
+            expires_at: u64::MAX,
         }
     }
 

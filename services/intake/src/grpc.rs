@@ -368,7 +368,7 @@ pub fn parse_submission(
         .iter()
         .take(limits::PHOTOS)
         .enumerate()
-        .filter_map(|(i, url)| v.check(&format!("photos[{i}]"), request::photo_url(url)))
+        .filter_map(|(i, url)| v.check(format!("photos[{i}]"), request::photo_url(url)))
         .collect();
     if m.parts.len() > limits::PARTS {
         v.add("parts", format!("at most {} part lines", limits::PARTS));
@@ -376,7 +376,7 @@ pub fn parse_submission(
     let mut parts = Vec::new();
     for (i, line) in m.parts.iter().take(limits::PARTS).enumerate() {
         let part_no = v.check(
-            &format!("parts[{i}].part_no"),
+            format!("parts[{i}].part_no"),
             request::part_no(&line.part_no),
         );
         if line.quantity == 0 || line.quantity > limits::QUANTITY {

@@ -79,6 +79,9 @@ pub struct Caller {
     pub roles: BTreeSet<Role>,
     /// The raw token, forwarded when this service calls another.
     pub token: String,
+    /// When the token expires (Unix seconds): a long-lived connection (an event stream) ends
+    /// then.
+    pub expires_at: u64,
 }
 
 impl Caller {
@@ -190,6 +193,7 @@ impl Verifier {
             scope,
             roles,
             token: token.to_owned(),
+            expires_at: c.exp,
         })
     }
 

@@ -518,6 +518,10 @@ pub struct ConsumerState {
     pub paused: AtomicBool,
 }
 
+/// Whether what a paused consumer waits for is back.
+pub type DependencyCheck =
+    Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+
 /// Opens while the database answers; deliveries wait at it while it is closed.
 #[derive(Debug)]
 struct Gate {
@@ -556,6 +560,8 @@ pub struct Consumer {
     gate: Arc<Gate>,
     /// A probe's own inbox (tests, tools): not in the topology table.
     probe: Option<&'static topology::Inbox>,
+    /// For a consumer without a database: what it waits for while paused.
+    dependency: Option<DependencyCheck>,
 }
 
 impl Consumer {
@@ -586,7 +592,14 @@ impl Consumer {
             state: Arc::new(ConsumerState::default()),
             gate: Arc::new(Gate::new()),
             probe: Some(row),
+            dependency: None,
         }
+    }
+
+    /// What a paused consumer without a database waits for (the gateway's feed: Redis).
+    pub fn waiting_for(mut self, check: DependencyCheck) -> Self {
+        self.dependency = Some(check);
+        self
     }
 
     /// Fails when a handler needs a database the service does not have, or when the handlers
@@ -619,6 +632,7 @@ impl Consumer {
             state: Arc::new(ConsumerState::default()),
             gate: Arc::new(Gate::new()),
             probe: None,
+            dependency: None,
         })
     }
 
@@ -688,6 +702,7 @@ impl Consumer {
             gate: &self.gate,
             state: &self.state,
             shutdown,
+            dependency: self.dependency.as_ref(),
         };
         let concurrency = self.bus.settings.prefetch as usize;
         let processing =
@@ -753,6 +768,7 @@ struct ProcessCtx<'a> {
     gate: &'a Gate,
     state: &'a ConsumerState,
     shutdown: &'a Shutdown,
+    dependency: Option<&'a DependencyCheck>,
 }
 
 enum Outcome {
@@ -858,10 +874,13 @@ impl ProcessCtx<'_> {
         }
     }
 
+    /// Whether what the consumer depends on answers: its database, or the dependency it was
+    /// given (a consumer without either never pauses for a logic failure).
     async fn database_answers(&self) -> bool {
-        match self.db {
-            Some(db) => crate::db::ping(db).await,
-            None => true,
+        match (self.db, self.dependency) {
+            (Some(db), _) => crate::db::ping(db).await,
+            (None, Some(check)) => check().await,
+            (None, None) => true,
         }
     }
 
@@ -892,7 +911,7 @@ impl ProcessCtx<'_> {
             .consumer_paused
             .with_label_values(&[self.queue])
             .set(0);
-        tracing::info!(queue = self.queue, "database back; consumer resumed");
+        tracing::info!(queue = self.queue, "dependency back; consumer resumed");
         self.gate.open();
     }
 

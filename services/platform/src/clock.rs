@@ -66,11 +66,32 @@ impl Clock {
 
     /// Resolves when a manual clock is moved; never for the system clock.
     pub async fn moved(&self) {
+        self.watch().moved().await
+    }
+
+    /// A watch that sees every move after it was made, also those that happen while its
+    /// holder is busy (a scanner mid-scan): keep one across a loop's turns.
+    pub fn watch(&self) -> ClockWatch {
         match self.0.as_ref() {
-            Inner::System => std::future::pending().await,
-            Inner::Manual { moved, .. } => {
-                let mut rx = moved.subscribe();
-                let _ = rx.changed().await;
+            Inner::System => ClockWatch(None),
+            Inner::Manual { moved, .. } => ClockWatch(Some(moved.subscribe())),
+        }
+    }
+}
+
+/// See [`Clock::watch`].
+#[derive(Debug)]
+pub struct ClockWatch(Option<watch::Receiver<DateTime<Utc>>>);
+
+impl ClockWatch {
+    /// Resolves at the next move not seen yet; never for the system clock.
+    pub async fn moved(&mut self) {
+        match &mut self.0 {
+            None => std::future::pending().await,
+            Some(rx) => {
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await
+                }
             }
         }
     }

@@ -155,7 +155,9 @@ pub struct PlatformSettings {
     #[serde(default)]
     pub database: Option<DatabaseSettings>,
     pub amqp: AmqpSettings,
-    pub outbox: OutboxSettings,
+    /// With the database: the relay publishes what the service's transactions staged.
+    #[serde(default)]
+    pub outbox: Option<OutboxSettings>,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     pub calendar: crate::calendar::CalendarSettings,
@@ -177,6 +179,8 @@ pub struct ServerSettings {
     /// The HTTP listener of a service with a public HTTP API (the gateway); empty otherwise.
     #[serde(default)]
     pub http_addr: String,
+    /// Largest HTTP request body the public listener accepts (larger answers 413).
+    pub max_body_bytes: usize,
     /// `/healthz`, `/readyz`, `/metrics`: never behind the public ingress.
     pub admin_addr: String,
     /// Upper bound for one RPC when the caller sets no deadline.
@@ -295,6 +299,7 @@ http_addr = "{http}"
 admin_addr = "127.0.0.1:{admin}"
 request_timeout_ms = 10000
 max_message_bytes = 16777216
+max_body_bytes = 1048576
 shutdown_grace_ms = 10000
 
 [amqp]
@@ -307,13 +312,6 @@ max_attempts = 5
 retry_delay_ms = 2000
 queue_type = "quorum"
 queue_expires_ms = 0
-
-[outbox]
-batch_size = 200
-poll_interval_ms = 1000
-confirm_timeout_ms = 10000
-retention_hours = 168
-max_attempts = 10
 
 [auth]
 leeway_secs = 30
@@ -342,6 +340,13 @@ extra_working_days = []
 url = "postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
 max_connections = 16
 acquire_timeout_ms = 5000
+
+[outbox]
+batch_size = 200
+poll_interval_ms = 1000
+confirm_timeout_ms = 10000
+retention_hours = 168
+max_attempts = 10
 "#
             ));
         }
@@ -408,9 +413,11 @@ command_timeout_ms = 1000
         positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
         positive("amqp.prefetch", self.amqp.prefetch as u64)?;
         positive("amqp.max_attempts", self.amqp.max_attempts as u64)?;
-        positive("outbox.batch_size", self.outbox.batch_size as u64)?;
-        positive("outbox.poll_interval_ms", self.outbox.poll_interval_ms)?;
-        positive("outbox.max_attempts", self.outbox.max_attempts as u64)?;
+        if let Some(o) = &self.outbox {
+            positive("outbox.batch_size", o.batch_size as u64)?;
+            positive("outbox.poll_interval_ms", o.poll_interval_ms)?;
+            positive("outbox.max_attempts", o.max_attempts as u64)?;
+        }
         if !matches!(self.amqp.queue_type.as_str(), "quorum" | "classic") {
             return Err(ConfigError::new(
                 "amqp.queue_type",

@@ -147,7 +147,7 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn add<S>(mut self, svc: S) -> Self
+    pub fn with<S>(mut self, svc: S) -> Self
     where
         S: Service<
                 http::Request<tonic::body::Body>,

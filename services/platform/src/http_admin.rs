@@ -116,10 +116,12 @@ impl Readiness {
             .collect();
         let failed_tasks = lock(&i.failed).clone();
         let stopping = i.stopping.load(Ordering::SeqCst);
+        // A paused consumer is reported, not a reason to stop serving: a database-backed
+        // service is unready through `database` already, and the gateway serves its API while
+        // its feed waits for Redis.
         let ready = database
             && migrations
             && broker
-            && !consumer_paused
             && links.iter().all(|(_, up)| *up)
             && failed_tasks.is_empty()
             && !stopping;

@@ -86,6 +86,13 @@ impl Spec {
 pub trait Config: DeserializeOwned + Clone + Debug + Send + Sync + 'static {
     /// The section's defaults: TOML key lines, without the `[section]` header.
     const DEFAULTS: &'static str;
+    /// Reads the settings from the merged layers: by default the section named in the
+    /// service's [`Spec`]; a service with more sections of its own (the gateway's `peers`)
+    /// reads them here.
+    fn from_layers(layers: &Layers, section: &str) -> Result<Self, ConfigError> {
+        layers.section(section)
+    }
+
     /// Checks the values (naming the key, `claims_review.max_page_size`) and loads what they
     /// point at (a policy file). Runs after the test hook, so a test may set what it loads.
     fn prepare(&mut self, _platform: &PlatformSettings) -> Result<(), ConfigError> {
@@ -126,7 +133,7 @@ pub fn load<S: Service>(
 ) -> Result<Settings<S::Config>, ConfigError> {
     let layers = Layers::load(&defaults::<S>(), file, env)?;
     let mut platform = layers.platform()?;
-    let mut own: S::Config = layers.section(S::SPEC.section)?;
+    let mut own = S::Config::from_layers(&layers, S::SPEC.section)?;
     adjust(&mut platform, &mut own);
     let validated = platform.validate()?;
     own.prepare(&platform)?;
@@ -225,6 +232,7 @@ pub struct Parts {
     pub(crate) subscriptions: Vec<Subscription>,
     pub(crate) tasks: Vec<(String, TaskFn)>,
     pub(crate) scanners: Vec<Scanner>,
+    pub(crate) dependency: Option<crate::bus::DependencyCheck>,
 }
 
 impl Parts {
@@ -246,7 +254,7 @@ impl Parts {
             + 'static,
         S::Future: Send + 'static,
     {
-        self.grpc = self.grpc.add(svc);
+        self.grpc = self.grpc.with(svc);
         self
     }
 
@@ -270,6 +278,17 @@ impl Parts {
     /// A scan on a schedule, once across replicas.
     pub fn scanner(mut self, scanner: Scanner) -> Self {
         self.scanners.push(scanner);
+        self
+    }
+
+    /// What a paused consumer waits for, for a service without a database (the gateway's feed
+    /// waits for Redis); a service with one waits for its database.
+    pub fn consumer_waits_for<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.dependency = Some(std::sync::Arc::new(move || Box::pin(check())));
         self
     }
 }
@@ -401,7 +420,11 @@ pub async fn start<S: Service>(
         });
     }
     if !parts.subscriptions.is_empty() {
-        let consumer = Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
+        let mut consumer =
+            Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
+        if let Some(check) = parts.dependency {
+            consumer = consumer.waiting_for(check);
+        }
         readiness.add_consumer(consumer.state());
         sup.intake("consumer", move |stop| consumer.run(stop));
     }
@@ -421,12 +444,12 @@ pub async fn start<S: Service>(
     // Work goes out: the relay stops after everything above drained.
     let relay = match &db {
         Some(db) => {
-            let relay = Relay::new(
-                db.clone(),
-                bus.clone(),
-                spec.name,
-                settings.platform.outbox.clone(),
-            );
+            let outbox = settings
+                .platform
+                .outbox
+                .clone()
+                .ok_or_else(|| ConfigError::new("outbox.batch_size", "missing"))?;
+            let relay = Relay::new(db.clone(), bus.clone(), spec.name, outbox);
             let handle = relay.handle();
             readiness.set_relay(handle.clone());
             sup.outflow("relay", move |stop| relay.run(stop));

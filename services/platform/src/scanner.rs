@@ -127,11 +127,12 @@ pub fn start(
     let h = handle.clone();
     let run = move |stop: Shutdown| -> BoxFuture<'static, anyhow::Result<()>> {
         Box::pin(async move {
+            let mut moves = h.inner.clock.watch();
             loop {
                 tokio::select! {
                     _ = stop.wait() => return Ok(()),
                     _ = tokio::time::sleep(every) => {}
-                    _ = h.inner.clock.moved() => {}
+                    _ = moves.moved() => {}
                     _ = h.inner.kick.notified() => {}
                 }
                 match h.inner.tick().await {

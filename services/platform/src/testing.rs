@@ -213,7 +213,6 @@ pub fn service_env(
         ("AFTERSALES__AMQP__QUEUE_EXPIRES_MS", "120000"),
         ("AFTERSALES__AMQP__RETRY_DELAY_MS", "200"),
         ("AFTERSALES__AMQP__MAX_ATTEMPTS", "3"),
-        ("AFTERSALES__OUTBOX__POLL_INTERVAL_MS", "200"),
         ("AFTERSALES__AUTH__JWT_SECRET", TEST_JWT_SECRET),
         ("AFTERSALES__TELEMETRY__LOG_FORMAT", "json"),
     ]
@@ -225,12 +224,32 @@ pub fn service_env(
     if let Some(url) = database_url {
         env.insert("AFTERSALES__DATABASE__URL".into(), url.to_owned());
         env.insert("AFTERSALES__DATABASE__MAX_CONNECTIONS".into(), "10".into());
+        env.insert("AFTERSALES__OUTBOX__POLL_INTERVAL_MS".into(), "200".into());
     }
     if let Some(prefix) = redis_prefix {
         env.insert("AFTERSALES__REDIS__URL".into(), redis_url());
         env.insert("AFTERSALES__REDIS__KEY_PREFIX".into(), prefix.to_owned());
     }
     env
+}
+
+/// Platform settings for a test of the platform itself (no service around it): port 0, the given
+/// database, the test's broker names, quick retries, from the same environment as
+/// [`service_env`].
+pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> crate::config::PlatformSettings {
+    let shape = crate::config::Shape {
+        service,
+        grpc_port: Some(0),
+        http_port: None,
+        admin_port: 0,
+        database: Some("unused"),
+        redis: false,
+    };
+    let defaults = crate::config::PlatformSettings::defaults(&shape);
+    let env = service_env(Some(database_url), bus, None);
+    crate::config::Layers::load(&defaults, None, crate::config::EnvSource::Map(env))
+        .and_then(|l| l.platform())
+        .unwrap_or_else(|e| panic!("test settings: {e}"))
 }
 
 pub fn redis_url() -> String {

@@ -3,9 +3,11 @@
 //! they hold on their own.
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
+use aftersales_platform::ids::{BranchCode, RequestNo};
 use aftersales_platform::proto::intake::v1 as intake;
 use sea_orm::DatabaseTransaction;
 
+use crate::error::Error;
 use crate::service::Claims;
 
 pub struct RequestCancelled {
@@ -24,20 +26,18 @@ impl RequestCancelled {
 impl Handler for RequestCancelled {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let p: intake::RequestCancelled = ev.payload()?;
-        if p.request_no.trim().is_empty() {
-            return Err(HandlerError::permanent(anyhow::anyhow!(
-                "intake.request.cancelled without a request_no"
-            )));
-        }
-        let branch = if p.branch.is_empty() {
-            ev.envelope.branch.clone()
+        let request_no =
+            RequestNo::parse(&p.request_no).map_err(|e| Error::invalid("request_no", e))?;
+        // Older producers left the branch to the envelope.
+        let branch = if p.branch.trim().is_empty() {
+            &ev.envelope.branch
         } else {
-            p.branch.clone()
+            &p.branch
         };
+        let branch = BranchCode::parse(branch).map_err(|e| Error::invalid("branch", e))?;
         self.claims
-            .cancel(txn, &p.request_no, &branch, &p.reason)
-            .await
-            .map_err(super::handler_error)?;
+            .cancel(txn, &request_no, &branch, &p.reason)
+            .await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::intake::v1 as intake;
 use sea_orm::DatabaseTransaction;
 
+use crate::error::Error;
 use crate::service::Claims;
 
 pub struct RequestSubmitted {
@@ -23,15 +24,10 @@ impl RequestSubmitted {
 impl Handler for RequestSubmitted {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let payload: intake::RequestSubmitted = ev.payload()?;
-        let request = payload.request.ok_or_else(|| {
-            HandlerError::permanent(anyhow::anyhow!(
-                "intake.request.submitted without a request"
-            ))
-        })?;
-        self.claims
-            .open(txn, &request)
-            .await
-            .map_err(super::handler_error)?;
+        let request = payload
+            .request
+            .ok_or_else(|| Error::invalid("request", "is required"))?;
+        self.claims.open(txn, &request).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 
 use crate::domain::ClaimStatus;
+use crate::domain::command::QueueKey;
 
 /// A claim as stored: the queue's columns and the claim message.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,13 +160,25 @@ pub struct ListFilter {
     pub statuses: Vec<ClaimStatus>,
     pub due_before: Option<DateTime<Utc>>,
     pub escalated_only: bool,
-    pub offset: u64,
-    pub limit: u32,
+    /// The last row of the previous page.
+    pub after: Option<QueueKey>,
+    pub limit: u64,
+}
+
+impl From<&StoredClaim> for QueueKey {
+    fn from(c: &StoredClaim) -> Self {
+        QueueKey {
+            due_at: c.due_at,
+            opened_at: c.opened_at,
+            request_no: c.request_no.clone(),
+        }
+    }
 }
 
 /// Soonest due first (the older first on equal deadlines), undated (decided or paused) last
-/// and newest first; up to `limit + 1`
-/// rows so the caller knows whether a next page exists.
+/// and newest first; up to `limit` rows after `after`. The order is total (the request number
+/// breaks ties), so a page continues exactly where the previous one ended however many claims
+/// open meanwhile.
 pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<StoredClaim>, DbErr> {
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
@@ -192,13 +205,25 @@ pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<St
     if f.escalated_only {
         conditions.push("escalated".into());
     }
+    if let Some(k) = &f.after {
+        let opened = param(k.opened_at.into(), &mut values);
+        let no = param(k.request_no.as_str().into(), &mut values);
+        conditions.push(match k.due_at {
+            Some(due) => {
+                let due = param(due.into(), &mut values);
+                format!("(due_at IS NULL OR (due_at, opened_at, request_no) > ({due}, {opened}, {no}))")
+            }
+            None => format!(
+                "(due_at IS NULL AND (opened_at < {opened} OR (opened_at = {opened} AND request_no > {no})))"
+            ),
+        });
+    }
     let filter = if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let limit = param(((f.limit + 1) as i64).into(), &mut values);
-    let offset = param((f.offset as i64).into(), &mut values);
+    let limit = param((f.limit.min(i64::MAX as u64) as i64).into(), &mut values);
     all(
         conn,
         stmt(
@@ -206,7 +231,7 @@ pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<St
                 "SELECT {COLUMNS} FROM claims {filter}
                  ORDER BY due_at ASC NULLS LAST,
                           CASE WHEN due_at IS NULL THEN opened_at END DESC,
-                          opened_at ASC, request_no LIMIT {limit} OFFSET {offset}"
+                          opened_at ASC, request_no ASC LIMIT {limit}"
             ),
             values,
         ),

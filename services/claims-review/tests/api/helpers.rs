@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use aftersales_platform::auth::Role;
 use aftersales_platform::bus::Bus;
+use aftersales_platform::clock::Clock;
 use aftersales_platform::grpc::ClientInterceptor;
 use aftersales_platform::proto::catalogue::Event;
 use aftersales_platform::proto::claims::v1 as pb;
@@ -9,99 +10,80 @@ use aftersales_platform::proto::claims::v1::claims_service_client::ClaimsService
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::common::v1::EventEnvelope;
 use aftersales_platform::proto::intake::v1 as intake;
-use aftersales_platform::shutdown::Shutdown;
-use aftersales_platform::testing::{self, TestBus, TestDb};
+use aftersales_platform::testing::{self, TestService, TestServiceBuilder};
 use claims_review::app::App;
-use claims_review::config::{ClaimsSettings, Settings};
 use claims_review::domain::Policy;
-use claims_review::service::Claims;
-use lapin::{Channel, Connection};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 
 pub type Client = ClaimsServiceClient<InterceptedService<GrpcChannel, ClientInterceptor>>;
 
+/// The deadline scanner's name.
+pub const SCANNER: &str = claims_review::sla::SCANNER;
+
+/// Claims-review started by the platform's test kit; this file keeps only claims-review's
+/// fixtures.
 pub struct TestApp {
-    pub db: TestDb,
-    /// Held so that dropping the app deletes the test's exchanges.
-    #[allow(dead_code)]
-    pub bus_names: TestBus,
-    pub settings: Settings,
+    pub svc: TestService<App>,
+    pub db: Db,
     pub grpc_addr: std::net::SocketAddr,
-    pub admin_addr: std::net::SocketAddr,
-    pub claims: Claims,
-    pub shutdown: Shutdown,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    amqp: (Connection, Channel),
+}
+
+/// The test's database connection.
+pub struct Db {
+    pub conn: DatabaseConnection,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Policy::demo().expect("demo policy")).await
+    wrap(builder(None).start().await)
 }
 
-/// Starts claims-review on port 0 with its own database, broker names and `policy`, and waits
-/// until its consumer has declared its queues.
+/// Claims-review deciding by `policy` instead of the demo policy.
 pub async fn spawn_app_with(policy: Policy) -> TestApp {
-    testing::telemetry();
-    let db = TestDb::create(claims_review::store::ALL_MIGRATIONS).await;
-    let bus_names = TestBus::new();
-    let platform = testing::settings("claims-review", &db.url, &bus_names);
-    let settings = Settings {
-        platform,
-        claims: ClaimsSettings {
-            policy_file: String::new(),
-            max_page_size: 200,
-            // The tests drive the scanner themselves, at chosen instants.
-            sla_scan_interval_ms: 3_600_000,
-        },
-        policy,
-    };
-    let validated = settings.validate().expect("test settings are valid");
-    let app = App::build(settings.clone(), validated)
-        .await
-        .expect("app builds");
-    let grpc_addr = app.grpc_addr();
-    let admin_addr = app.admin_addr();
-    let claims = app.claims();
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
+    wrap(builder(Some(policy)).start().await)
+}
 
-    let bus = Bus::new(&settings.platform.amqp);
-    let conn = bus.connect("claims-review-test").await.unwrap_or_else(|e| {
-        panic!(
-            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
-            testing::amqp_url()
-        )
-    });
-    let ch = conn.create_channel().await.expect("channel");
-    ch.confirm_select(Default::default())
-        .await
-        .expect("confirms");
-    bus.declare_exchanges(&ch).await.expect("exchanges");
-    let t = TestApp {
-        db,
-        bus_names,
-        settings,
-        grpc_addr,
-        admin_addr,
-        claims,
-        shutdown,
-        task: Some(task),
-        amqp: (conn, ch),
-    };
-    t.wait_ready().await;
-    t
+/// How the tests start claims-review: `policy` (or the demo policy), and a scanner that runs
+/// only when a test asks for it or moves the clock.
+pub fn builder(policy: Option<Policy>) -> TestServiceBuilder<App> {
+    TestService::<App>::builder()
+        .env("AFTERSALES__CLAIMS_REVIEW__SLA_SCAN_INTERVAL_MS", "3600000")
+        .adjust(move |_, own| own.policy = policy)
+}
+
+/// A clock standing still at the present (truncated to microseconds, as Postgres keeps it), for
+/// a test that moves time.
+pub fn manual_clock() -> Clock {
+    let now = chrono::Utc::now();
+    let now = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    Clock::manual(now)
+}
+
+pub fn wrap(svc: TestService<App>) -> TestApp {
+    TestApp {
+        db: Db {
+            conn: svc.conn().clone(),
+        },
+        grpc_addr: svc.grpc_addr(),
+        svc,
+    }
 }
 
 impl TestApp {
-    async fn wait_ready(&self) {
-        testing::wait_ready(self.admin_addr, "claims-review").await;
+    pub fn bus(&self) -> Bus {
+        self.svc.bus_settings()
     }
 
-    pub fn bus(&self) -> Bus {
-        Bus::new(&self.settings.platform.amqp)
+    pub fn clock(&self) -> &Clock {
+        self.svc.clock()
+    }
+
+    /// Runs the deadline scanner once at the clock's now (waiting while the scanner's own loop,
+    /// woken by the clock moving, holds it). How many claims breached.
+    pub async fn scan(&self) -> usize {
+        self.svc.scan(SCANNER).await
     }
 
     pub async fn client_with(&self, token: &str) -> Client {
@@ -132,21 +114,15 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .conn
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index(0).unwrap()
+        self.svc.count(sql).await
     }
 
-    /// Publishes `payload` as another service would, about `request_no`; returns the event id.
+    /// Publishes `payload` as intake (or the warehouse) would, about `request_no`; returns the
+    /// event id.
     pub async fn publish<E: Event>(&self, request_no: &str, branch: &str, payload: &E) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
-        self.publish_with_id(&id, request_no, branch, payload).await;
-        id
+        self.svc
+            .publish(producer_of::<E>(), request_no, branch, payload)
+            .await
     }
 
     pub async fn publish_with_id<E: Event>(
@@ -156,23 +132,14 @@ impl TestApp {
         branch: &str,
         payload: &E,
     ) {
-        testing::publish_event(
-            &self.amqp.1,
-            &self.bus(),
-            testing::TestEvent {
-                id,
-                producer: "intake",
-                request_no,
-                branch,
-            },
-            payload,
-        )
-        .await;
+        self.svc
+            .publish_with_id(id, producer_of::<E>(), request_no, branch, payload)
+            .await
     }
 
     /// A queue bound to `pattern` on the test exchange, yielding envelopes.
     pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
-        testing::subscribe(&self.amqp.0, &self.bus(), pattern).await
+        self.svc.subscribe(pattern).await
     }
 
     /// Submits `r` as intake would and waits until its claim exists.
@@ -194,7 +161,7 @@ impl TestApp {
         request_no: &str,
         pred: impl Fn(&pb::Claim) -> bool,
     ) -> pb::Claim {
-        let mut client = self.reviewer("waiter").await;
+        let client = self.reviewer("waiter").await;
         let pred = &pred;
         testing::eventually(Duration::from_secs(20), || {
             let mut client = client.clone();
@@ -211,25 +178,20 @@ impl TestApp {
             }
         })
         .await
-        .unwrap_or_else(|| {
-            panic!("claim {request_no} never appeared as expected");
-        });
-        client
-            .get_claim(pb::GetClaimRequest {
-                request_no: request_no.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .claim
-            .unwrap()
+        .unwrap_or_else(|| panic!("claim {request_no} never appeared as expected"))
     }
 
-    pub async fn stop(mut self) {
-        self.shutdown.trigger();
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.svc.stop().await
+    }
+}
+
+/// The service an event comes from: the first part of its routing key.
+fn producer_of<E: Event>() -> &'static str {
+    match E::ROUTING_KEY.split('.').next() {
+        Some("warehouse") => "warehouse",
+        Some("claims") => "claims-review",
+        _ => "intake",
     }
 }
 
@@ -260,7 +222,8 @@ pub async fn next_event(
 
 /// A request number unique to the test.
 pub fn request_no(branch: &str) -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 1_000_000;
+    // 1..=999999: a sequence of all zeros is not a tracking number.
+    let n = uuid::Uuid::new_v4().as_u128() % 999_999 + 1;
     format!("AS-2611-{branch}-{n:06}")
 }
 

@@ -4,6 +4,8 @@ mod deadline;
 mod decide;
 mod helpers;
 mod intake_events;
+mod queue;
 mod refunds;
+mod replicas;
 mod sabotage;
 mod tracing;

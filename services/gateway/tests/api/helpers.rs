@@ -1,264 +1,133 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aftersales_platform::auth::Role;
-use aftersales_platform::bus::Bus;
+use aftersales_platform::config::PlatformSettings;
 use aftersales_platform::proto::catalogue::Event;
-use aftersales_platform::proto::common::v1::EventEnvelope;
-use aftersales_platform::shutdown::Shutdown;
-use aftersales_platform::testing::{self, TestBus, TestDb};
+use aftersales_platform::testing::{self, TestBus, TestService};
 use bytes::Bytes;
-use gateway::app::App;
-use gateway::config::Settings;
+use gateway::app::GatewayApp;
+use gateway::config::GatewayConfig;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use intake::config::IntakeSettings;
-use lapin::options::BasicPublishOptions;
-use lapin::{BasicProperties, Channel, Connection};
-use prost::Message;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-/// Intake and the gateway in process, on their own database, broker names and Redis prefix.
+type Configure = Box<dyn FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send>;
+
+/// Intake and the gateway (and with [`spawn_mesh`] claims-review and the warehouse), each
+/// started by the platform's test kit on its own database, all on one set of broker names so
+/// their events flow between them.
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
-    pub settings: Settings,
+    pub admin_addr: std::net::SocketAddr,
     pub redis_prefix: String,
-    _db: TestDb,
-    _bus_names: TestBus,
-    intake_shutdown: Shutdown,
-    pub shutdown: Shutdown,
-    intake_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    /// claims-review and warehouse, when started with [`spawn_mesh`].
-    peers: Vec<Peer>,
     /// Intake's gRPC address.
     pub intake_addr: std::net::SocketAddr,
     /// The warehouse's gRPC address, when it runs.
     pub warehouse_addr: Option<std::net::SocketAddr>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    amqp: (Connection, Channel),
-    _cleanup: RedisCleanup,
-}
-
-/// A peer service running in process on its own database.
-struct Peer {
-    name: &'static str,
-    _db: TestDb,
-    shutdown: Shutdown,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    gateway: Option<TestService<GatewayApp>>,
+    intake: Option<TestService<intake::app::App>>,
+    claims: Option<TestService<claims_review::app::App>>,
+    warehouse: Option<TestService<warehouse::app::App>>,
+    bus: Arc<TestBus>,
+    peers_env: Vec<(String, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+    spawn(false, Box::new(|_, _| {})).await
 }
 
 /// As [`spawn_app`], letting the test change the gateway's settings first.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(false, configure).await
+pub async fn spawn_app_with(
+    configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
+) -> TestApp {
+    spawn(false, Box::new(configure)).await
 }
 
-/// Intake, claims-review (demo policy) and warehouse, each on its own database and all on one
-/// set of broker names so their events flow between them, behind the gateway. The warehouse's
+/// Intake, claims-review (demo policy) and warehouse behind the gateway. The warehouse's
 /// catalogue holds the demo parts, without stock.
 pub async fn spawn_mesh() -> TestApp {
-    let app = spawn(true, |_| {}).await;
+    let app = spawn(true, Box::new(|_, _| {})).await;
     app.seed_catalogue().await;
     app
 }
 
-/// Waits until a service's admin port answers `/readyz` with 200 (its consumer has declared
-/// its queues).
-async fn wait_admin_ready(name: &str, addr: std::net::SocketAddr) {
-    testing::eventually(Duration::from_secs(90), || async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-            .await
-            .ok()?;
-        let mut buf = String::new();
-        s.read_to_string(&mut buf).await.ok()?;
-        buf.starts_with("HTTP/1.1 200").then_some(())
-    })
-    .await
-    .unwrap_or_else(|| panic!("{name} became ready"));
-}
-
-async fn spawn_claims(bus_names: &TestBus) -> (Peer, std::net::SocketAddr) {
-    use claims_review::config::{ClaimsSettings, Settings};
-    let db = TestDb::create(claims_review::store::ALL_MIGRATIONS).await;
-    let settings = Settings {
-        platform: testing::settings("claims-review", &db.url, bus_names),
-        claims: ClaimsSettings {
-            policy_file: String::new(),
-            max_page_size: 200,
-            sla_scan_interval_ms: 3_600_000,
-        },
-        policy: claims_review::domain::Policy::demo().expect("demo policy"),
-    };
-    let validated = settings.validate().expect("claims-review test settings");
-    let app = claims_review::app::App::build(settings, validated)
-        .await
-        .expect("claims-review builds");
-    let (grpc, admin) = (app.grpc_addr(), app.admin_addr());
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-    wait_admin_ready("claims-review", admin).await;
-    let peer = Peer {
-        name: "claims-review",
-        _db: db,
-        shutdown,
-        task: Some(task),
-    };
-    (peer, grpc)
-}
-
-async fn spawn_warehouse(bus_names: &TestBus) -> (Peer, std::net::SocketAddr) {
-    use warehouse::config::{Settings, WarehouseSettings};
-    let db = TestDb::create(warehouse::store::ALL_MIGRATIONS).await;
-    let settings = Settings {
-        platform: testing::settings("warehouse", &db.url, bus_names),
-        warehouse: WarehouseSettings::default(),
-    };
-    let validated = settings.validate().expect("warehouse test settings");
-    let app = warehouse::app::App::build(settings, validated)
-        .await
-        .expect("warehouse builds");
-    let (grpc, admin) = (app.grpc_addr(), app.admin_addr());
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-    wait_admin_ready("warehouse", admin).await;
-    let peer = Peer {
-        name: "warehouse",
-        _db: db,
-        shutdown,
-        task: Some(task),
-    };
-    (peer, grpc)
-}
-
-async fn spawn(mesh: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    testing::telemetry();
-    let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
-    let bus_names = TestBus::new();
-    let platform = testing::settings("intake", &db.url, &bus_names);
-    let intake_settings = intake::config::Settings {
-        platform: platform.clone(),
-        intake: IntakeSettings { max_page_size: 200 },
-    };
-    let validated = intake_settings.validate().expect("intake test settings");
-    let intake_app = intake::app::App::build(intake_settings, validated)
-        .await
-        .expect("intake builds");
-    let intake_addr = intake_app.grpc_addr();
-    let intake_shutdown = Shutdown::new();
-    let intake_task = tokio::spawn(intake_app.run(intake_shutdown.clone()));
-    let mut peers = Vec::new();
-    let (mut claims_url, mut warehouse_url, mut warehouse_addr) = (
-        // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
-        "http://127.0.0.1:1".to_owned(),
-        "http://127.0.0.1:1".to_owned(),
-        None,
-    );
-    if mesh {
-        let (claims, claims_addr) = spawn_claims(&bus_names).await;
-        let (warehouse, addr) = spawn_warehouse(&bus_names).await;
-        peers.push(claims);
-        peers.push(warehouse);
-        claims_url = format!("http://{claims_addr}");
-        warehouse_url = format!("http://{addr}");
-        warehouse_addr = Some(addr);
-    }
-
-    let redis_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-    let mut settings = Settings::defaults().expect("gateway defaults");
-    settings.server.http_addr = "127.0.0.1:0".into();
-    settings.server.shutdown_grace_ms = 2000;
-    settings.redis.url = SecretString::from(redis_url());
-    settings.redis.key_prefix = redis_prefix.clone();
-    settings.peers.intake.url = format!("http://{intake_addr}");
-    settings.peers.claims_review.url = claims_url;
-    settings.peers.warehouse.url = warehouse_url;
-    settings.amqp = platform.amqp.clone();
-    settings.auth.jwt_secret = Some(SecretString::from(testing::TEST_JWT_SECRET.to_owned()));
-    settings.gateway.heartbeat_secs = 1;
-    settings.gateway.carrier_secrets.insert(
-        "sf".into(),
-        SecretString::from("carrier-secret-of-sf-express".to_owned()),
-    );
-    configure(&mut settings);
-    let validated = settings
-        .validate()
-        .expect("gateway test settings are valid");
-    let shutdown = Shutdown::new();
-    let app = App::build(settings.clone(), validated, shutdown.clone())
-        .await
-        .expect("gateway builds");
-    let addr = app.addr();
-    let task = tokio::spawn(app.run());
-
-    let bus = Bus::new(&platform.amqp);
-    let conn = bus.connect("gateway-test").await.unwrap_or_else(|e| {
-        panic!(
-            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
-            testing::amqp_url()
+async fn start_gateway(
+    bus: &Arc<TestBus>,
+    peers_env: &[(String, String)],
+    redis_prefix: Option<&str>,
+    configure: Configure,
+) -> TestService<GatewayApp> {
+    let mut b = TestService::<GatewayApp>::builder()
+        .bus(bus)
+        .env("AFTERSALES__SERVER__HTTP_ADDR", "127.0.0.1:0")
+        .env("AFTERSALES__GATEWAY__HEARTBEAT_SECS", "1")
+        .env(
+            "AFTERSALES__GATEWAY__CARRIER_SECRETS__SF",
+            "carrier-secret-of-sf-express",
         )
-    });
-    let ch = conn.create_channel().await.expect("channel");
-    ch.confirm_select(Default::default())
-        .await
-        .expect("confirms");
-    bus.declare_exchanges(&ch).await.expect("exchanges");
+        .adjust(configure);
+    for (k, v) in peers_env {
+        b = b.env(k, v.clone());
+    }
+    if let Some(p) = redis_prefix {
+        b = b.redis_prefix(p);
+    }
+    b.start().await
+}
 
-    let t = TestApp {
-        addr,
-        settings,
-        redis_prefix: redis_prefix.clone(),
-        _db: db,
-        _bus_names: bus_names,
-        intake_shutdown,
-        shutdown,
-        intake_task: Some(intake_task),
-        peers,
-        intake_addr,
-        warehouse_addr,
-        task: Some(task),
-        amqp: (conn, ch),
-        _cleanup: RedisCleanup(redis_prefix),
-    };
-    t.wait_ready().await;
-    t
+async fn spawn(mesh: bool, configure: Configure) -> TestApp {
+    let bus = Arc::new(TestBus::new());
+    let intake = TestService::<intake::app::App>::builder()
+        .bus(&bus)
+        .start()
+        .await;
+    // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
+    let mut peers_env = vec![
+        ("AFTERSALES__PEERS__INTAKE__URL".to_owned(), intake.grpc_url()),
+        (
+            "AFTERSALES__PEERS__CLAIMS_REVIEW__URL".to_owned(),
+            "http://127.0.0.1:1".to_owned(),
+        ),
+        (
+            "AFTERSALES__PEERS__WAREHOUSE__URL".to_owned(),
+            "http://127.0.0.1:1".to_owned(),
+        ),
+    ];
+    let (mut claims, mut warehouse) = (None, None);
+    if mesh {
+        let c = TestService::<claims_review::app::App>::builder()
+            .bus(&bus)
+            .start()
+            .await;
+        let w = TestService::<warehouse::app::App>::builder()
+            .bus(&bus)
+            .start()
+            .await;
+        peers_env[1].1 = c.grpc_url();
+        peers_env[2].1 = w.grpc_url();
+        claims = Some(c);
+        warehouse = Some(w);
+    }
+    let gateway = start_gateway(&bus, &peers_env, None, configure).await;
+    TestApp {
+        addr: gateway.http_addr(),
+        admin_addr: gateway.admin_addr(),
+        redis_prefix: gateway.redis_prefix.clone().unwrap_or_default(),
+        intake_addr: intake.grpc_addr(),
+        warehouse_addr: warehouse.as_ref().map(|w| w.grpc_addr()),
+        gateway: Some(gateway),
+        intake: Some(intake),
+        claims,
+        warehouse,
+        bus,
+        peers_env,
+    }
 }
 
 pub use aftersales_platform::testing::eventually as testing_eventually;
-
-pub fn redis_url() -> String {
-    std::env::var("AFTERSALES_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// Deletes every key under the test's prefix when dropped.
-struct RedisCleanup(String);
-
-impl Drop for RedisCleanup {
-    fn drop(&mut self) {
-        let prefix = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(client) = redis::Client::open(redis_url()) else {
-                return;
-            };
-            let Ok(mut conn) = client.get_connection() else {
-                return;
-            };
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}*"))
-                .query(&mut conn)
-                .unwrap_or_default();
-            if !keys.is_empty() {
-                let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query(&mut conn);
-            }
-        })
-        .join();
-    }
-}
+pub use aftersales_platform::testing::redis_url;
 
 /// A response, read whole.
 #[derive(Debug)]
@@ -363,13 +232,15 @@ impl SseStream {
 }
 
 impl TestApp {
-    async fn wait_ready(&self) {
-        testing::eventually(Duration::from_secs(60), || async {
-            let r = self.send("GET", "/readyz", None, &[], None).await;
-            (r.status == 200).then_some(())
-        })
-        .await
-        .expect("gateway became ready (event feed consuming)");
+    fn gateway(&self) -> &TestService<GatewayApp> {
+        self.gateway.as_ref().expect("the gateway runs")
+    }
+
+    /// A GET on the gateway's admin port (`/readyz`, `/metrics`), which the public listener
+    /// does not serve.
+    pub async fn admin(&self, path: &str) -> TestResponse {
+        self.send_to(self.admin_addr, "GET", path, None, &[], None)
+            .await
     }
 
     /// Sends one request over a fresh HTTP/1.1 connection.
@@ -381,7 +252,20 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> TestResponse {
-        let res = self.open(method, path, token, headers, body).await;
+        self.send_to(self.addr, method, path, token, headers, body)
+            .await
+    }
+
+    async fn send_to(
+        &self,
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let res = self.open_at(addr, method, path, token, headers, body).await;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.expect("body").to_bytes();
@@ -400,7 +284,20 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> hyper::Response<Incoming> {
-        let stream = tokio::net::TcpStream::connect(self.addr)
+        self.open_at(self.addr, method, path, token, headers, body)
+            .await
+    }
+
+    async fn open_at(
+        &self,
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> hyper::Response<Incoming> {
+        let stream = tokio::net::TcpStream::connect(addr)
             .await
             .expect("connect");
         let (mut sender, conn) =
@@ -488,67 +385,32 @@ impl TestApp {
         branch: &str,
         payload: &E,
     ) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = chrono::Utc::now();
-        let env = EventEnvelope {
-            event_id: id.clone(),
-            r#type: E::full_name(),
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: now.timestamp(),
-                nanos: now.timestamp_subsec_nanos() as i32,
-            }),
-            producer: producer.into(),
-            subject: request_no.into(),
-            sequence: 2,
-            branch: branch.into(),
-            payload: payload.encode_to_vec(),
-            routing_key: E::ROUTING_KEY.into(),
-            request_no: request_no.into(),
-        };
-        self.amqp
-            .1
-            .basic_publish(
-                Bus::new(&self.settings.amqp)
-                    .topology
-                    .exchange
-                    .as_str()
-                    .into(),
-                E::ROUTING_KEY.into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                &env.encode_to_vec(),
-                BasicProperties::default()
-                    .with_message_id(id.as_str().into())
-                    .with_type(E::ROUTING_KEY.into())
-                    .with_delivery_mode(2),
-            )
+        self.gateway()
+            .publish(producer, request_no, branch, payload)
             .await
-            .expect("publish")
-            .await
-            .expect("confirm");
-        id
     }
 
     /// Stops the gateway and starts another on the same intake, broker names and Redis prefix,
     /// with `configure` applied to the settings (as a rolling restart would).
-    pub async fn restart_gateway(&mut self, configure: impl FnOnce(&mut Settings)) {
-        self.shutdown.trigger();
-        if let Some(t) = self.task.take() {
-            t.await
-                .expect("gateway task")
-                .expect("gateway stopped cleanly");
-        }
-        configure(&mut self.settings);
-        let validated = self.settings.validate().expect("settings are valid");
-        self.shutdown = Shutdown::new();
-        let app = App::build(self.settings.clone(), validated, self.shutdown.clone())
+    pub async fn restart_gateway(
+        &mut self,
+        configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
+    ) {
+        let mut old = self.gateway.take().expect("the gateway runs");
+        old.take_running()
+            .stop()
             .await
-            .expect("gateway builds");
-        self.addr = app.addr();
-        self.task = Some(tokio::spawn(app.run()));
-        self.wait_ready().await;
+            .expect("gateway stopped cleanly");
+        let gateway = start_gateway(
+            &self.bus,
+            &self.peers_env,
+            Some(&self.redis_prefix),
+            Box::new(configure),
+        )
+        .await;
+        self.addr = gateway.http_addr();
+        self.admin_addr = gateway.admin_addr();
+        self.gateway = Some(gateway);
     }
 
     /// Redis keys under this test's prefix.
@@ -566,31 +428,23 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
-        self.shutdown.trigger();
-        if let Some(t) = self.task.take() {
-            t.await
-                .expect("gateway task")
-                .expect("gateway stopped cleanly");
+        if let Some(g) = self.gateway.take() {
+            g.stop().await;
         }
-        self.intake_shutdown.trigger();
-        if let Some(t) = self.intake_task.take() {
-            t.await
-                .expect("intake task")
-                .expect("intake stopped cleanly");
+        if let Some(i) = self.intake.take() {
+            i.stop().await;
         }
-        for mut p in self.peers.drain(..) {
-            p.shutdown.trigger();
-            if let Some(t) = p.task.take() {
-                t.await
-                    .unwrap_or_else(|e| panic!("{} task: {e}", p.name))
-                    .unwrap_or_else(|e| panic!("{} stopped cleanly: {e}", p.name));
-            }
+        if let Some(c) = self.claims.take() {
+            c.stop().await;
+        }
+        if let Some(w) = self.warehouse.take() {
+            w.stop().await;
         }
     }
 
     /// Puts the demo parts in the warehouse's catalogue (no stock) over its own gRPC: the
     /// gateway does not expose the catalogue.
-    async fn seed_catalogue(&self) {
+    pub async fn seed_catalogue(&self) {
         use aftersales_platform::proto::warehouse::v1 as wpb;
         let addr = self.warehouse_addr.expect("the warehouse runs");
         let channel =

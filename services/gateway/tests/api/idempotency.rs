@@ -93,9 +93,10 @@ async fn a_stored_response_is_kept_under_the_tests_prefix_with_a_ttl() {
 #[tokio::test]
 async fn without_redis_requests_are_still_served_and_a_retry_still_creates_one_request() {
     // Sabotage: Redis points at a port where nothing listens.
-    let app = spawn_app_with(|s| {
-        s.redis.url = "redis://127.0.0.1:1".to_owned().into();
-        s.redis.command_timeout_ms = 200;
+    let app = spawn_app_with(|p, _| {
+        let r = p.redis.as_mut().expect("the gateway has redis");
+        r.url = "redis://127.0.0.1:1".to_owned().into();
+        r.command_timeout_ms = 200;
     })
     .await;
     let key = uuid::Uuid::new_v4().to_string();
@@ -133,7 +134,7 @@ async fn without_redis_requests_are_still_served_and_a_retry_still_creates_one_r
     assert_eq!(retry.json()["request_no"], first.json()["request_no"]);
     let all = app.get("/v1/requests", &head_office()).await.json();
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
-    let metrics = app.send("GET", "/metrics", None, &[], None).await;
+    let metrics = app.admin("/metrics").await;
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(
         text.contains("aftersales_redis_degraded_total{feature=\"idempotency\"}"),

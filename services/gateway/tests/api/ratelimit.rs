@@ -6,9 +6,9 @@ use crate::helpers::{agent, spawn_app_with};
 
 #[tokio::test]
 async fn a_branch_over_its_rate_gets_429_with_retry_after_then_recovers() {
-    let app = spawn_app_with(|s| {
-        s.gateway.rate_limit_burst = 3;
-        s.gateway.rate_limit_per_second = 2;
+    let app = spawn_app_with(|_, c| {
+        c.gateway.rate_limit_burst = 3;
+        c.gateway.rate_limit_per_second = 2;
     })
     .await;
     let token = agent("SH01");

@@ -149,9 +149,10 @@ async fn a_garbage_last_event_id_is_a_400() {
 #[tokio::test]
 async fn events_wait_in_the_queue_while_redis_is_down_and_reach_the_stream_after() {
     // Sabotage: the gateway runs without Redis.
-    let mut app = spawn_app_with(|s| {
-        s.redis.url = "redis://127.0.0.1:1".to_owned().into();
-        s.redis.command_timeout_ms = 200;
+    let mut app = spawn_app_with(|p, _| {
+        let r = p.redis.as_mut().expect("the gateway has redis");
+        r.url = "redis://127.0.0.1:1".to_owned().into();
+        r.command_timeout_ms = 200;
     })
     .await;
     let no = app.create("SH01").await["request_no"]
@@ -161,7 +162,7 @@ async fn events_wait_in_the_queue_while_redis_is_down_and_reach_the_stream_after
     let id = approve(&app, &no, "SH01").await;
     // Wait until the feed has tried and failed at least once.
     testing::eventually(WAIT, || async {
-        let m = app.send("GET", "/metrics", None, &[], None).await;
+        let m = app.admin("/metrics").await;
         String::from_utf8_lossy(&m.body)
             .contains("aftersales_redis_degraded_total{feature=\"stream\"}")
             .then_some(())
@@ -170,9 +171,10 @@ async fn events_wait_in_the_queue_while_redis_is_down_and_reach_the_stream_after
     .expect("the feed reported Redis missing");
 
     // Redis comes back (a gateway that reaches it takes over the queue).
-    app.restart_gateway(|s| {
-        s.redis.url = redis_url().into();
-        s.redis.command_timeout_ms = 1000;
+    app.restart_gateway(|p, _| {
+        let r = p.redis.as_mut().expect("the gateway has redis");
+        r.url = redis_url().into();
+        r.command_timeout_ms = 1000;
     })
     .await;
 

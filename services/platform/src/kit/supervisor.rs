@@ -111,21 +111,20 @@ impl Supervisor {
         };
 
         // Serving: until shutdown, or until a task ends on its own.
-        loop {
-            tokio::select! {
-                _ = self.shutdown.wait() => break,
-                joined = set.join_next_with_id() => {
-                    let Some(joined) = joined else { break };
+        tokio::select! {
+            _ = self.shutdown.wait() => {}
+            joined = set.join_next_with_id() => {
+                if let Some(joined) = joined {
                     let (id, why) = match joined {
                         Ok((id, Ok(()))) => (id, "ended while the service was running".to_owned()),
                         Ok((id, Err(e))) => (id, format!("{e:#}")),
                         Err(e) => (e.id(), if e.is_panic() { panic_text(e) } else { "cancelled".into() }),
                     };
                     let name = names.get(&id).map(|(n, _)| n.clone()).unwrap_or_default();
+                    names.remove(&id);
                     record(&mut failed, &name, why);
-                    self.shutdown.trigger();
-                    break;
                 }
+                self.shutdown.trigger();
             }
         }
 

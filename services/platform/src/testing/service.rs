@@ -27,6 +27,7 @@ pub struct TestServiceBuilder<S: Service> {
     clock: Clock,
     adjust: Option<Adjust<S::Config>>,
     wait_ready: bool,
+    redis_prefix: Option<String>,
 }
 
 impl<S: Service> TestServiceBuilder<S> {
@@ -63,6 +64,12 @@ impl<S: Service> TestServiceBuilder<S> {
         self
     }
 
+    /// Uses an existing Redis key prefix (a restarted or second instance sharing the data).
+    pub fn redis_prefix(mut self, prefix: &str) -> Self {
+        self.redis_prefix = Some(prefix.to_owned());
+        self
+    }
+
     /// Returns as soon as it serves, without waiting for `/readyz`.
     pub fn no_wait(mut self) -> Self {
         self.wait_ready = false;
@@ -82,9 +89,11 @@ impl<S: Service> TestServiceBuilder<S> {
                 (Some(db), Some(url))
             }
         };
-        let redis_prefix = spec
-            .redis
-            .then(|| format!("test:{}:", uuid::Uuid::new_v4().simple()));
+        let redis_prefix = match (spec.redis, self.redis_prefix) {
+            (false, _) => None,
+            (true, Some(p)) => Some(p),
+            (true, None) => Some(format!("test:{}:", uuid::Uuid::new_v4().simple())),
+        };
         let mut env = testing::service_env(url.as_deref(), &bus, redis_prefix.as_deref());
         env.extend(self.env);
         let adjust = self.adjust;
@@ -136,6 +145,7 @@ impl<S: Service> TestService<S> {
             clock: Clock::system(),
             adjust: None,
             wait_ready: true,
+            redis_prefix: None,
         }
     }
 
@@ -288,14 +298,22 @@ impl<S: Service> TestService<S> {
     }
 
     /// Runs the scanner `name` once at the clock's now: `Some(n)` handled, `None` when another
-    /// replica held it.
-    pub async fn scan(&self, name: &str) -> Option<usize> {
+    /// replica (or this one's own loop, woken by a clock move) held it at that moment.
+    pub async fn try_scan(&self, name: &str) -> Option<usize> {
         self.running()
             .scanner(name)
             .unwrap_or_else(|e| panic!("{e}"))
             .run_now()
             .await
             .unwrap_or_else(|e| panic!("scan {name}: {e:#}"))
+    }
+
+    /// Runs the scanner `name` once at the clock's now, waiting (up to 30 s) while another run
+    /// holds it; how many things this run handled.
+    pub async fn scan(&self, name: &str) -> usize {
+        testing::eventually(Duration::from_secs(30), || self.try_scan(name))
+            .await
+            .unwrap_or_else(|| panic!("scanner {name} stayed busy for 30 s"))
     }
 
     /// Stops it (as SIGTERM would) and checks it stopped cleanly.

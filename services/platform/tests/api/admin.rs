@@ -22,8 +22,8 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 async fn readyz_follows_the_database_the_migrations_and_the_broker() {
     let db = TestDb::create(&[db::PLATFORM]).await;
     let broker = Arc::new(AtomicBool::new(false));
-    let readiness =
-        Readiness::new(Some(db.conn.clone()), &[db::PLATFORM]).with_broker_flag(broker.clone());
+    let readiness = Readiness::new(Some(db.conn.clone()), &[db::PLATFORM]);
+    readiness.add_link("broker", broker.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
@@ -32,7 +32,7 @@ async fn readyz_follows_the_database_the_migrations_and_the_broker() {
     assert_eq!(get(addr, "/healthz").await.0, 200);
     let (code, body) = get(addr, "/readyz").await;
     assert_eq!(code, 503, "broker down → not ready: {body}");
-    assert!(body.contains("\"broker\":false"));
+    assert!(body.contains("[\"broker\",false]"), "{body}");
     broker.store(true, Ordering::SeqCst);
     assert_eq!(get(addr, "/readyz").await.0, 200);
     let (code, body) = get(addr, "/metrics").await;

@@ -75,7 +75,7 @@ struct Setup {
     w: World,
     calls: Arc<AtomicUsize>,
     shutdown: Shutdown,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 async fn setup(fail_first: usize, permanent: bool) -> Setup {
@@ -97,18 +97,18 @@ async fn setup_with(fail_first: usize, permanent: bool, queue_type: &str) -> Set
         fail_first,
         permanent,
     };
-    let consumer = Consumer::new(
-        w.db.conn.clone(),
+    let consumer = Consumer::probe(
+        Some(w.db.conn.clone()),
         w.bus(),
         "sample",
         vec![Subscription::new("intake.request.cancelled", recorder)],
     );
-    let connected = consumer.connected_flag();
+    let state = consumer.state();
     let shutdown = Shutdown::new();
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     eventually(Duration::from_secs(20), || {
-        let c = connected.clone();
-        async move { c.load(Ordering::SeqCst).then_some(()) }
+        let c = state.clone();
+        async move { c.connected.load(Ordering::SeqCst).then_some(()) }
     })
     .await
     .expect("consumer connected and declared its queues");
@@ -173,7 +173,7 @@ async fn a_redelivered_event_has_its_effect_once() {
         "three deliveries of one event, one effect"
     );
     s.shutdown.trigger();
-    s.task.await.unwrap();
+    s.task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -212,7 +212,7 @@ async fn a_poison_message_lands_in_the_dlq_after_the_configured_retries() {
     );
     assert_eq!(effects(&s.w).await, 0);
     s.shutdown.trigger();
-    s.task.await.unwrap();
+    s.task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -233,7 +233,7 @@ async fn a_transient_failure_is_retried_after_a_delay_and_then_succeeds_once() {
     .expect("the retry succeeded");
     assert_eq!(s.calls.load(Ordering::SeqCst), 2);
     s.shutdown.trigger();
-    s.task.await.unwrap();
+    s.task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -278,5 +278,153 @@ async fn a_permanent_failure_and_an_undecodable_message_go_to_the_dlq_at_once() 
     );
     assert_eq!(s.calls.load(Ordering::SeqCst), calls_before);
     s.shutdown.trigger();
-    s.task.await.unwrap();
+    s.task.await.unwrap().unwrap();
+}
+
+/// Panics on the event about `POISON` while `broken` is set; records every other event.
+struct Panicker {
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+const POISON: &str = "AS-2611-SH01-000666";
+
+#[async_trait::async_trait]
+impl Handler for Panicker {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Received,
+    ) -> Result<(), HandlerError> {
+        let payload: RequestCancelled = event.payload()?;
+        if payload.request_no == POISON && self.broken.load(Ordering::SeqCst) {
+            panic!("a bug in the handler");
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO effects (event_id, request_no) VALUES ($1, $2)",
+            [
+                event.envelope.event_id.clone().into(),
+                payload.request_no.into(),
+            ],
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+fn envelope_about(id: &str, request_no: &str) -> EventEnvelope {
+    let mut env = envelope(id);
+    env.payload = RequestCancelled {
+        request_no: request_no.into(),
+        branch: "SH01".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    env.subject = request_no.into();
+    env.request_no = request_no.into();
+    env
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_retries_then_dead_letters_its_event_while_the_next_is_handled_and_a_replay_has_its_effect_once()
+ {
+    // Arrange: a consumer whose handler panics on one request's events.
+    let w = World::new("panicky").await;
+    w.db.conn
+        .execute_unprepared(
+            "CREATE TABLE effects (event_id TEXT NOT NULL, request_no TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let consumer = Consumer::probe(
+        Some(w.db.conn.clone()),
+        w.bus(),
+        "panicky",
+        vec![Subscription::new(
+            "intake.request.cancelled",
+            Panicker {
+                broken: broken.clone(),
+            },
+        )],
+    );
+    let state = consumer.state();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    eventually(Duration::from_secs(20), || {
+        let c = state.clone();
+        async move { c.connected.load(Ordering::SeqCst).then_some(()) }
+    })
+    .await
+    .expect("consumer up");
+    let (_conn, ch) = w.channel().await;
+    let poison_id = uuid::Uuid::now_v7().to_string();
+    let good_id = uuid::Uuid::now_v7().to_string();
+
+    // Act: the poisonous event, then a good one.
+    w.publish(&ch, &envelope_about(&poison_id, POISON), FieldTable::default())
+        .await;
+    w.publish(
+        &ch,
+        &envelope_about(&good_id, "AS-2611-SH01-000001"),
+        FieldTable::default(),
+    )
+    .await;
+
+    // Assert: the good one has its effect; the poisonous one, tried max_attempts times (3 in
+    // tests), is in the DLQ saying why; the consumer still runs.
+    eventually(Duration::from_secs(20), || async {
+        (effects(&w).await == 1).then_some(())
+    })
+    .await
+    .expect("the next event is handled");
+    let letters = eventually(Duration::from_secs(30), || async {
+        let l = w.bus().dlq_list("panicky").await.ok()?;
+        (!l.is_empty()).then_some(l)
+    })
+    .await
+    .expect("the poisonous event is dead-lettered");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event_id, poison_id);
+    assert_eq!(letters[0].attempts, 3);
+    assert!(letters[0].error.contains("panicked"), "{letters:?}");
+    assert!(!task.is_finished(), "the consumer goes on");
+
+    // Act: the bug is fixed; the dead letter is replayed, twice over.
+    broken.store(false, Ordering::SeqCst);
+    let replayed = w
+        .bus()
+        .dlq_replay(
+            "panicky",
+            &aftersales_platform::bus::Replay::EventIds(vec![poison_id.clone()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replayed.len(), 1);
+    eventually(Duration::from_secs(20), || async {
+        (effects(&w).await == 2).then_some(())
+    })
+    .await
+    .expect("the replayed event has its effect");
+    // The same event once more (as a second replay of a copy would bring it): no second effect.
+    w.publish(&ch, &envelope_about(&poison_id, POISON), FieldTable::default())
+        .await;
+    // A sentinel published after it: once it is handled, the duplicate was too.
+    let sentinel = uuid::Uuid::now_v7().to_string();
+    w.publish(
+        &ch,
+        &envelope_about(&sentinel, "AS-2611-SH01-000002"),
+        FieldTable::default(),
+    )
+    .await;
+    eventually(Duration::from_secs(20), || async {
+        (effects(&w).await == 3).then_some(())
+    })
+    .await
+    .expect("the sentinel is handled");
+    assert_eq!(effects(&w).await, 3, "the replayed event had its effect once");
+    assert!(w.bus().dlq_list("panicky").await.unwrap().is_empty(), "the DLQ is empty");
+
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
 }

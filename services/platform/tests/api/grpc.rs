@@ -8,22 +8,37 @@ use aftersales_platform::http_admin::Readiness;
 use aftersales_platform::shutdown::Shutdown;
 use aftersales_platform::telemetry::metrics;
 use aftersales_platform::testing::{self, TestDb};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+struct Forget;
+
+#[tonic::async_trait]
+impl TraceService for Forget {
+    async fn export(
+        &self,
+        _: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
 
 #[tokio::test]
 async fn health_follows_readiness_and_every_rpc_is_counted() {
     testing::telemetry();
     let db = TestDb::create(&[db::PLATFORM]).await;
     let broker = Arc::new(AtomicBool::new(false));
-    let readiness =
-        Readiness::new(Some(db.conn.clone()), &[db::PLATFORM]).with_broker_flag(broker.clone());
-    // Any named service will do; the v1alpha reflection service is one the server does not add.
-    let svc = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(aftersales_platform::proto::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .unwrap();
+    let readiness = Readiness::new(Some(db.conn.clone()), &[db::PLATFORM]);
+    readiness.add_link("broker", broker.clone());
+    // Any named service will do: an OTLP receiver that accepts and forgets.
+    let svc = grpc::Services::default().with(TraceServiceServer::new(Forget));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();

@@ -4,4 +4,5 @@ mod bus;
 mod db;
 mod grpc;
 mod helpers;
+mod kit;
 mod outbox;

@@ -45,7 +45,7 @@ async fn unpublished(w: &World) -> i64 {
 }
 
 fn relay(w: &World, batch: u32) -> Relay {
-    let mut s = w.settings.outbox.clone();
+    let mut s = w.settings.outbox.clone().expect("outbox settings");
     s.batch_size = batch;
     Relay::new(w.db.conn.clone(), w.bus(), "intake", s)
 }
@@ -87,7 +87,7 @@ async fn staged_events_are_published_with_envelope_properties_and_per_subject_se
         "each subject counts its own sequence"
     );
     shutdown.trigger();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
     assert_eq!(unpublished(&w).await, 0);
 }
 
@@ -149,7 +149,7 @@ async fn killing_the_relay_mid_publish_loses_nothing() {
         "every staged event arrived (received {received} messages after the crash, duplicates included)"
     );
     shutdown.trigger();
-    second.await.unwrap();
+    second.await.unwrap().unwrap();
     assert_eq!(unpublished(&w).await, 0);
 }
 
@@ -177,14 +177,14 @@ async fn a_broker_connection_closed_mid_publish_loses_nothing() {
     );
     assert!(handle.is_connected(), "the relay reconnected");
     shutdown.trigger();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
     assert_eq!(unpublished(&w).await, 0);
 }
 
 #[tokio::test]
 async fn a_commit_wakes_the_relay_before_its_poll_interval() {
     let mut w = World::new("intake").await;
-    w.settings.outbox.poll_interval_ms = 60_000;
+    w.settings.outbox.as_mut().expect("outbox settings").poll_interval_ms = 60_000;
     let mut probe = w.probe().await;
     let shutdown = Shutdown::new();
     let task = tokio::spawn(relay(&w, 50).run(shutdown.clone()));
@@ -198,7 +198,7 @@ async fn a_commit_wakes_the_relay_before_its_poll_interval() {
         "NOTIFY woke the relay long before the 60 s poll"
     );
     shutdown.trigger();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -229,6 +229,99 @@ async fn an_event_no_queue_is_bound_for_is_kept_in_the_unrouted_queue() {
         "intake.request.cancelled"
     );
     shutdown.trigger();
-    task.await.unwrap();
+    task.await.unwrap().unwrap();
     assert_eq!(unpublished(&w).await, 0);
+}
+
+#[tokio::test]
+async fn a_row_the_broker_refuses_is_quarantined_and_does_not_block_the_hundred_behind_it() {
+    use aftersales_platform::proto::procurement::v1::SupplierStatusChanged;
+    // Arrange: a queue that refuses every message (full at length 0, reject-publish) is the only
+    // one bound for the poison row's key, so the broker nacks that row, for real, every time.
+    let w = World::new("intake").await;
+    let mut probe = w.probe().await;
+    let (_conn, ch) = w.channel().await;
+    let full = format!("{}full", w.bus_names.prefix);
+    let mut args = lapin::types::FieldTable::default();
+    args.insert("x-max-length".into(), lapin::types::AMQPValue::LongInt(0));
+    args.insert(
+        "x-overflow".into(),
+        lapin::types::AMQPValue::LongString("reject-publish".into()),
+    );
+    args.insert(
+        "x-expires".into(),
+        lapin::types::AMQPValue::LongUInt(120_000),
+    );
+    ch.queue_declare(full.as_str().into(), Default::default(), args)
+        .await
+        .unwrap();
+    ch.queue_bind(
+        full.as_str().into(),
+        w.bus().topology.exchange.as_str().into(),
+        "procurement.supplier.status_changed".into(),
+        Default::default(),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let outbox = Outbox::new("intake");
+    let txn = w.db.conn.begin().await.unwrap();
+    outbox
+        .stage(
+            &txn,
+            EventMeta {
+                subject: "SUP-1",
+                branch: "",
+                request_no: "",
+            },
+            &SupplierStatusChanged::default(),
+        )
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    stage(&w, 100, 100).await;
+
+    // Act: the relay runs, refusals allowed 3 times per row.
+    let mut s = w.settings.outbox.clone().expect("outbox settings");
+    s.batch_size = 50;
+    s.max_attempts = 3;
+    let relay = Relay::new(w.db.conn.clone(), w.bus(), "intake", s);
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    // Assert: all hundred behind it are delivered, the poison row is set aside with its error.
+    let (ids, _, _) = probe.distinct(101, Duration::from_secs(30)).await;
+    let delivered_after: usize = ids.len();
+    assert!(delivered_after >= 100, "the rows behind kept flowing: {delivered_after}");
+    let quarantined = aftersales_platform::testing::eventually(Duration::from_secs(20), || async {
+        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn).await.ok()?;
+        (rows.len() == 1).then_some(rows)
+    })
+    .await
+    .expect("the refused row is quarantined");
+    assert_eq!(quarantined[0].routing_key, "procurement.supplier.status_changed");
+    assert_eq!(quarantined[0].failures, 3);
+    assert!(quarantined[0].last_error.contains("nack"), "{quarantined:?}");
+    assert_eq!(unpublished(&w).await, 1, "only the quarantined row is unpublished");
+    assert_eq!(
+        aftersales_platform::outbox::quarantined(&w.db.conn).await.unwrap(),
+        1,
+        "what /readyz reports"
+    );
+
+    // An operator puts it back: it is tried again (and, the queue still full, set aside again).
+    assert_eq!(
+        aftersales_platform::outbox::retry_quarantined(&w.db.conn, None)
+            .await
+            .unwrap(),
+        1
+    );
+    aftersales_platform::testing::eventually(Duration::from_secs(20), || async {
+        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn).await.ok()?;
+        (rows.len() == 1 && rows[0].failures == 3).then_some(())
+    })
+    .await
+    .expect("tried again, refused again, set aside again");
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
 }
