@@ -420,8 +420,7 @@ pub async fn start<S: Service>(
         });
     }
     if !parts.subscriptions.is_empty() {
-        let mut consumer =
-            Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
+        let mut consumer = Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
         if let Some(check) = parts.dependency {
             consumer = consumer.waiting_for(check);
         }

@@ -37,7 +37,7 @@ mod service;
 
 pub use process::ServiceProcess;
 pub use proxy::{FaultProxy, target_of, via_proxy};
-pub use service::{TestService, TestServiceBuilder};
+pub use service::{Publisher, TestService, TestServiceBuilder};
 
 /// The JWT secret every test service is configured with.
 pub const TEST_JWT_SECRET: &str = "test-secret-for-the-aftersales-mesh";
@@ -236,7 +236,11 @@ pub fn service_env(
 /// Platform settings for a test of the platform itself (no service around it): port 0, the given
 /// database, the test's broker names, quick retries, from the same environment as
 /// [`service_env`].
-pub fn settings(service: &str, database_url: &str, bus: &TestBus) -> crate::config::PlatformSettings {
+pub fn settings(
+    service: &str,
+    database_url: &str,
+    bus: &TestBus,
+) -> crate::config::PlatformSettings {
     let shape = crate::config::Shape {
         service,
         grpc_port: Some(0),

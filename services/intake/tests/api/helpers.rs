@@ -143,6 +143,18 @@ impl TestApp {
     }
 }
 
+/// A branch agent's client of an intake at `addr` (its binary, say).
+pub async fn client_at(addr: std::net::SocketAddr) -> Client {
+    let channel =
+        aftersales_platform::grpc::channel(&format!("http://{addr}"), Duration::from_secs(30))
+            .unwrap();
+    IntakeServiceClient::with_interceptor(
+        channel,
+        ClientInterceptor::with_token(&testing::token("agent-SH01", "SH01", &[Role::BranchAgent]))
+            .unwrap(),
+    )
+}
+
 /// A complete, valid submission for `branch`.
 pub fn submission(branch: &str) -> pb::SubmitRequestRequest {
     pb::SubmitRequestRequest {

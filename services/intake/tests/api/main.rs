@@ -2,6 +2,7 @@
 mod auth;
 mod cancel;
 mod config;
+mod faults;
 mod helpers;
 mod list;
 mod sabotage;

@@ -113,7 +113,7 @@ impl<S: Service> TestServiceBuilder<S> {
             env,
             settings,
             redis_prefix,
-            amqp: OnceCell::new(),
+            publisher: OnceCell::new(),
         };
         if self.wait_ready {
             testing::wait_ready(t.admin_addr(), spec.name).await;
@@ -133,7 +133,7 @@ pub struct TestService<S: Service> {
     pub env: HashMap<String, String>,
     pub settings: Settings<S::Config>,
     pub redis_prefix: Option<String>,
-    amqp: OnceCell<(lapin::Connection, lapin::Channel)>,
+    publisher: OnceCell<Publisher>,
 }
 
 impl<S: Service> TestService<S> {
@@ -229,28 +229,9 @@ impl<S: Service> TestService<S> {
         panic!("{sql}: {last}, expected {expected}");
     }
 
-    async fn amqp(&self) -> &(lapin::Connection, lapin::Channel) {
-        self.amqp
-            .get_or_init(|| async {
-                let bus = self.bus_settings();
-                let conn = bus.connect("test-publisher").await.unwrap_or_else(|e| {
-                    panic!(
-                        "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
-                        testing::amqp_url()
-                    )
-                });
-                let ch = conn
-                    .create_channel()
-                    .await
-                    .unwrap_or_else(|e| panic!("channel: {e}"));
-                ch.confirm_select(Default::default())
-                    .await
-                    .unwrap_or_else(|e| panic!("confirms: {e}"));
-                bus.declare_exchanges(&ch)
-                    .await
-                    .unwrap_or_else(|e| panic!("exchanges: {e}"));
-                (conn, ch)
-            })
+    async fn publisher(&self) -> &Publisher {
+        self.publisher
+            .get_or_init(|| Publisher::connect(&self.bus))
             .await
     }
 
@@ -262,10 +243,10 @@ impl<S: Service> TestService<S> {
         branch: &str,
         payload: &E,
     ) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
-        self.publish_with_id(&id, producer, request_no, branch, payload)
-            .await;
-        id
+        self.publisher()
+            .await
+            .publish(producer, request_no, branch, payload)
+            .await
     }
 
     pub async fn publish_with_id<E: Event>(
@@ -276,25 +257,15 @@ impl<S: Service> TestService<S> {
         branch: &str,
         payload: &E,
     ) {
-        let (_, ch) = self.amqp().await;
-        testing::publish_event(
-            ch,
-            &self.bus_settings(),
-            TestEvent {
-                id,
-                producer,
-                request_no,
-                branch,
-            },
-            payload,
-        )
-        .await;
+        self.publisher()
+            .await
+            .publish_with_id(id, producer, request_no, branch, payload)
+            .await
     }
 
     /// A queue of the test's own bound to `pattern`, yielding every envelope.
     pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
-        let (conn, _) = self.amqp().await;
-        testing::subscribe(conn, &self.bus_settings(), pattern).await
+        self.publisher().await.subscribe(pattern).await
     }
 
     /// Runs the scanner `name` once at the clock's now: `Some(n)` handled, `None` when another
@@ -341,5 +312,91 @@ impl<S: Service> TestService<S> {
         self.running
             .take()
             .unwrap_or_else(|| panic!("{} was stopped", S::SPEC.name))
+    }
+}
+
+/// Publishes events onto a test's exchange as the producing services' relays would, straight to
+/// the real broker (never through a service's fault proxy), and subscribes test queues to it.
+pub struct Publisher {
+    bus: Bus,
+    conn: lapin::Connection,
+    ch: lapin::Channel,
+}
+
+impl Publisher {
+    pub async fn connect(names: &TestBus) -> Publisher {
+        let env = testing::service_env(None, names, None);
+        let defaults = crate::config::PlatformSettings::defaults(&crate::config::Shape {
+            service: "test-publisher",
+            grpc_port: None,
+            http_port: None,
+            admin_port: 0,
+            database: None,
+            redis: false,
+        });
+        let settings = crate::config::Layers::load(&defaults, None, EnvSource::Map(env))
+            .and_then(|l| l.platform())
+            .unwrap_or_else(|e| panic!("publisher settings: {e}"));
+        let bus = Bus::new(&settings.amqp);
+        let conn = bus.connect("test-publisher").await.unwrap_or_else(|e| {
+            panic!(
+                "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
+                testing::amqp_url()
+            )
+        });
+        let ch = conn
+            .create_channel()
+            .await
+            .unwrap_or_else(|e| panic!("channel: {e}"));
+        ch.confirm_select(Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("confirms: {e}"));
+        bus.declare_exchanges(&ch)
+            .await
+            .unwrap_or_else(|e| panic!("exchanges: {e}"));
+        Publisher { bus, conn, ch }
+    }
+
+    pub async fn publish<E: Event>(
+        &self,
+        producer: &str,
+        request_no: &str,
+        branch: &str,
+        payload: &E,
+    ) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.publish_with_id(&id, producer, request_no, branch, payload)
+            .await;
+        id
+    }
+
+    pub async fn publish_with_id<E: Event>(
+        &self,
+        id: &str,
+        producer: &str,
+        request_no: &str,
+        branch: &str,
+        payload: &E,
+    ) {
+        testing::publish_event(
+            &self.ch,
+            &self.bus,
+            TestEvent {
+                id,
+                producer,
+                request_no,
+                branch,
+            },
+            payload,
+        )
+        .await;
+    }
+
+    pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
+        testing::subscribe(&self.conn, &self.bus, pattern).await
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 }

@@ -362,8 +362,12 @@ async fn a_handler_that_panics_retries_then_dead_letters_its_event_while_the_nex
     let good_id = uuid::Uuid::now_v7().to_string();
 
     // Act: the poisonous event, then a good one.
-    w.publish(&ch, &envelope_about(&poison_id, POISON), FieldTable::default())
-        .await;
+    w.publish(
+        &ch,
+        &envelope_about(&poison_id, POISON),
+        FieldTable::default(),
+    )
+    .await;
     w.publish(
         &ch,
         &envelope_about(&good_id, "AS-2611-SH01-000001"),
@@ -407,8 +411,12 @@ async fn a_handler_that_panics_retries_then_dead_letters_its_event_while_the_nex
     .await
     .expect("the replayed event has its effect");
     // The same event once more (as a second replay of a copy would bring it): no second effect.
-    w.publish(&ch, &envelope_about(&poison_id, POISON), FieldTable::default())
-        .await;
+    w.publish(
+        &ch,
+        &envelope_about(&poison_id, POISON),
+        FieldTable::default(),
+    )
+    .await;
     // A sentinel published after it: once it is handled, the duplicate was too.
     let sentinel = uuid::Uuid::now_v7().to_string();
     w.publish(
@@ -422,8 +430,15 @@ async fn a_handler_that_panics_retries_then_dead_letters_its_event_while_the_nex
     })
     .await
     .expect("the sentinel is handled");
-    assert_eq!(effects(&w).await, 3, "the replayed event had its effect once");
-    assert!(w.bus().dlq_list("panicky").await.unwrap().is_empty(), "the DLQ is empty");
+    assert_eq!(
+        effects(&w).await,
+        3,
+        "the replayed event had its effect once"
+    );
+    assert!(
+        w.bus().dlq_list("panicky").await.unwrap().is_empty(),
+        "the DLQ is empty"
+    );
 
     shutdown.trigger();
     task.await.unwrap().unwrap();

@@ -24,7 +24,10 @@ fn probe_env(bus: &TestBus, panic_after_ms: u64) -> std::collections::HashMap<St
     );
     // A task that takes a while to stop keeps the admin port up long enough to be watched.
     env.insert("AFTERSALES__KIT_PROBE__SLOW_STOP_MS".into(), "1500".into());
-    env.insert("AFTERSALES__SERVER__SHUTDOWN_GRACE_MS".into(), "4000".into());
+    env.insert(
+        "AFTERSALES__SERVER__SHUTDOWN_GRACE_MS".into(),
+        "4000".into(),
+    );
     env
 }
 
@@ -32,7 +35,8 @@ fn probe_env(bus: &TestBus, panic_after_ms: u64) -> std::collections::HashMap<St
 async fn a_background_task_that_panics_takes_readiness_down_and_the_process_out_non_zero() {
     // Arrange: the probe is up and ready; its task panics 1.5 s after the start.
     let bus = TestBus::new();
-    let mut p = ServiceProcess::start(env!("CARGO_BIN_EXE_kit-probe"), &probe_env(&bus, 1500)).await;
+    let mut p =
+        ServiceProcess::start(env!("CARGO_BIN_EXE_kit-probe"), &probe_env(&bus, 1500)).await;
 
     // Act: wait for the panic to be noticed.
     let (code, body) = testing::eventually(Duration::from_secs(15), || async {
@@ -44,12 +48,18 @@ async fn a_background_task_that_panics_takes_readiness_down_and_the_process_out_
 
     // Assert: readiness names the task, and the process ends non-zero within the grace period.
     assert_eq!(code, 503);
-    assert!(body.contains("panicker"), "the failed task is named: {body}");
+    assert!(
+        body.contains("panicker"),
+        "the failed task is named: {body}"
+    );
     let status = p
         .wait(Duration::from_secs(10))
         .await
         .expect("the process exits");
-    assert!(!status.success(), "a failed task ends the process non-zero: {status:?}");
+    assert!(
+        !status.success(),
+        "a failed task ends the process non-zero: {status:?}"
+    );
     assert!(
         noticed.elapsed() <= Duration::from_millis(4000 + 1500),
         "within the 4 s grace: {:?}",

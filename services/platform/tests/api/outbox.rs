@@ -184,7 +184,11 @@ async fn a_broker_connection_closed_mid_publish_loses_nothing() {
 #[tokio::test]
 async fn a_commit_wakes_the_relay_before_its_poll_interval() {
     let mut w = World::new("intake").await;
-    w.settings.outbox.as_mut().expect("outbox settings").poll_interval_ms = 60_000;
+    w.settings
+        .outbox
+        .as_mut()
+        .expect("outbox settings")
+        .poll_interval_ms = 60_000;
     let mut probe = w.probe().await;
     let shutdown = Shutdown::new();
     let task = tokio::spawn(relay(&w, 50).run(shutdown.clone()));
@@ -292,19 +296,36 @@ async fn a_row_the_broker_refuses_is_quarantined_and_does_not_block_the_hundred_
     // Assert: all hundred behind it are delivered, the poison row is set aside with its error.
     let (ids, _, _) = probe.distinct(101, Duration::from_secs(30)).await;
     let delivered_after: usize = ids.len();
-    assert!(delivered_after >= 100, "the rows behind kept flowing: {delivered_after}");
+    assert!(
+        delivered_after >= 100,
+        "the rows behind kept flowing: {delivered_after}"
+    );
     let quarantined = aftersales_platform::testing::eventually(Duration::from_secs(20), || async {
-        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn).await.ok()?;
+        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn)
+            .await
+            .ok()?;
         (rows.len() == 1).then_some(rows)
     })
     .await
     .expect("the refused row is quarantined");
-    assert_eq!(quarantined[0].routing_key, "procurement.supplier.status_changed");
-    assert_eq!(quarantined[0].failures, 3);
-    assert!(quarantined[0].last_error.contains("nack"), "{quarantined:?}");
-    assert_eq!(unpublished(&w).await, 1, "only the quarantined row is unpublished");
     assert_eq!(
-        aftersales_platform::outbox::quarantined(&w.db.conn).await.unwrap(),
+        quarantined[0].routing_key,
+        "procurement.supplier.status_changed"
+    );
+    assert_eq!(quarantined[0].failures, 3);
+    assert!(
+        quarantined[0].last_error.contains("nack"),
+        "{quarantined:?}"
+    );
+    assert_eq!(
+        unpublished(&w).await,
+        1,
+        "only the quarantined row is unpublished"
+    );
+    assert_eq!(
+        aftersales_platform::outbox::quarantined(&w.db.conn)
+            .await
+            .unwrap(),
         1,
         "what /readyz reports"
     );
@@ -317,7 +338,9 @@ async fn a_row_the_broker_refuses_is_quarantined_and_does_not_block_the_hundred_
         1
     );
     aftersales_platform::testing::eventually(Duration::from_secs(20), || async {
-        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn).await.ok()?;
+        let rows = aftersales_platform::outbox::list_quarantined(&w.db.conn)
+            .await
+            .ok()?;
         (rows.len() == 1 && rows[0].failures == 3).then_some(())
     })
     .await
