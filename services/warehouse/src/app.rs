@@ -1,130 +1,78 @@
-//! Startup: connect, migrate, bind, then run the gRPC server, the admin server, the outbox relay
-//! and the consumer side by side until shutdown.
+//! The warehouse as a service of the kit: what it is, and what it runs (the gRPC API and the
+//! consumer of approvals, cancellations and completed work orders). Start-up, supervision and
+//! shutdown are the kit's.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use aftersales_platform::auth::Verifier;
-use aftersales_platform::bus::{Bus, Consumer};
-use aftersales_platform::config::Validated;
-use aftersales_platform::http_admin::{self, Readiness};
-use aftersales_platform::outbox::{Relay, RelayHandle};
+use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::warehouse::v1::warehouse_service_server::WarehouseServiceServer;
-use aftersales_platform::shutdown::Shutdown;
-use aftersales_platform::{db, grpc};
-use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
+use secrecy::ExposeSecret;
 
-use crate::config::{SERVICE, Settings};
+use crate::config::{SERVICE, WarehouseSettings};
 use crate::grpc::Api;
 use crate::service::Warehouse;
 use crate::store::ALL_MIGRATIONS;
 
-pub struct App {
-    settings: Settings,
-    db: DatabaseConnection,
-    grpc_listener: TcpListener,
-    admin_listener: TcpListener,
-    grpc_addr: SocketAddr,
-    admin_addr: SocketAddr,
-    verifier: Verifier,
-    relay: Relay,
+pub struct App;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Upsert the demo parts and book their demo stock through a running warehouse
+    /// (idempotent: seeding twice changes nothing).
+    Seed {
+        /// The warehouse to seed.
+        #[arg(long, default_value = "http://127.0.0.1:50054")]
+        addr: String,
+    },
 }
 
-impl App {
-    /// Connects to the database, applies migrations and binds both ports (port 0 in tests).
-    pub async fn build(settings: Settings, validated: Validated) -> anyhow::Result<App> {
-        let db = db::connect(&settings.platform.database).await?;
-        db::migrate(&db, ALL_MIGRATIONS).await?;
-        let grpc_listener = TcpListener::bind(validated.grpc_addr).await?;
-        let admin_listener = TcpListener::bind(validated.admin_addr).await?;
-        let verifier = Verifier::from_settings(&settings.platform.auth)?;
-        let relay = Relay::new(
-            db.clone(),
-            Bus::new(&settings.platform.amqp),
-            SERVICE,
-            settings.platform.outbox.clone(),
-        );
-        Ok(App {
-            grpc_addr: grpc_listener.local_addr()?,
-            admin_addr: admin_listener.local_addr()?,
-            settings,
-            db,
-            grpc_listener,
-            admin_listener,
-            verifier,
-            relay,
-        })
-    }
+impl kit::Service for App {
+    const SPEC: Spec = Spec {
+        name: SERVICE,
+        about: "After-sales warehouse: catalogue, stock ledger, reservations, receipt, pick lists",
+        section: "warehouse",
+        grpc_port: Some(50054),
+        http_port: None,
+        admin_port: 51054,
+        database: Some("aftersales_warehouse"),
+        migrations: ALL_MIGRATIONS,
+        redis: false,
+    };
+    type Config = WarehouseSettings;
+    type Command = Command;
 
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_addr
-    }
-
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
-    }
-
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    /// Lets tests and operators watch or cut the relay's broker link.
-    pub fn relay_handle(&self) -> RelayHandle {
-        self.relay.handle()
-    }
-
-    /// Runs until `shutdown`; in-flight RPCs and handlers finish within the grace period.
-    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let platform = &self.settings.platform;
+    async fn build(ctx: &mut Ctx<WarehouseSettings>) -> anyhow::Result<Parts> {
         let warehouse = Warehouse::new(
-            self.db.clone(),
-            self.settings.warehouse.partial_reservations,
+            ctx.db()?,
+            ctx.config().partial_reservations,
+            ctx.clock.clone(),
         );
-        let consumer = Consumer::new(
-            self.db.clone(),
-            Bus::new(&platform.amqp),
-            SERVICE,
-            crate::events::subscriptions(&warehouse),
-        );
-        let relay_handle = self.relay.handle();
-        let readiness = Readiness::new(Some(self.db.clone()), ALL_MIGRATIONS)
-            .with_broker_flag(consumer.connected_flag());
         let api = Api {
-            warehouse,
-            verifier: self.verifier,
-            max_page_size: self.settings.warehouse.max_page_size,
+            warehouse: warehouse.clone(),
+            verifier: ctx.verifier.clone(),
+            max_page_size: ctx.config().max_page_size,
         };
-        let service = WarehouseServiceServer::new(api)
-            .max_decoding_message_size(platform.server.max_message_bytes)
-            .max_encoding_message_size(platform.server.max_message_bytes);
+        let server = WarehouseServiceServer::new(api)
+            .max_decoding_message_size(ctx.max_message_bytes())
+            .max_encoding_message_size(ctx.max_message_bytes());
+        Ok(Parts::new()
+            .grpc(server)
+            .subscriptions(crate::events::subscriptions(&warehouse)))
+    }
 
-        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
-        let consumer = tokio::spawn(consumer.run(shutdown.clone()));
-        let admin = tokio::spawn(http_admin::serve(
-            self.admin_listener,
-            readiness.clone(),
-            shutdown.clone(),
-        ));
-        tracing::info!(grpc = %self.grpc_addr, admin = %self.admin_addr, "warehouse serving");
-        let served = grpc::serve(
-            self.grpc_listener,
-            service,
-            &platform.server,
-            readiness,
-            shutdown.clone(),
-        )
-        .await;
-
-        shutdown.trigger();
-        let grace = Duration::from_millis(platform.server.shutdown_grace_ms);
-        let _ = tokio::time::timeout(grace, async {
-            let _ = relay.await;
-            let _ = consumer.await;
-            let _ = admin.await;
-        })
-        .await;
-        drop(relay_handle);
-        served
+    async fn command(command: Command, tool: Tool<WarehouseSettings>) -> anyhow::Result<()> {
+        match command {
+            Command::Seed { addr } => {
+                let secret = tool
+                    .settings
+                    .platform
+                    .auth
+                    .jwt_secret
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("seeding needs auth.jwt_secret (HS256)"))?;
+                for line in crate::demo::seed(&addr, secret.expose_secret()).await? {
+                    println!("{line}");
+                }
+                Ok(())
+            }
+        }
     }
 }

@@ -4,20 +4,23 @@
 //! locks taken in a fixed order, and the database refuses negative or over-reserved stock.
 //!
 //! # Layout
-//! - [`config`]: typed settings (the platform's plus `[warehouse]`).
-//! - [`domain`]: part numbers, quantities, zones, movement kinds, the reservation plan (all or
-//!   nothing / partial), pick-list matching, the low-stock crossing, stocktake accuracy, ABC
-//!   classes. Pure.
+//! - [`app`]: the service as the platform kit runs it (its spec, its parts, `warehouse seed`).
+//! - [`config`]: its own settings section `[warehouse]`.
+//! - [`domain`]: quantities, zones, movement kinds, catalogue entries, the reservation plan (all
+//!   or nothing / partial), pick-list matching, the low-stock crossing, stocktake accuracy, ABC
+//!   classes. Pure. Part, request and branch numbers are the platform's identifiers.
 //! - [`store`]: the tables (parts, stock levels, ledger, reservations, receipts, returned units,
 //!   old parts, supplier returns, stocktakes, closed periods) and their migrations.
-//! - [`service`]: the operations, one transaction each (catalogue, stock queries, receipt and
-//!   inspection, reserve / release / issue, returned units, old parts, returns to suppliers,
-//!   stocktake, period close, ABC classification).
-//! - [`grpc`]: the tonic service: parse and authorize, call [`service`], answer.
+//! - [`service`]: the operations, one transaction each, taking parsed commands:
+//!   `service/catalogue`, `stock` (levels, ledger, back-orders, adjustments), `inbound` (receipt
+//!   and inspection), `reservations` (reserve, serve back-orders, release), `outbound` (issue),
+//!   `returns`, `old_parts` (and returns to suppliers), `stocktake` (and period close), `abc`.
+//! - [`grpc`]: the tonic service: authorize, parse each request once (`TryFrom` into a command,
+//!   in `grpc/<area>`), call [`service`], answer.
+//! - [`wire`]: the domain ↔ protobuf conversions, the one place that knows a proto enum's numbers.
 //! - [`events`]: what the warehouse consumes, one handler per kind of event, subscribed in one
 //!   place.
-//! - [`error`]: the error kinds and their mapping to gRPC status and consumer failures.
-//! - [`app`]: startup and the tasks that run side by side.
+//! - [`error`]: the platform's error kinds (one gRPC mapping, one consumer retry rule).
 //! - [`demo`]: the demo parts and stock for `make up` (`warehouse seed`).
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
@@ -31,3 +34,4 @@ pub mod events;
 pub mod grpc;
 pub mod service;
 pub mod store;
+pub mod wire;

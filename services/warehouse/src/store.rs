@@ -1,6 +1,7 @@
 //! The warehouse's tables: parts, stock levels, the append-only ledger, reservations (pick lists
 //! and back-orders), receipts, returned units, old parts, supplier returns, closed periods and
-//! stocktakes. Query functions take the connection or transaction they run in.
+//! stocktakes. Query functions take the connection or transaction they run in. Migrations are
+//! plain SQL compiled in; an applied one is never edited (its checksum would refuse to start).
 
 pub mod old_parts;
 pub mod parts;
@@ -35,6 +36,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 4,
             name: "old_parts",
             sql: include_str!("store/migrations/0004_old_parts.sql"),
+        },
+        Migration {
+            version: 5,
+            name: "ship_to_json",
+            sql: include_str!("store/migrations/0005_ship_to_json.sql"),
         },
     ],
 };

@@ -1,6 +1,8 @@
 //! ABC classification from 12-month usage value (DESIGN §6): A ≈ the top 80 % of the value,
 //! B the next 15 %, C the rest.
 
+use super::stock::stored_enum;
+
 /// One part's usage in the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
@@ -9,22 +11,10 @@ pub struct Usage {
     pub value_minor: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    A,
-    B,
-    C,
-}
-
-impl Class {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::A => "A",
-            Class::B => "B",
-            Class::C => "C",
-        }
-    }
-}
+stored_enum!(
+    /// A part's ABC class, stored on the part.
+    Class { A = "A", B = "B", C = "C" }
+);
 
 /// A classified part: its share and the cumulative share up to and including it, in basis
 /// points of the total value.

@@ -1,6 +1,9 @@
-//! Part numbers, quantities, zones and movement kinds.
+//! Quantities, zones, movement kinds and their dates. Part numbers are the platform's
+//! ([`aftersales_platform::ids::PartNo`]), so one string is a part number in every service.
 
-use std::fmt;
+use chrono::NaiveDate;
+
+pub use aftersales_platform::ids::PartNo;
 
 /// Defines an enum with a stable upper-case storage name for each variant.
 macro_rules! stored_enum {
@@ -21,6 +24,20 @@ macro_rules! stored_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+        // In JSON columns too a value is written by its storage name.
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as ::serde::Deserialize>::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| {
+                    ::serde::de::Error::custom(format!("{s:?} is not a {}", stringify!($name)))
+                })
             }
         }
     };
@@ -75,39 +92,6 @@ stored_enum!(
     }
 );
 
-/// A catalogue part number: 1–40 characters of `A–Z`, `0–9`, `-`, `_`, `.` (upper-cased).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PartNo(String);
-
-impl PartNo {
-    pub fn parse(s: &str) -> Result<PartNo, String> {
-        let s = s.trim().to_ascii_uppercase();
-        if s.is_empty() {
-            return Err("is required".into());
-        }
-        if s.len() > 40 {
-            return Err("must be at most 40 characters".into());
-        }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err("may contain only letters, digits, '-', '_' and '.'".into());
-        }
-        Ok(PartNo(s))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PartNo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A positive whole number of units, at most one million per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Quantity(u32);
@@ -130,6 +114,23 @@ impl Quantity {
     }
 }
 
+/// A part and how many of it: a request's line, a line presented for issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartLine {
+    pub part_no: PartNo,
+    pub quantity: Quantity,
+}
+
+/// The date a movement is booked on: `today` unless one is given. A date after tomorrow is
+/// refused: a clerk a few time zones ahead may book tomorrow's date, nobody books next week's.
+pub fn movement_date(given: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, String> {
+    match given {
+        None => Ok(today),
+        Some(d) if d > today.succ_opt().unwrap_or(today) => Err("must not be in the future".into()),
+        Some(d) => Ok(d),
+    }
+}
+
 /// Whether a low-stock alert fires (`Some(true)`), re-arms (`Some(false)`) or nothing changes.
 /// It fires once when available falls below the reorder point and again only after available
 /// rose back to or above it.
@@ -147,14 +148,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn part_numbers_are_trimmed_and_upper_cased() {
-        assert_eq!(PartNo::parse(" pwr-55-01 ").unwrap().as_str(), "PWR-55-01");
-        assert!(PartNo::parse("").is_err());
-        assert!(PartNo::parse("A B").is_err());
-        assert!(PartNo::parse(&"X".repeat(41)).is_err());
-    }
-
-    #[test]
     fn zero_is_not_a_quantity() {
         assert!(Quantity::parse(0).is_err());
         assert_eq!(Quantity::parse(3).unwrap().get(), 3);
@@ -170,6 +163,15 @@ mod tests {
         assert!(!Zone::Valuables.admits(false));
         assert!(Zone::PendingInspection.admits(true));
         assert_eq!(Zone::reservable_for(true), Zone::Valuables);
+    }
+
+    #[test]
+    fn a_movement_is_dated_today_unless_given_and_never_next_week() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(movement_date(None, today), Ok(today));
+        let tomorrow = today.succ_opt().unwrap();
+        assert_eq!(movement_date(Some(tomorrow), today), Ok(tomorrow));
+        assert!(movement_date(tomorrow.succ_opt(), today).is_err());
     }
 
     #[test]

@@ -3,8 +3,11 @@
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::intake::v1 as intake;
+use aftersales_platform::validate::Violations;
 use sea_orm::DatabaseTransaction;
 
+use crate::domain::{BranchCode, RequestNo};
+use crate::error::Error;
 use crate::service::Warehouse;
 
 pub struct RequestCancelled {
@@ -23,14 +26,13 @@ impl RequestCancelled {
 impl Handler for RequestCancelled {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let payload: intake::RequestCancelled = ev.payload()?;
-        if payload.request_no.trim().is_empty() {
-            return Err(HandlerError::permanent(anyhow::anyhow!(
-                "request.cancelled without a request_no"
-            )));
-        }
-        self.warehouse
-            .release(txn, payload.request_no.trim(), &payload.branch)
-            .await?;
+        let mut v = Violations::new();
+        let request_no = v.check("request_no", RequestNo::parse(&payload.request_no));
+        let branch = v.check("branch", BranchCode::parse(&payload.branch));
+        let (request_no, branch) = v
+            .done(|| Some((request_no?, branch?)))
+            .map_err(Error::from)?;
+        self.warehouse.release(txn, &request_no, &branch).await?;
         Ok(())
     }
 }

@@ -3,12 +3,13 @@
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::fieldservice::v1 as fieldservice;
+use aftersales_platform::validate::{Invalid, Violations};
 use chrono::NaiveDate;
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::PartNo;
-use crate::service::Warehouse;
-use crate::store::old_parts::Expected;
+use crate::domain::{BranchCode, PartNo, Quantity, RequestNo};
+use crate::error::Error;
+use crate::service::{DueOldPart, ExpectOldParts, Warehouse};
 
 pub struct WorkOrderCompleted {
     warehouse: Warehouse,
@@ -22,45 +23,74 @@ impl WorkOrderCompleted {
     }
 }
 
+/// The old parts that must come back; parts that stay with the customer or the technician are
+/// not the warehouse's business.
+impl TryFrom<&fieldservice::WorkOrderCompleted> for ExpectOldParts {
+    type Error = Invalid;
+
+    fn try_from(p: &fieldservice::WorkOrderCompleted) -> Result<Self, Invalid> {
+        let mut v = Violations::new();
+        let request_no = v.check("request_no", RequestNo::parse(&p.request_no));
+        let branch = v.check("branch", BranchCode::parse(&p.branch));
+        let mut parts = Vec::new();
+        for (i, o) in p.old_parts.iter().enumerate() {
+            if !o.must_return || o.quantity == 0 {
+                continue;
+            }
+            let part_no = v.check(format!("old_parts[{i}].part_no"), PartNo::parse(&o.part_no));
+            let quantity = v.check(
+                format!("old_parts[{i}].quantity"),
+                Quantity::parse(o.quantity),
+            );
+            let return_by = v.check(
+                format!("old_parts[{i}].return_by_date"),
+                return_by(&o.return_by_date),
+            );
+            if let (Some(part_no), Some(quantity), Some(return_by)) = (part_no, quantity, return_by)
+            {
+                parts.push(DueOldPart {
+                    part_no,
+                    quantity,
+                    return_by,
+                });
+            }
+        }
+        v.done(|| {
+            Some(ExpectOldParts {
+                work_order_no: p.work_order_no.trim().to_owned(),
+                request_no: request_no?,
+                branch: branch?,
+                technician_id: p.technician_id.clone(),
+                parts,
+            })
+        })
+    }
+}
+
+fn return_by(s: &str) -> Result<Option<NaiveDate>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
 #[async_trait::async_trait]
 impl Handler for WorkOrderCompleted {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
-        let p: fieldservice::WorkOrderCompleted = ev.payload()?;
-        let mut expected = Vec::new();
-        for o in p
+        let payload: fieldservice::WorkOrderCompleted = ev.payload()?;
+        if !payload
             .old_parts
             .iter()
-            .filter(|o| o.must_return && o.quantity > 0)
+            .any(|o| o.must_return && o.quantity > 0)
         {
-            let part_no = PartNo::parse(&o.part_no).map_err(|e| {
-                HandlerError::permanent(anyhow::anyhow!("old part number {:?}: {e}", o.part_no))
-            })?;
-            let by = if o.return_by_date.trim().is_empty() {
-                None
-            } else {
-                Some(
-                    NaiveDate::parse_from_str(o.return_by_date.trim(), "%Y-%m-%d").map_err(
-                        |e| {
-                            HandlerError::permanent(anyhow::anyhow!(
-                                "return_by_date {:?}: {e}",
-                                o.return_by_date
-                            ))
-                        },
-                    )?,
-                )
-            };
-            expected.push(Expected {
-                work_order_no: p.work_order_no.clone(),
-                part_no: part_no.as_str().to_owned(),
-                request_no: p.request_no.clone(),
-                branch: p.branch.clone(),
-                technician_id: p.technician_id.clone(),
-                quantity: i64::from(o.quantity),
-                expected_by_date: by,
-                received: 0,
-            });
+            // Nothing comes back to the warehouse: not its business.
+            return Ok(());
         }
-        self.warehouse.expect_old_parts(txn, &expected).await?;
+        let cmd = ExpectOldParts::try_from(&payload).map_err(Error::from)?;
+        self.warehouse.expect_old_parts(txn, &cmd).await?;
         Ok(())
     }
 }

@@ -12,7 +12,12 @@ impl Warehouse {
     /// Usage = units issued (ISSUE rows) dated in the 12 months ending on `as_of`, valued at
     /// each part's current unit cost; every part is classified and its class stored. The same
     /// data gives the same classes. Returns the classification and the currency of the values.
-    pub async fn classify_abc(&self, as_of: NaiveDate) -> Result<(Vec<Classified>, String), Error> {
+    /// `as_of` is today unless given.
+    pub async fn classify_abc(
+        &self,
+        as_of: Option<NaiveDate>,
+    ) -> Result<(Vec<Classified>, String), Error> {
+        let as_of = as_of.unwrap_or_else(|| self.today());
         let from = as_of
             .checked_sub_months(Months::new(12))
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("date out of range")))?;

@@ -2,54 +2,118 @@
 //! overdue; and returns to a supplier out of NONCONFORMING or OLD_PARTS.
 
 use aftersales_platform::db::is_unique_violation;
+use aftersales_platform::ids::Serial;
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::NaiveDate;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use super::{Warehouse, now, timestamp};
-use crate::domain::{MovementKind, Zone};
+use super::{Page, Warehouse, vanished};
+use crate::domain::{BranchCode, MovementKind, PartNo, Quantity, RequestNo, Zone};
 use crate::error::Error;
-use crate::store::old_parts::{self, Expected, OldPartReturn};
-use crate::store::parts;
+use crate::store::old_parts::{self, Expected, OldPartReturn, OverdueFilter};
 use crate::store::stock::{self, LedgerEntry, LedgerFilter};
+use crate::wire;
+
+/// The old parts a completed work order says must come back.
+#[derive(Debug, Clone)]
+pub struct ExpectOldParts {
+    pub work_order_no: String,
+    pub request_no: RequestNo,
+    pub branch: BranchCode,
+    pub technician_id: String,
+    pub parts: Vec<DueOldPart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DueOldPart {
+    pub part_no: PartNo,
+    pub quantity: Quantity,
+    /// `None`: expected, with no date to be overdue by.
+    pub return_by: Option<NaiveDate>,
+}
 
 /// An old part handed in at the counter.
 #[derive(Debug, Clone)]
 pub struct ReceiveOldPart {
     pub idempotency_key: String,
     pub work_order_no: String,
-    pub request_no: String,
-    pub part_no: String,
-    pub quantity: u32,
-    pub serial: String,
+    /// Taken from the expectation when there is one.
+    pub request_no: Option<RequestNo>,
+    pub part_no: PartNo,
+    pub quantity: Quantity,
+    pub serial: Option<Serial>,
     pub condition: String,
-    pub movement_date: NaiveDate,
+    /// Today when not given.
+    pub movement_date: Option<NaiveDate>,
 }
 
-/// Units sent back to a supplier.
+/// Units sent back to a supplier, all lines or none.
 #[derive(Debug, Clone)]
 pub struct ReturnToSupplier {
     pub idempotency_key: String,
     pub supplier_id: String,
     pub po_number: String,
     pub rma_no: String,
-    /// (part_no, quantity, zone): zone NONCONFORMING or OLD_PARTS.
-    pub lines: Vec<(String, u32, Zone)>,
+    pub lines: Vec<SupplierReturnLine>,
     pub reason: String,
-    pub movement_date: NaiveDate,
+    /// Today when not given.
+    pub movement_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SupplierReturnLine {
+    pub part_no: PartNo,
+    pub quantity: Quantity,
+    /// NONCONFORMING or OLD_PARTS: only what failed or came back goes to a supplier.
+    pub zone: Zone,
+}
+
+/// Which overdue old parts a listing wants, most overdue first.
+#[derive(Debug, Clone)]
+pub struct OverdueQuery {
+    /// Today when not given.
+    pub as_of: Option<NaiveDate>,
+    /// The branch asked for; the caller's scope narrows it before the query runs.
+    pub branch: Option<String>,
+    pub technician_id: Option<String>,
+    /// Keyed by (due date, work order, part).
+    pub page: Page<(NaiveDate, String, String)>,
+}
+
+/// A page of overdue old parts.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    /// The day they are overdue as of.
+    pub as_of: NaiveDate,
+    pub rows: Vec<Expected>,
+    /// The key the next page starts after.
+    pub next: Option<(NaiveDate, String, String)>,
 }
 
 impl Warehouse {
     /// Records old parts a completed work order says must come back (in the handler's
-    /// transaction).
+    /// transaction). A (work order, part) already expected is left as it is.
     pub async fn expect_old_parts(
         &self,
         txn: &DatabaseTransaction,
-        expected: &[Expected],
+        cmd: &ExpectOldParts,
     ) -> Result<(), Error> {
-        for e in expected {
-            old_parts::expect(txn, e).await?;
+        for p in &cmd.parts {
+            old_parts::expect(
+                txn,
+                &Expected {
+                    work_order_no: cmd.work_order_no.clone(),
+                    part_no: p.part_no.as_str().to_owned(),
+                    request_no: cmd.request_no.as_str().to_owned(),
+                    branch: cmd.branch.as_str().to_owned(),
+                    technician_id: cmd.technician_id.clone(),
+                    quantity: i64::from(p.quantity.get()),
+                    expected_by_date: p.return_by,
+                    received: 0,
+                },
+            )
+            .await?;
         }
         Ok(())
     }
@@ -61,22 +125,18 @@ impl Warehouse {
         actor: &str,
         cmd: ReceiveOldPart,
     ) -> Result<(OldPartReturn, bool), Error> {
+        let movement_date = self.movement_date(cmd.movement_date)?;
         if let Some(r) = old_parts::find_return_by_key(&self.db, &cmd.idempotency_key).await? {
             return replay(r, &cmd);
         }
+        let part_no = cmd.part_no.as_str();
         let txn = self.db.begin().await?;
-        if parts::get(&txn, &cmd.part_no).await?.is_none() {
-            return Err(Error::Invalid(vec![
-                aftersales_platform::grpc::Violation::new(
-                    "part_no",
-                    format!("{} is not in the catalogue", cmd.part_no),
-                ),
-            ]));
-        }
-        self.check_period(&txn, cmd.movement_date).await?;
-        let expected =
-            old_parts::expected_for_update(&txn, &cmd.work_order_no, &cmd.part_no).await?;
-        let quantity = i64::from(cmd.quantity);
+        self.require_catalogued(&txn, &[("part_no".to_owned(), &cmd.part_no)])
+            .await?;
+        self.check_period(&txn, movement_date).await?;
+        let expected = old_parts::expected_for_update(&txn, &cmd.work_order_no, part_no).await?;
+        let quantity = i64::from(cmd.quantity.get());
+        let given_request = cmd.request_no.as_ref().map(|r| r.as_str().to_owned());
         let r = OldPartReturn {
             old_part_id: format!("OP-{}", uuid::Uuid::now_v7().simple()),
             idempotency_key: cmd.idempotency_key.clone(),
@@ -84,15 +144,20 @@ impl Warehouse {
                 .as_ref()
                 .map(|e| e.request_no.clone())
                 .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| cmd.request_no.clone()),
+                .or(given_request)
+                .unwrap_or_default(),
             branch: expected
                 .as_ref()
                 .map(|e| e.branch.clone())
                 .unwrap_or_default(),
             work_order_no: cmd.work_order_no.clone(),
-            part_no: cmd.part_no.clone(),
+            part_no: part_no.to_owned(),
             quantity,
-            serial: cmd.serial.clone(),
+            serial: cmd
+                .serial
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
             technician_id: expected
                 .as_ref()
                 .map(|e| e.technician_id.clone())
@@ -100,27 +165,27 @@ impl Warehouse {
             expected_by_date: expected.as_ref().and_then(|e| e.expected_by_date),
             condition: cmd.condition.clone(),
             was_expected: expected.is_some(),
-            movement_date: cmd.movement_date,
-            received_at: now(),
+            movement_date,
+            received_at: self.now(),
         };
         if let Err(e) = old_parts::insert_return(&txn, &r).await {
             if is_unique_violation(&e) {
                 drop(txn);
                 let r = old_parts::find_return_by_key(&self.db, &cmd.idempotency_key)
                     .await?
-                    .ok_or_else(|| Error::Aborted("a concurrent booking vanished; retry".into()))?;
+                    .ok_or_else(|| vanished("booking"))?;
                 return replay(r, &cmd);
             }
             return Err(e.into());
         }
         if expected.is_some() {
-            old_parts::add_received(&txn, &cmd.work_order_no, &cmd.part_no, quantity).await?;
+            old_parts::add_received(&txn, &cmd.work_order_no, part_no, quantity).await?;
         }
         stock::lock(&txn, &[(r.part_no.clone(), Zone::OldParts)]).await?;
         stock::post(
             &txn,
             &stock::Movement {
-                part_no: &r.part_no,
+                part_no,
                 zone: Zone::OldParts,
                 kind: MovementKind::OldPartReturn,
                 quantity,
@@ -129,14 +194,14 @@ impl Warehouse {
                 request_no: &r.request_no,
                 reason: &format!("old part from work order {}", r.work_order_no),
                 actor,
-                movement_date: r.movement_date,
+                movement_date,
             },
             0,
         )
         .await?;
         let days_late = r
             .expected_by_date
-            .map(|d| (r.movement_date - d).num_days().max(0) as u32)
+            .map(|d| (movement_date - d).num_days().max(0) as u32)
             .unwrap_or(0);
         let event = pb::OldPartReceived {
             request_no: r.request_no.clone(),
@@ -144,7 +209,7 @@ impl Warehouse {
             old_part_id: r.old_part_id.clone(),
             work_order_no: r.work_order_no.clone(),
             part_no: r.part_no.clone(),
-            quantity: cmd.quantity,
+            quantity: cmd.quantity.get(),
             serial: r.serial.clone(),
             technician_id: r.technician_id.clone(),
             expected_by_date: r
@@ -152,7 +217,7 @@ impl Warehouse {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             days_late,
-            received_at: Some(timestamp(r.received_at)),
+            received_at: Some(wire::timestamp(r.received_at)),
         };
         self.outbox
             .stage(&txn, EventMeta::request(&r.request_no, &r.branch), &event)
@@ -162,21 +227,27 @@ impl Warehouse {
     }
 
     /// Old parts due before `as_of` and not (fully) back, most overdue first.
-    pub async fn overdue_old_parts(
-        &self,
-        as_of: NaiveDate,
-        branch: Option<&str>,
-        technician_id: Option<&str>,
-        offset: u32,
-        limit: u32,
-    ) -> Result<(Vec<Expected>, Option<u32>), Error> {
-        let mut rows =
-            old_parts::overdue(&self.db, as_of, branch, technician_id, offset, limit).await?;
-        if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            return Ok((rows, Some(offset + limit)));
-        }
-        Ok((rows, None))
+    pub async fn overdue_old_parts(&self, q: OverdueQuery) -> Result<Overdue, Error> {
+        let as_of = q.as_of.unwrap_or_else(|| self.today());
+        let rows = old_parts::overdue(
+            &self.db,
+            &OverdueFilter {
+                as_of,
+                branch: q.branch,
+                technician_id: q.technician_id,
+                after: q.page.after.clone(),
+                limit: q.page.size,
+            },
+        )
+        .await?;
+        let (rows, next) = q.page.next(rows, |e| {
+            (
+                e.expected_by_date.unwrap_or(as_of),
+                e.work_order_no.clone(),
+                e.part_no.clone(),
+            )
+        });
+        Ok(Overdue { as_of, rows, next })
     }
 
     /// Takes NONCONFORMING or OLD_PARTS units out to a supplier, one ledger row per line, all
@@ -186,11 +257,12 @@ impl Warehouse {
         actor: &str,
         cmd: ReturnToSupplier,
     ) -> Result<(String, Vec<LedgerEntry>), Error> {
+        let movement_date = self.movement_date(cmd.movement_date)?;
         if let Some(id) = old_parts::find_supplier_return(&self.db, &cmd.idempotency_key).await? {
             return self.supplier_return_rows(id).await;
         }
         let txn = self.db.begin().await?;
-        self.check_period(&txn, cmd.movement_date).await?;
+        self.check_period(&txn, movement_date).await?;
         let id = format!("SR-{}", uuid::Uuid::now_v7().simple());
         if let Err(e) = old_parts::insert_supplier_return(
             &txn,
@@ -201,7 +273,7 @@ impl Warehouse {
             &cmd.rma_no,
             &cmd.reason,
             actor,
-            now(),
+            self.now(),
         )
         .await
         {
@@ -209,28 +281,33 @@ impl Warehouse {
                 drop(txn);
                 let id = old_parts::find_supplier_return(&self.db, &cmd.idempotency_key)
                     .await?
-                    .ok_or_else(|| Error::Aborted("a concurrent return vanished; retry".into()))?;
+                    .ok_or_else(|| vanished("return"))?;
                 return self.supplier_return_rows(id).await;
             }
             return Err(e.into());
         }
-        let keys: Vec<(String, Zone)> = cmd.lines.iter().map(|(p, _, z)| (p.clone(), *z)).collect();
+        let keys: Vec<(String, Zone)> = cmd
+            .lines
+            .iter()
+            .map(|l| (l.part_no.as_str().to_owned(), l.zone))
+            .collect();
         let locked = stock::lock(&txn, &keys).await?;
         let mut entries = Vec::new();
-        for (part_no, qty, zone) in &cmd.lines {
+        for line in &cmd.lines {
+            let (part_no, zone) = (line.part_no.as_str(), line.zone);
             let need: i64 = cmd
                 .lines
                 .iter()
-                .filter(|(p, _, z)| p == part_no && z == zone)
-                .map(|(_, q, _)| i64::from(*q))
+                .filter(|l| l.part_no == line.part_no && l.zone == zone)
+                .map(|l| i64::from(l.quantity.get()))
                 .sum();
             let available = locked
                 .iter()
-                .find(|(p, l)| p == part_no && l.zone == *zone)
+                .find(|(p, l)| p == part_no && l.zone == zone)
                 .map(|(_, l)| l.available())
-                .ok_or_else(|| Error::NotFound(format!("part {part_no}")))?;
+                .ok_or_else(|| Error::not_found(format!("part {part_no}")))?;
             if available < need {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::precondition(format!(
                     "only {available} unit(s) of {part_no} in {zone}; cannot return {need}; nothing was returned"
                 )));
             }
@@ -239,15 +316,15 @@ impl Warehouse {
                     &txn,
                     &stock::Movement {
                         part_no,
-                        zone: *zone,
+                        zone,
                         kind: MovementKind::ReturnToSupplier,
-                        quantity: -i64::from(*qty),
+                        quantity: -i64::from(line.quantity.get()),
                         reference_type: "supplier_return",
                         reference_id: &id,
                         request_no: "",
                         reason: &cmd.reason,
                         actor,
-                        movement_date: cmd.movement_date,
+                        movement_date,
                     },
                     0,
                 )
@@ -259,27 +336,29 @@ impl Warehouse {
     }
 
     async fn supplier_return_rows(&self, id: String) -> Result<(String, Vec<LedgerEntry>), Error> {
-        let (mut rows, _) = self
-            .ledger(LedgerFilter {
+        let mut rows = stock::ledger(
+            &self.db,
+            &LedgerFilter {
                 reference_id: Some(id.clone()),
                 limit: 1000,
                 ..Default::default()
-            })
-            .await?;
+            },
+        )
+        .await?;
         rows.reverse();
         Ok((id, rows))
     }
 }
 
 fn replay(r: OldPartReturn, cmd: &ReceiveOldPart) -> Result<(OldPartReturn, bool), Error> {
-    if r.part_no == cmd.part_no
+    if r.part_no == cmd.part_no.as_str()
         && r.work_order_no == cmd.work_order_no
-        && r.quantity == i64::from(cmd.quantity)
+        && r.quantity == i64::from(cmd.quantity.get())
     {
         let expected = r.was_expected;
         Ok((r, expected))
     } else {
-        Err(Error::Conflict(
+        Err(Error::AlreadyExists(
             "idempotency_key was already used for a different old part; use a new key".into(),
         ))
     }

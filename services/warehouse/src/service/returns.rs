@@ -3,27 +3,65 @@
 //! otherwise; `warehouse.return.inspected` tells claims-review what came back.
 
 use aftersales_platform::db::is_unique_violation;
+use aftersales_platform::ids::Serial;
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::TransactionTrait;
 
-use super::{Warehouse, now, timestamp, zone_to_proto};
-use crate::domain::{MovementKind, Zone};
+use super::{Warehouse, vanished};
+use crate::domain::{MovementKind, PartNo, RequestNo, Zone};
 use crate::error::Error;
 use crate::store::returns::{self, Accessory, ReturnedUnit};
 use crate::store::{parts, reservations, stock};
+use crate::wire;
 
 /// A returned unit arriving.
 #[derive(Debug, Clone)]
 pub struct ReceiveReturn {
     pub idempotency_key: String,
-    pub request_no: String,
+    pub request_no: RequestNo,
     pub pickup_no: String,
-    pub part_no: String,
-    pub serial: String,
+    pub part_no: PartNo,
+    pub serial: Option<Serial>,
     pub model: String,
-    pub movement_date: NaiveDate,
+    /// Today when not given.
+    pub movement_date: Option<NaiveDate>,
+}
+
+/// What the inspection of a returned unit found.
+#[derive(Debug, Clone)]
+pub struct InspectReturn {
+    pub return_id: String,
+    pub accessories: Vec<AccessoryCheck>,
+    pub resaleable: bool,
+    pub note: String,
+}
+
+/// One accessory that should have come back with the unit.
+#[derive(Debug, Clone)]
+pub struct AccessoryCheck {
+    /// `None` for an accessory that is not a catalogue part (a cable, a manual).
+    pub part_no: Option<PartNo>,
+    pub name: String,
+    pub expected: u32,
+    /// At most `expected`.
+    pub present: u32,
+}
+
+impl From<&AccessoryCheck> for Accessory {
+    fn from(a: &AccessoryCheck) -> Self {
+        Accessory {
+            part_no: a
+                .part_no
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            name: a.name.clone(),
+            expected: i64::from(a.expected),
+            present: i64::from(a.present),
+        }
+    }
 }
 
 impl Warehouse {
@@ -33,38 +71,33 @@ impl Warehouse {
         actor: &str,
         cmd: ReceiveReturn,
     ) -> Result<ReturnedUnit, Error> {
+        let movement_date = self.movement_date(cmd.movement_date)?;
         if let Some(u) = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key).await? {
             return replay(u, &cmd);
         }
         let txn = self.db.begin().await?;
-        if parts::get(&txn, &cmd.part_no).await?.is_none() {
-            return Err(Error::Invalid(vec![
-                aftersales_platform::grpc::Violation::new(
-                    "part_no",
-                    format!("{} is not in the catalogue", cmd.part_no),
-                ),
-            ]));
-        }
-        self.check_period(&txn, cmd.movement_date).await?;
-        let branch = reservations::get(&txn, &cmd.request_no)
+        self.require_catalogued(&txn, &[("part_no".to_owned(), &cmd.part_no)])
+            .await?;
+        self.check_period(&txn, movement_date).await?;
+        let branch = reservations::get(&txn, cmd.request_no.as_str())
             .await?
             .map(|r| r.branch)
             .unwrap_or_default();
         let unit = ReturnedUnit {
             return_id: format!("RT-{}", uuid::Uuid::now_v7().simple()),
             idempotency_key: cmd.idempotency_key.clone(),
-            request_no: cmd.request_no.clone(),
+            request_no: cmd.request_no.as_str().to_owned(),
             branch,
             pickup_no: cmd.pickup_no.clone(),
-            part_no: cmd.part_no.clone(),
-            serial: cmd.serial.clone(),
+            part_no: cmd.part_no.as_str().to_owned(),
+            serial: serial_text(&cmd.serial),
             model: cmd.model.clone(),
             inspected: false,
             resaleable: false,
             zone: None,
             inspection_note: String::new(),
-            movement_date: cmd.movement_date,
-            received_at: now(),
+            movement_date,
+            received_at: self.now(),
             inspected_at: None,
             inspected_by: String::new(),
             accessories: vec![],
@@ -74,7 +107,7 @@ impl Warehouse {
                 drop(txn);
                 let u = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key)
                     .await?
-                    .ok_or_else(|| Error::Aborted("a concurrent return vanished; retry".into()))?;
+                    .ok_or_else(|| vanished("return"))?;
                 return replay(u, &cmd);
             }
             return Err(e.into());
@@ -106,28 +139,27 @@ impl Warehouse {
     pub async fn inspect_return(
         &self,
         actor: &str,
-        return_id: &str,
-        accessories: Vec<Accessory>,
-        resaleable: bool,
-        note: &str,
+        cmd: InspectReturn,
     ) -> Result<ReturnedUnit, Error> {
+        let (return_id, resaleable, note) = (cmd.return_id.as_str(), cmd.resaleable, &cmd.note);
+        let accessories: Vec<Accessory> = cmd.accessories.iter().map(Accessory::from).collect();
         let txn = self.db.begin().await?;
         let mut unit = returns::get_for_update(&txn, return_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("returned unit {return_id}")))?;
+            .ok_or_else(|| Error::not_found(format!("returned unit {return_id}")))?;
         if unit.inspected {
             if unit.resaleable == resaleable && unit.accessories == accessories {
                 return Ok(unit);
             }
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "returned unit {return_id} was already inspected with a different result"
             )));
         }
-        let today = Utc::now().date_naive();
+        let today = self.today();
         self.check_period(&txn, today).await?;
         let part = parts::get(&txn, &unit.part_no)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("part {}", unit.part_no)))?;
+            .ok_or_else(|| Error::not_found(format!("part {}", unit.part_no)))?;
         let to = if resaleable {
             Zone::reservable_for(part.valuable)
         } else {
@@ -147,7 +179,7 @@ impl Warehouse {
             .map(|(_, l)| l.available())
             .unwrap_or(0);
         if pending < 1 {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "no unit of {} is pending inspection (adjusted away since it arrived?)",
                 unit.part_no
             )));
@@ -176,11 +208,11 @@ impl Warehouse {
             )
             .await?;
         }
-        let at = now();
+        let at = self.now();
         unit.inspected = true;
         unit.resaleable = resaleable;
         unit.zone = Some(to);
-        unit.inspection_note = note.to_owned();
+        unit.inspection_note = note.clone();
         unit.inspected_at = Some(at);
         unit.inspected_by = actor.to_owned();
         unit.accessories = accessories;
@@ -192,7 +224,7 @@ impl Warehouse {
             pickup_no: unit.pickup_no.clone(),
             part_no: unit.part_no.clone(),
             serial: unit.serial.clone(),
-            accessories: unit.accessories.iter().map(accessory_to_proto).collect(),
+            accessories: unit.accessories.iter().map(wire::accessory).collect(),
             missing_accessories: unit
                 .accessories
                 .iter()
@@ -206,10 +238,10 @@ impl Warehouse {
                 })
                 .collect(),
             resaleable,
-            zone: zone_to_proto(to) as i32,
-            inspection_note: note.to_owned(),
+            zone: wire::zone(to),
+            inspection_note: note.clone(),
             inspected_by: actor.to_owned(),
-            inspected_at: Some(timestamp(at)),
+            inspected_at: Some(wire::timestamp(at)),
         };
         self.outbox
             .stage(
@@ -231,24 +263,25 @@ impl Warehouse {
     pub async fn returned_unit(&self, return_id: &str) -> Result<ReturnedUnit, Error> {
         returns::get(&self.db, return_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("returned unit {return_id}")))
+            .ok_or_else(|| Error::not_found(format!("returned unit {return_id}")))
     }
 }
 
-pub fn accessory_to_proto(a: &Accessory) -> pb::AccessoryCheck {
-    pb::AccessoryCheck {
-        part_no: a.part_no.clone(),
-        name: a.name.clone(),
-        expected: a.expected as u32,
-        present: a.present as u32,
-    }
+/// A unit without a readable serial is stored with an empty one.
+fn serial_text(s: &Option<Serial>) -> String {
+    s.as_ref()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn replay(u: ReturnedUnit, cmd: &ReceiveReturn) -> Result<ReturnedUnit, Error> {
-    if u.request_no == cmd.request_no && u.part_no == cmd.part_no && u.serial == cmd.serial {
+    if u.request_no == cmd.request_no.as_str()
+        && u.part_no == cmd.part_no.as_str()
+        && u.serial == serial_text(&cmd.serial)
+    {
         Ok(u)
     } else {
-        Err(Error::Conflict(
+        Err(Error::AlreadyExists(
             "idempotency_key was already used for a different returned unit; use a new key".into(),
         ))
     }

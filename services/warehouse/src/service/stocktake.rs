@@ -4,18 +4,18 @@ use std::collections::HashMap;
 
 use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::outbox::EventMeta;
-use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::{Datelike, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Warehouse, now, period_lock_key, timestamp, zone_to_proto};
+use super::{Warehouse, period_lock_key, vanished};
 use crate::domain::stocktake::{Count, accuracy_bp};
-use crate::domain::{MovementKind, Zone};
+use crate::domain::{MovementKind, PartNo, Zone};
 use crate::error::Error;
 use crate::store::stmt;
 use crate::store::stocktakes::{self, Stocktake};
 use crate::store::{parts, stock};
+use crate::wire;
 
 /// A closed month.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,42 +25,62 @@ pub struct ClosedPeriod {
     pub closed_by: String,
 }
 
+/// A stocktake to open over a scope: every (part, zone) the part may be stocked in, narrowed to
+/// these zones and parts when given.
+#[derive(Debug, Clone)]
+pub struct OpenStocktake {
+    pub idempotency_key: String,
+    pub zones: Vec<Zone>,
+    pub part_nos: Vec<PartNo>,
+    pub note: String,
+}
+
+/// A counted quantity of one line.
+#[derive(Debug, Clone)]
+pub struct RecordCount {
+    pub stocktake_id: String,
+    pub part_no: PartNo,
+    pub zone: Zone,
+    pub counted: u32,
+}
+
+/// Closing a stocktake: the reason posted with each difference.
+#[derive(Debug, Clone)]
+pub struct CloseStocktake {
+    pub stocktake_id: String,
+    /// Per (part, zone); lines without one take `default_reason`.
+    pub reasons: HashMap<(String, Zone), String>,
+    pub default_reason: String,
+    /// Treat uncounted lines as matching instead of refusing the close.
+    pub allow_uncounted: bool,
+}
+
 impl Warehouse {
     /// Snapshots the book quantities of the scope. The same idempotency key returns the first
     /// stocktake.
     pub async fn open_stocktake(
         &self,
         actor: &str,
-        idempotency_key: &str,
-        zones: Vec<Zone>,
-        part_nos: Vec<String>,
-        note: &str,
+        cmd: OpenStocktake,
     ) -> Result<Stocktake, Error> {
+        let idempotency_key = cmd.idempotency_key.as_str();
         if let Some(s) = stocktakes::find_by_idempotency_key(&self.db, idempotency_key).await? {
             return Ok(s);
         }
         let txn = self.db.begin().await?;
-        let mut unknown = Vec::new();
-        for (i, p) in part_nos.iter().enumerate() {
-            if parts::get(&txn, p).await?.is_none() {
-                unknown.push(aftersales_platform::grpc::Violation::new(
-                    format!("part_nos[{i}]"),
-                    format!("{p} is not in the catalogue"),
-                ));
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(Error::Invalid(unknown));
-        }
+        let named: Vec<_> = (cmd.part_nos.iter().enumerate())
+            .map(|(i, p)| (format!("part_nos[{i}]"), p))
+            .collect();
+        self.require_catalogued(&txn, &named).await?;
         let s = Stocktake {
             stocktake_id: format!("ST-{}", uuid::Uuid::now_v7().simple()),
             idempotency_key: idempotency_key.to_owned(),
             closed: false,
-            zones,
-            part_nos,
-            note: note.to_owned(),
+            zones: cmd.zones,
+            part_nos: cmd.part_nos.into_iter().map(PartNo::into_string).collect(),
+            note: cmd.note,
             opened_by: actor.to_owned(),
-            opened_at: now(),
+            opened_at: self.now(),
             closed_by: String::new(),
             closed_at: None,
             accuracy_bp: 0,
@@ -73,9 +93,7 @@ impl Warehouse {
                 drop(txn);
                 return stocktakes::find_by_idempotency_key(&self.db, idempotency_key)
                     .await?
-                    .ok_or_else(|| {
-                        Error::Aborted("a concurrent stocktake vanished; retry".into())
-                    });
+                    .ok_or_else(|| vanished("stocktake"));
             }
             return Err(e.into());
         }
@@ -86,29 +104,24 @@ impl Warehouse {
     pub async fn stocktake(&self, id: &str) -> Result<Stocktake, Error> {
         stocktakes::get(&self.db, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("stocktake {id}")))
+            .ok_or_else(|| Error::not_found(format!("stocktake {id}")))
     }
 
     /// Records the counted quantity of one line (the last count wins).
-    pub async fn record_count(
-        &self,
-        actor: &str,
-        id: &str,
-        part_no: &str,
-        zone: Zone,
-        counted: u32,
-    ) -> Result<Stocktake, Error> {
+    pub async fn record_count(&self, actor: &str, cmd: RecordCount) -> Result<Stocktake, Error> {
+        let (id, part_no, zone) = (cmd.stocktake_id.as_str(), cmd.part_no.as_str(), cmd.zone);
         let txn = self.db.begin().await?;
         let s = stocktakes::get_for_update(&txn, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("stocktake {id}")))?;
+            .ok_or_else(|| Error::not_found(format!("stocktake {id}")))?;
         if s.closed {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "stocktake {id} is closed; counts can no longer change"
             )));
         }
-        if !stocktakes::record_count(&txn, id, part_no, zone, i64::from(counted), actor).await? {
-            return Err(Error::NotFound(format!(
+        let counted = i64::from(cmd.counted);
+        if !stocktakes::record_count(&txn, id, part_no, zone, counted, actor).await? {
+            return Err(Error::not_found(format!(
                 "line {part_no} in {zone} of stocktake {id}"
             )));
         }
@@ -123,15 +136,14 @@ impl Warehouse {
     pub async fn close_stocktake(
         &self,
         actor: &str,
-        id: &str,
-        reasons: HashMap<(String, Zone), String>,
-        default_reason: &str,
-        allow_uncounted: bool,
+        cmd: CloseStocktake,
     ) -> Result<Stocktake, Error> {
+        let id = cmd.stocktake_id.as_str();
+        let (reasons, default_reason) = (&cmd.reasons, cmd.default_reason.as_str());
         let txn = self.db.begin().await?;
         let mut s = stocktakes::get_for_update(&txn, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("stocktake {id}")))?;
+            .ok_or_else(|| Error::not_found(format!("stocktake {id}")))?;
         if s.closed {
             return Ok(s);
         }
@@ -141,8 +153,8 @@ impl Warehouse {
             .filter(|l| l.counted.is_none())
             .map(|l| format!("{} in {}", l.part_no, l.zone))
             .collect();
-        if !uncounted.is_empty() && !allow_uncounted {
-            return Err(Error::FailedPrecondition(format!(
+        if !uncounted.is_empty() && !cmd.allow_uncounted {
+            return Err(Error::precondition(format!(
                 "{} line(s) of stocktake {id} are not counted (set allow_uncounted to treat them as matching): {}",
                 uncounted.len(),
                 uncounted
@@ -153,7 +165,7 @@ impl Warehouse {
                     .join(", ")
             )));
         }
-        let today = Utc::now().date_naive();
+        let today = self.today();
         self.check_period(&txn, today).await?;
         let keys: Vec<(String, Zone)> = s
             .lines
@@ -180,9 +192,9 @@ impl Warehouse {
                 .iter()
                 .find(|(p, lv)| *p == l.part_no && lv.zone == l.zone)
                 .map(|(_, lv)| *lv)
-                .ok_or_else(|| Error::NotFound(format!("stock of {} in {}", l.part_no, l.zone)))?;
+                .ok_or_else(|| Error::not_found(format!("stock of {} in {}", l.part_no, l.zone)))?;
             if diff < 0 && level.available() < -diff {
-                return Err(Error::FailedPrecondition(format!(
+                return Err(Error::precondition(format!(
                     "{} in {}: {} unit(s) are short but only {} are unreserved; release or issue the reservations first; nothing was posted",
                     l.part_no,
                     l.zone,
@@ -228,18 +240,15 @@ impl Warehouse {
             }
             adjustments.push(pb::StocktakeAdjustment {
                 part_no: l.part_no.clone(),
-                zone: zone_to_proto(l.zone) as i32,
+                zone: wire::zone(l.zone),
                 book: l.book as u32,
                 counted: count.counted as u32,
                 difference: diff as i32,
                 reason,
-                value: Some(common::Money {
-                    currency: cur,
-                    amount_minor: diff * cost,
-                }),
+                value: Some(wire::money(&cur, diff * cost)),
             });
         }
-        let at = now();
+        let at = self.now();
         s.closed = true;
         s.closed_by = actor.to_owned();
         s.closed_at = Some(at);
@@ -254,11 +263,8 @@ impl Warehouse {
             lines_matched: matched as u32,
             accuracy_bp: s.accuracy_bp as u32,
             adjustments,
-            net_adjustment_value: Some(common::Money {
-                currency,
-                amount_minor: net_minor,
-            }),
-            closed_at: Some(timestamp(at)),
+            net_adjustment_value: Some(wire::money(&currency, net_minor)),
+            closed_at: Some(wire::timestamp(at)),
             closed_by: actor.to_owned(),
         };
         self.outbox
@@ -266,8 +272,7 @@ impl Warehouse {
                 &txn,
                 EventMeta {
                     subject: id,
-                    branch: "",
-                    request_no: "",
+                    ..Default::default()
                 },
                 &event,
             )
@@ -297,9 +302,9 @@ impl Warehouse {
         if let Some(p) = closed(&txn, &period).await? {
             return Ok(p);
         }
-        let today = Utc::now().date_naive();
+        let today = self.today();
         if (year, month) >= (today.year(), today.month()) {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "{period} has not ended; only a past month can be closed"
             )));
         }
@@ -323,12 +328,12 @@ impl Warehouse {
             }
         }
         if !open.is_empty() {
-            return Err(Error::FailedPrecondition(format!(
+            return Err(Error::precondition(format!(
                 "earlier periods are still open; close them first: {}",
                 open.join(", ")
             )));
         }
-        let at = now();
+        let at = self.now();
         txn.execute_raw(stmt(
             "INSERT INTO closed_periods (period, closed_at, closed_by) VALUES ($1, $2, $3)",
             [period.as_str().into(), at.into(), actor.into()],

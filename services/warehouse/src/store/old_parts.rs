@@ -89,36 +89,52 @@ pub async fn add_received<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Not fully received and due before `as_of`, most overdue first; up to `limit + 1` rows.
+/// Which overdue old parts a listing wants.
+#[derive(Debug, Clone)]
+pub struct OverdueFilter {
+    pub as_of: NaiveDate,
+    pub branch: Option<String>,
+    pub technician_id: Option<String>,
+    /// Keyset: after this (expected_by_date, work_order_no, part_no).
+    pub after: Option<(NaiveDate, String, String)>,
+    pub limit: u64,
+}
+
+/// Not fully received and due before `as_of`, most overdue first; up to `limit` rows.
 pub async fn overdue<C: ConnectionTrait>(
     conn: &C,
-    as_of: NaiveDate,
-    branch: Option<&str>,
-    technician_id: Option<&str>,
-    offset: u32,
-    limit: u32,
+    f: &OverdueFilter,
 ) -> Result<Vec<Expected>, DbErr> {
-    let mut values: Vec<Value> = vec![as_of.into()];
+    let mut values: Vec<Value> = vec![f.as_of.into()];
     let mut conditions = vec![
         "received < quantity".to_owned(),
         "expected_by_date < $1".to_owned(),
     ];
-    if let Some(b) = branch {
-        values.push(b.into());
+    if let Some(b) = &f.branch {
+        values.push(b.as_str().into());
         conditions.push(format!("branch = ${}", values.len()));
     }
-    if let Some(t) = technician_id {
-        values.push(t.into());
+    if let Some(t) = &f.technician_id {
+        values.push(t.as_str().into());
         conditions.push(format!("technician_id = ${}", values.len()));
     }
-    values.push((i64::from(limit) + 1).into());
+    if let Some((date, wo, part)) = &f.after {
+        values.push((*date).into());
+        values.push(wo.as_str().into());
+        values.push(part.as_str().into());
+        let n = values.len();
+        conditions.push(format!(
+            "(expected_by_date, work_order_no, part_no) > (${}, ${}, ${n})",
+            n - 2,
+            n - 1
+        ));
+    }
+    values.push((f.limit as i64).into());
     let l = values.len();
-    values.push(i64::from(offset).into());
-    let o = values.len();
     Expected::find_by_statement(stmt(
         format!(
             "SELECT {EXPECTED} FROM expected_old_parts WHERE {} \
-             ORDER BY expected_by_date, work_order_no, part_no LIMIT ${l} OFFSET ${o}",
+             ORDER BY expected_by_date, work_order_no, part_no LIMIT ${l}",
             conditions.join(" AND ")
         ),
         values,

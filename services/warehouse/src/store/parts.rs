@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
-use super::stmt;
-use crate::domain::Zone;
+use super::{corrupt, stmt};
+use crate::domain::abc::Class;
+use crate::domain::{Lifecycle, PartClass, PartSpec, Zone};
 
-/// A catalogue part as stored (already validated).
+/// A catalogue part as stored: the entry as last upserted, and what the catalogue keeps itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
     pub part_no: String,
@@ -14,20 +15,48 @@ pub struct Part {
     pub spec: String,
     pub unit: String,
     pub compatible_models: Vec<String>,
-    /// Storage name of `warehouse.v1.PartClass` (e.g. "KEY_PART").
-    pub part_class: String,
+    pub part_class: PartClass,
     pub valuable: bool,
     pub unit_cost_currency: String,
     pub unit_cost_minor: i64,
-    /// Storage name of `warehouse.v1.Lifecycle` (e.g. "IN_PRODUCTION").
-    pub lifecycle: String,
+    pub lifecycle: Lifecycle,
     pub safety_stock: i64,
     pub reorder_point: i64,
     pub reorder_quantity: i64,
-    pub abc_class: Option<String>,
+    pub abc_class: Option<Class>,
     pub product_category: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Part {
+    /// The stored part for `entry`, with the class and times the catalogue keeps.
+    pub fn new(
+        entry: PartSpec,
+        abc_class: Option<Class>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Part {
+        Part {
+            part_no: entry.part_no.into_string(),
+            name: entry.name,
+            spec: entry.spec,
+            unit: entry.unit,
+            compatible_models: entry.compatible_models,
+            part_class: entry.part_class,
+            valuable: entry.valuable,
+            unit_cost_currency: entry.unit_cost.currency,
+            unit_cost_minor: entry.unit_cost.amount_minor,
+            lifecycle: entry.lifecycle,
+            safety_stock: entry.safety_stock,
+            reorder_point: entry.reorder_point,
+            reorder_quantity: entry.reorder_quantity,
+            abc_class,
+            product_category: entry.product_category,
+            created_at,
+            updated_at,
+        }
+    }
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -51,27 +80,33 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
-impl From<Row> for Part {
-    fn from(r: Row) -> Self {
-        Part {
+impl TryFrom<Row> for Part {
+    type Error = DbErr;
+    fn try_from(r: Row) -> Result<Self, DbErr> {
+        Ok(Part {
+            part_class: PartClass::parse(&r.part_class)
+                .ok_or_else(|| corrupt("part class", &r.part_class))?,
+            lifecycle: Lifecycle::parse(&r.lifecycle)
+                .ok_or_else(|| corrupt("lifecycle", &r.lifecycle))?,
+            abc_class: match r.abc_class {
+                Some(c) => Some(Class::parse(&c).ok_or_else(|| corrupt("ABC class", &c))?),
+                None => None,
+            },
             part_no: r.part_no,
             name: r.name,
             spec: r.spec,
             unit: r.unit,
             compatible_models: r.compatible_models,
-            part_class: r.part_class,
             valuable: r.valuable,
             unit_cost_currency: r.unit_cost_currency,
             unit_cost_minor: r.unit_cost_minor,
-            lifecycle: r.lifecycle,
             safety_stock: r.safety_stock,
             reorder_point: r.reorder_point,
             reorder_quantity: r.reorder_quantity,
-            abc_class: r.abc_class,
             product_category: r.product_category,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -80,13 +115,14 @@ const COLUMNS: &str = "part_no, name, spec, unit, compatible_models, part_class,
     abc_class, product_category, created_at, updated_at";
 
 pub async fn get<C: ConnectionTrait>(conn: &C, part_no: &str) -> Result<Option<Part>, DbErr> {
-    Ok(Row::find_by_statement(stmt(
+    Row::find_by_statement(stmt(
         format!("SELECT {COLUMNS} FROM parts WHERE part_no = $1"),
         [part_no.into()],
     ))
     .one(conn)
     .await?
-    .map(Part::from))
+    .map(Part::try_from)
+    .transpose()
 }
 
 /// The part, locked until the transaction ends (catalogue changes serialize on it).
@@ -94,13 +130,14 @@ pub async fn get_for_update<C: ConnectionTrait>(
     conn: &C,
     part_no: &str,
 ) -> Result<Option<Part>, DbErr> {
-    Ok(Row::find_by_statement(stmt(
+    Row::find_by_statement(stmt(
         format!("SELECT {COLUMNS} FROM parts WHERE part_no = $1 FOR UPDATE"),
         [part_no.into()],
     ))
     .one(conn)
     .await?
-    .map(Part::from))
+    .map(Part::try_from)
+    .transpose()
 }
 
 /// Inserts the part and a zero stock row for every zone, so stock rows always exist to lock.
@@ -149,33 +186,51 @@ fn values(p: &Part) -> Vec<sea_orm::Value> {
         p.safety_stock.into(),
         p.reorder_point.into(),
         p.reorder_quantity.into(),
-        p.abc_class.clone().into(),
+        p.abc_class.map(Class::as_str).into(),
         p.product_category.as_str().into(),
         p.created_at.into(),
         p.updated_at.into(),
     ]
 }
 
-/// Ordered by part_no, after `after`, up to `limit + 1` rows.
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    query: &str,
-    after: &str,
-    limit: u32,
-) -> Result<Vec<Part>, DbErr> {
-    Ok(Row::find_by_statement(stmt(
+/// Which parts a listing wants.
+#[derive(Debug, Clone, Default)]
+pub struct PartFilter {
+    /// Part number or name contains it (case-insensitive); empty for all.
+    pub query: String,
+    pub compatible_model: Option<String>,
+    pub part_class: Option<PartClass>,
+    pub lifecycle: Option<Lifecycle>,
+    /// Keyset: parts numbered after this one.
+    pub after: Option<String>,
+    pub limit: u64,
+}
+
+/// Ordered by part_no, up to `limit` rows.
+pub async fn list<C: ConnectionTrait>(conn: &C, f: &PartFilter) -> Result<Vec<Part>, DbErr> {
+    Row::find_by_statement(stmt(
         format!(
-            "SELECT {COLUMNS} FROM parts WHERE part_no > $1 \
+            "SELECT {COLUMNS} FROM parts WHERE ($1::text IS NULL OR part_no > $1) \
              AND ($2 = '' OR part_no ILIKE '%' || $2 || '%' OR name ILIKE '%' || $2 || '%') \
-             ORDER BY part_no LIMIT $3"
+             AND ($3::text IS NULL OR $3 = ANY(compatible_models)) \
+             AND ($4::text IS NULL OR part_class = $4) \
+             AND ($5::text IS NULL OR lifecycle = $5) \
+             ORDER BY part_no LIMIT $6"
         ),
-        [after.into(), query.into(), (i64::from(limit) + 1).into()],
+        [
+            f.after.clone().into(),
+            f.query.as_str().into(),
+            f.compatible_model.clone().into(),
+            f.part_class.map(PartClass::as_str).into(),
+            f.lifecycle.map(Lifecycle::as_str).into(),
+            (f.limit as i64).into(),
+        ],
     ))
     .all(conn)
     .await?
     .into_iter()
-    .map(Part::from)
-    .collect())
+    .map(Part::try_from)
+    .collect()
 }
 
 /// Sets the low-stock flag if it differs; returns whether it changed (the row is locked by the

@@ -2,12 +2,14 @@
 //! list once every line is held (CONFIRMED, then ISSUED) and its back-order while something is
 //! missing (BACKORDERED); RELEASED when the request was cancelled.
 
+use aftersales_platform::proto::common::v1 as common;
 use chrono::{DateTime, Utc};
+use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use super::{corrupt, stmt};
 use crate::domain::stock::stored_enum;
-use crate::domain::{Urgency, Zone};
+use crate::domain::{Address, RequestKind, Urgency, Zone};
 
 stored_enum!(
     Status { Confirmed = "CONFIRMED", Backordered = "BACKORDERED", Released = "RELEASED", Issued = "ISSUED" }
@@ -32,10 +34,11 @@ pub struct Reservation {
     pub request_no: String,
     pub branch: String,
     pub urgency: Urgency,
-    pub kind: i32,
-    pub ship_to: Vec<u8>,
+    pub kind: Option<RequestKind>,
+    pub ship_to: Option<Address>,
     pub onsite_required: bool,
     pub status: Status,
+    /// Arrival order: back-orders of equal urgency are served oldest first.
     pub seq: i64,
     pub created_at: DateTime<Utc>,
     pub backordered_at: Option<DateTime<Utc>>,
@@ -54,8 +57,8 @@ pub struct NewReservation<'a> {
     pub request_no: &'a str,
     pub branch: &'a str,
     pub urgency: Urgency,
-    pub kind: i32,
-    pub ship_to: Vec<u8>,
+    pub kind: Option<RequestKind>,
+    pub ship_to: Option<&'a Address>,
     pub onsite_required: bool,
     pub status: Status,
 }
@@ -66,7 +69,8 @@ struct Row {
     branch: String,
     urgency: String,
     kind: i32,
-    ship_to: Vec<u8>,
+    ship_to: Option<Vec<u8>>,
+    ship_to_json: Option<serde_json::Value>,
     onsite_required: bool,
     status: String,
     seq: i64,
@@ -87,8 +91,8 @@ struct LineRow {
     held: i64,
 }
 
-const COLUMNS: &str = "request_no, branch, urgency, kind, ship_to, onsite_required, status, seq, \
-    created_at, backordered_at, confirmed_at, released_at, issued_at, issued_by, shipment_no";
+const COLUMNS: &str = "request_no, branch, urgency, kind, ship_to, ship_to_json, onsite_required, \
+    status, seq, created_at, backordered_at, confirmed_at, released_at, issued_at, issued_by, shipment_no";
 
 async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation, DbErr> {
     let lines = LineRow::find_by_statement(stmt(
@@ -110,10 +114,10 @@ async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation,
     Ok(Reservation {
         urgency: Urgency::parse(&r.urgency).ok_or_else(|| corrupt("urgency", &r.urgency))?,
         status: Status::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+        ship_to: ship_to(&r)?,
+        kind: kind_from_code(r.kind),
         request_no: r.request_no,
         branch: r.branch,
-        kind: r.kind,
-        ship_to: r.ship_to,
         onsite_required: r.onsite_required,
         seq: r.seq,
         created_at: r.created_at,
@@ -125,6 +129,45 @@ async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation,
         shipment_no: r.shipment_no,
         lines,
     })
+}
+
+/// `kind` keeps the numbers rows were always written with (those of `common.v1.RequestKind`),
+/// so rows written before read the same and a replica of the previous version still running
+/// during an upgrade reads what this one writes; 0 is "not said".
+fn kind_code(k: Option<RequestKind>) -> i32 {
+    match k {
+        None => 0,
+        Some(RequestKind::Replacement) => 1,
+        Some(RequestKind::Repair) => 2,
+        Some(RequestKind::Return) => 3,
+        Some(RequestKind::Exchange) => 4,
+        Some(RequestKind::Installation) => 5,
+    }
+}
+
+fn kind_from_code(code: i32) -> Option<RequestKind> {
+    RequestKind::ALL
+        .iter()
+        .copied()
+        .find(|k| kind_code(Some(*k)) == code)
+}
+
+/// Where the parts go: the JSON column; for rows written before it existed (migration 5), the
+/// encoded `common.v1.Address` they kept in `ship_to` (empty bytes: none was given). The
+/// fallback can go once no such row is left (`SELECT count(*) FROM reservations WHERE
+/// ship_to_json IS NULL AND ship_to <> ''`).
+fn ship_to(r: &Row) -> Result<Option<Address>, DbErr> {
+    if let Some(json) = &r.ship_to_json {
+        return serde_json::from_value(json.clone())
+            .map(Some)
+            .map_err(|e| corrupt("ship_to_json", &e.to_string()));
+    }
+    match r.ship_to.as_deref() {
+        None | Some([]) => Ok(None),
+        Some(bytes) => common::Address::decode(bytes)
+            .map(|a| Some(crate::wire::address_from(&a)))
+            .map_err(|e| corrupt("ship_to", &e.to_string())),
+    }
 }
 
 async fn one<C: ConnectionTrait>(
@@ -186,19 +229,24 @@ pub async fn insert_if_new<C: ConnectionTrait>(
     conn: &C,
     r: &NewReservation<'_>,
 ) -> Result<bool, DbErr> {
+    let ship_to_json = r
+        .ship_to
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| DbErr::Json(e.to_string()))?;
     let res = conn
         .execute_raw(stmt(
-            "INSERT INTO reservations (request_no, branch, urgency, urgency_rank, kind, ship_to, \
-             onsite_required, status, released_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             CASE WHEN $8 = 'RELEASED' THEN clock_timestamp() END) \
+            "INSERT INTO reservations (request_no, branch, urgency, urgency_rank, kind, \
+             ship_to_json, onsite_required, status, released_at) VALUES ($1, $2, $3, $4, $5, $6, \
+             $7, $8, CASE WHEN $8 = 'RELEASED' THEN clock_timestamp() END) \
              ON CONFLICT (request_no) DO NOTHING",
             [
                 r.request_no.into(),
                 r.branch.into(),
                 r.urgency.as_str().into(),
                 r.urgency.rank().into(),
-                r.kind.into(),
-                r.ship_to.clone().into(),
+                kind_code(r.kind).into(),
+                ship_to_json.into(),
                 r.onsite_required.into(),
                 r.status.as_str().into(),
             ],
@@ -329,13 +377,13 @@ pub struct BackorderFilter {
     pub part_no: Option<String>,
     pub branch: Option<String>,
     pub state: Option<BackorderState>,
-    /// Offset into the serving order (the order changes as back-orders are served, so a page
-    /// token is a position, not a key).
-    pub offset: u32,
-    pub limit: u32,
+    /// Keyset in serving order: back-orders after this (urgency rank, seq). Neither changes
+    /// while a back-order waits, so serving others does not make a page skip any.
+    pub after: Option<(i16, i64)>,
+    pub limit: u64,
 }
 
-/// Back-orders in serving order, up to `limit + 1`.
+/// Back-orders in serving order, up to `limit`.
 pub async fn list_backorders<C: ConnectionTrait>(
     conn: &C,
     f: &BackorderFilter,
@@ -360,11 +408,16 @@ pub async fn list_backorders<C: ConnectionTrait>(
     if let Some(b) = &f.branch {
         conditions.push(format!("branch = {}", param(b.as_str().into())));
     }
-    let limit = param((i64::from(f.limit) + 1).into());
-    let offset = param(i64::from(f.offset).into());
+    if let Some((rank, seq)) = f.after {
+        let (rank, seq) = (param(rank.into()), param(seq.into()));
+        conditions.push(format!(
+            "(urgency_rank < {rank} OR (urgency_rank = {rank} AND seq > {seq}))"
+        ));
+    }
+    let limit = param((f.limit as i64).into());
     let rows = Row::find_by_statement(stmt(
         format!(
-            "SELECT {COLUMNS} FROM reservations WHERE {} ORDER BY urgency_rank DESC, seq LIMIT {limit} OFFSET {offset}",
+            "SELECT {COLUMNS} FROM reservations WHERE {} ORDER BY urgency_rank DESC, seq LIMIT {limit}",
             conditions.join(" AND ")
         ),
         values,

@@ -257,10 +257,10 @@ pub struct LedgerFilter {
     pub recorded_to: Option<DateTime<Utc>>,
     /// Keyset: rows older than this entry.
     pub before: Option<i64>,
-    pub limit: u32,
+    pub limit: u64,
 }
 
-/// Newest first, up to `limit + 1` rows.
+/// Newest first, up to `limit` rows.
 pub async fn ledger<C: ConnectionTrait>(
     conn: &C,
     f: &LedgerFilter,
@@ -301,7 +301,7 @@ pub async fn ledger<C: ConnectionTrait>(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let limit = param((i64::from(f.limit) + 1).into());
+    let limit = param((f.limit as i64).into());
     LedgerRow::find_by_statement(stmt(
         format!(
             "SELECT {LEDGER_COLUMNS} FROM ledger {filter} ORDER BY entry_id DESC LIMIT {limit}"

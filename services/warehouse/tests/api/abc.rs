@@ -1,10 +1,9 @@
-use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use sea_orm::TransactionTrait;
-use warehouse::domain::Urgency;
-use warehouse::service::{IssueParts, ReserveCommand};
+use warehouse::domain::{RequestNo, Urgency};
+use warehouse::service::IssueParts;
 
-use crate::helpers::{spawn_app, stock_part};
+use crate::helpers::{lines, reserve_command, spawn_app, stock_part};
 
 #[tokio::test]
 async fn abc_classes_follow_the_twelve_month_usage_value_and_are_stored() {
@@ -22,29 +21,17 @@ async fn abc_classes_follow_the_twelve_month_usage_value_and_are_stored() {
         }
         let request_no = format!("AS-2611-SH01-00030{i}");
         let txn = w.db.begin().await.unwrap();
-        w.reserve(
-            &txn,
-            &ReserveCommand {
-                request_no: request_no.clone(),
-                branch: "SH01".into(),
-                urgency: Urgency::Normal,
-                kind: common::RequestKind::Replacement as i32,
-                ship_to: None,
-                onsite_required: false,
-                lines: vec![(part.into(), used)],
-            },
-        )
-        .await
-        .unwrap();
+        let cmd = reserve_command(&request_no, Urgency::Normal, &[(part, used)]);
+        w.reserve(&txn, &cmd).await.unwrap();
         txn.commit().await.unwrap();
         w.issue(
             "clerk-1",
             IssueParts {
-                request_no,
+                request_no: RequestNo::parse(&request_no).unwrap(),
                 branch_scope: None,
-                lines: vec![(part.into(), used)],
+                lines: lines(&[(part, used)]),
                 shipment_no: String::new(),
-                movement_date: chrono::Utc::now().date_naive(),
+                movement_date: None,
             },
         )
         .await

@@ -1,12 +1,11 @@
 use std::sync::Arc;
 
-use aftersales_platform::proto::common::v1 as common;
 use sea_orm::TransactionTrait;
 use tokio::sync::Barrier;
 use warehouse::domain::Urgency;
-use warehouse::service::{ReserveCommand, ReserveOutcome};
+use warehouse::service::ReserveOutcome;
 
-use crate::helpers::{assert_books_balance, spawn_app, stock, stock_part};
+use crate::helpers::{assert_books_balance, reserve_command, spawn_app, stock, stock_part};
 
 #[tokio::test]
 async fn fifty_parallel_reservations_for_ten_units_confirm_exactly_ten_and_back_order_forty() {
@@ -23,15 +22,12 @@ async fn fifty_parallel_reservations_for_ten_units_confirm_exactly_ten_and_back_
             let warehouse = warehouse.clone();
             let barrier = barrier.clone();
             tokio::spawn(async move {
-                let cmd = ReserveCommand {
-                    request_no: format!("AS-2611-SH01-{i:06}"),
-                    branch: "SH01".into(),
-                    urgency: Urgency::Normal,
-                    kind: common::RequestKind::Replacement as i32,
-                    ship_to: None,
-                    onsite_required: false,
-                    lines: vec![("CONC-1".into(), 1)],
-                };
+                // Sequences start at 1: 000000 is not a tracking number.
+                let cmd = reserve_command(
+                    &format!("AS-2611-SH01-{:06}", i + 1),
+                    Urgency::Normal,
+                    &[("CONC-1", 1)],
+                );
                 barrier.wait().await;
                 let txn = warehouse.db.begin().await.expect("begin");
                 let outcome = warehouse.reserve(&txn, &cmd).await.expect("reserve");

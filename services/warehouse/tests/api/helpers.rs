@@ -1,8 +1,10 @@
+//! The warehouse started by the platform's test kit (fresh database, the test's broker names,
+//! port 0); this file keeps only the warehouse's fixtures.
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aftersales_platform::auth::Role;
-use aftersales_platform::bus::Bus;
 use aftersales_platform::grpc::ClientInterceptor;
 use aftersales_platform::proto::catalogue::Event;
 use aftersales_platform::proto::claims::v1 as claims;
@@ -10,105 +12,64 @@ use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::common::v1::EventEnvelope;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use aftersales_platform::proto::warehouse::v1::warehouse_service_client::WarehouseServiceClient;
-use aftersales_platform::shutdown::Shutdown;
-use aftersales_platform::testing::{self, TestBus, TestDb};
-use lapin::{Channel, Connection};
+use aftersales_platform::testing::{self, TestService, TestServiceBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel as GrpcChannel;
 use warehouse::app::App;
-use warehouse::config::{Settings, WarehouseSettings};
-use warehouse::service::Warehouse;
+use warehouse::domain::{BranchCode, PartLine, PartNo, Quantity, RequestKind, RequestNo, Urgency};
+use warehouse::service::{ReserveCommand, Warehouse};
 
 pub type Client = WarehouseServiceClient<InterceptedService<GrpcChannel, ClientInterceptor>>;
 
 pub struct TestApp {
-    pub db: TestDb,
-    /// Held so that dropping the app deletes the test's exchanges.
-    #[allow(dead_code)]
-    pub bus_names: TestBus,
-    pub settings: Settings,
+    pub svc: TestService<App>,
+    pub db: Db,
     pub grpc_addr: std::net::SocketAddr,
-    pub admin_addr: std::net::SocketAddr,
-    pub shutdown: Shutdown,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    amqp: (Connection, Channel),
 }
 
-/// Starts the warehouse on port 0 with its own database and broker names, and waits until its
-/// consumer has declared its queues.
+/// The test's own connection to the service's database (a pool of its own, so that tests
+/// calling the operations directly do not starve the service's).
+pub struct Db {
+    pub conn: DatabaseConnection,
+}
+
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(WarehouseSettings::default()).await
+    spawn_app_with(TestService::builder()).await
 }
 
-pub async fn spawn_app_with(warehouse: WarehouseSettings) -> TestApp {
-    testing::telemetry();
-    let db = TestDb::create(warehouse::store::ALL_MIGRATIONS).await;
-    let bus_names = TestBus::new();
-    let platform = testing::settings("warehouse", &db.url, &bus_names);
-    let settings = Settings {
-        platform,
-        warehouse,
-    };
-    let validated = settings.validate().expect("test settings are valid");
-    let app = App::build(settings.clone(), validated)
-        .await
-        .expect("app builds");
-    let grpc_addr = app.grpc_addr();
-    let admin_addr = app.admin_addr();
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-
-    let bus = Bus::new(&settings.platform.amqp);
-    let conn = bus.connect("warehouse-test").await.unwrap_or_else(|e| {
-        panic!(
-            "RabbitMQ is not reachable at {}: {e}. Start it (make infra).",
-            testing::amqp_url()
-        )
-    });
-    let ch = conn.create_channel().await.expect("channel");
-    ch.confirm_select(Default::default())
-        .await
-        .expect("confirms");
-    bus.declare_exchanges(&ch).await.expect("exchanges");
-    let t = TestApp {
-        db,
-        bus_names,
-        settings,
-        grpc_addr,
-        admin_addr,
-        shutdown,
-        task: Some(task),
-        amqp: (conn, ch),
-    };
-    t.wait_ready().await;
-    t
+/// Starts the warehouse as `builder` says (e.g. with an `AFTERSALES__WAREHOUSE__…` variable).
+pub async fn spawn_app_with(builder: TestServiceBuilder<App>) -> TestApp {
+    let svc = builder.start().await;
+    TestApp {
+        db: Db {
+            conn: svc
+                .db
+                .as_ref()
+                .expect("the test created the database")
+                .conn
+                .clone(),
+        },
+        grpc_addr: svc.grpc_addr(),
+        svc,
+    }
 }
 
 impl TestApp {
-    async fn wait_ready(&self) {
-        testing::wait_ready(self.admin_addr, "warehouse").await;
-    }
-
-    pub fn bus(&self) -> Bus {
-        Bus::new(&self.settings.platform.amqp)
-    }
-
     /// The service's operations on the test database, for calling them directly.
     pub fn warehouse(&self) -> Warehouse {
         Warehouse::new(
             self.db.conn.clone(),
-            self.settings.warehouse.partial_reservations,
+            self.svc.settings.own.partial_reservations,
+            self.svc.clock().clone(),
         )
     }
 
     pub async fn client_with(&self, token: &str) -> Client {
-        let channel = aftersales_platform::grpc::channel(
-            &format!("http://{}", self.grpc_addr),
-            Duration::from_secs(30),
-        )
-        .unwrap();
+        let channel =
+            aftersales_platform::grpc::channel(&self.svc.grpc_url(), Duration::from_secs(30))
+                .unwrap();
         WarehouseServiceClient::with_interceptor(
             channel,
             ClientInterceptor::with_token(token).unwrap(),
@@ -122,15 +83,14 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        count(&self.db.conn, sql).await
+        self.svc.count(sql).await
     }
 
-    /// Publishes `payload` as another service would, about `request_no`.
+    /// Publishes `payload` as another service would, about `request_no` of branch SH01.
     pub async fn publish<E: Event>(&self, producer: &str, request_no: &str, payload: &E) -> String {
-        let id = uuid::Uuid::now_v7().to_string();
-        self.publish_with_id(&id, producer, request_no, payload)
-            .await;
-        id
+        self.svc
+            .publish(producer, request_no, "SH01", payload)
+            .await
     }
 
     pub async fn publish_with_id<E: Event>(
@@ -140,45 +100,23 @@ impl TestApp {
         request_no: &str,
         payload: &E,
     ) {
-        testing::publish_event(
-            &self.amqp.1,
-            &self.bus(),
-            testing::TestEvent {
-                id,
-                producer,
-                request_no,
-                branch: "SH01",
-            },
-            payload,
-        )
-        .await;
+        self.svc
+            .publish_with_id(id, producer, request_no, "SH01", payload)
+            .await
     }
 
     /// A queue bound to `pattern` on the test exchange, yielding envelopes.
     pub async fn subscribe(&self, pattern: &str) -> mpsc::UnboundedReceiver<EventEnvelope> {
-        testing::subscribe(&self.amqp.0, &self.bus(), pattern).await
+        self.svc.subscribe(pattern).await
     }
 
     /// Waits until `sql` (a count) returns `n`.
     pub async fn wait_count(&self, sql: &str, n: i64) {
-        let conn = self.db.conn.clone();
-        let got = testing::eventually(Duration::from_secs(30), || {
-            let conn = conn.clone();
-            async move { (count(&conn, sql).await == n).then_some(()) }
-        })
-        .await;
-        assert!(
-            got.is_some(),
-            "{sql} never reached {n} (now {})",
-            self.count(sql).await
-        );
+        self.svc.wait_count(sql, n).await
     }
 
-    pub async fn stop(mut self) {
-        self.shutdown.trigger();
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.svc.stop().await
     }
 }
 
@@ -248,6 +186,17 @@ pub async fn receive_and_pass(client: &mut Client, part_no: &str, qty: u32) -> p
         .unwrap()
 }
 
+/// Where the test requests' parts go.
+pub fn ship_to() -> common::Address {
+    common::Address {
+        recipient: "Li Wei".into(),
+        phone: "+86 138 0013 8000".into(),
+        address: "88 Century Avenue".into(),
+        region: common::Region::Urban as i32,
+        branch: "SH01".into(),
+    }
+}
+
 /// An approval of `lines` for `request_no`.
 pub fn approval(
     request_no: &str,
@@ -267,14 +216,36 @@ pub fn approval(
                 ..Default::default()
             })
             .collect(),
-        ship_to: Some(common::Address {
-            recipient: "Li Wei".into(),
-            phone: "+86 138 0013 8000".into(),
-            address: "88 Century Avenue".into(),
-            region: common::Region::Urban as i32,
-            branch: "SH01".into(),
-        }),
+        ship_to: Some(ship_to()),
         ..Default::default()
+    }
+}
+
+/// Part lines from (part number, quantity) pairs.
+pub fn lines(lines: &[(&str, u32)]) -> Vec<PartLine> {
+    lines
+        .iter()
+        .map(|(p, q)| PartLine {
+            part_no: PartNo::parse(p).unwrap(),
+            quantity: Quantity::parse(*q).unwrap(),
+        })
+        .collect()
+}
+
+/// What an approval of `parts` for `request_no` (branch SH01, no address) asks the warehouse.
+pub fn reserve_command(
+    request_no: &str,
+    urgency: Urgency,
+    parts: &[(&str, u32)],
+) -> ReserveCommand {
+    ReserveCommand {
+        request_no: RequestNo::parse(request_no).unwrap(),
+        branch: BranchCode::parse("SH01").unwrap(),
+        urgency,
+        kind: Some(RequestKind::Replacement),
+        ship_to: None,
+        onsite_required: false,
+        lines: lines(parts),
     }
 }
 

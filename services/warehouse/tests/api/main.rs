@@ -6,6 +6,7 @@ mod config;
 mod helpers;
 mod issue;
 mod old_parts;
+mod paging;
 mod properties;
 mod receipt;
 mod reservations;

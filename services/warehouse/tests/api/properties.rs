@@ -4,20 +4,21 @@
 //! reservations hold, and nothing goes negative. One fresh database for the test, truncated
 //! between cases.
 
-use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::clock::Clock;
 use aftersales_platform::testing::TestDb;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use warehouse::domain::{Urgency, Zone};
+use warehouse::domain::{
+    BranchCode, Lifecycle, Money, PartClass, PartNo, PartSpec, Quantity, RequestNo, Urgency, Zone,
+};
 use warehouse::error::Error;
 use warehouse::service::{
-    Adjustment, InspectionLine, IssueParts, ReceiveGoods, ReceiveOldPart, ReceiveReturn,
-    ReserveCommand, ReturnToSupplier, Warehouse,
+    Adjustment, GoodsLine, InspectReturn, InspectionLine, IssueParts, ReceiveGoods, ReceiveOldPart,
+    ReceiveReturn, RecordInspection, ReturnToSupplier, SupplierReturnLine, Warehouse,
 };
-use warehouse::store::parts::Part;
 
-use crate::helpers::{assert_books_balance, count};
+use crate::helpers::{assert_books_balance, count, lines, reserve_command};
 
 const PARTS: [(&str, bool); 3] = [("P-A", false), ("P-B", false), ("P-V", true)];
 
@@ -84,12 +85,17 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn request_no(req: u8) -> String {
-    format!("AS-2611-SH01-{req:06}")
+fn request_no(req: u8) -> RequestNo {
+    // Sequences start at 1: 000000 is not a tracking number.
+    RequestNo::parse(&format!("AS-2611-SH01-{:06}", u32::from(req) + 1)).unwrap()
 }
 
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+fn part_no(part: usize) -> PartNo {
+    PartNo::parse(PARTS[part].0).unwrap()
+}
+
+fn units(n: u32) -> Quantity {
+    Quantity::parse(n).unwrap()
 }
 
 /// Expected refusals (wrong state, nothing to act on) are fine; anything else is a bug.
@@ -111,25 +117,23 @@ async fn reset(w: &Warehouse) {
     .await
     .unwrap();
     for (p, valuable) in PARTS {
-        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-        w.upsert_part(Part {
-            part_no: p.into(),
+        w.upsert_part(PartSpec {
+            part_no: PartNo::parse(p).unwrap(),
             name: p.into(),
             spec: String::new(),
             unit: "pcs".into(),
             compatible_models: vec![],
-            part_class: "UNIT".into(),
+            part_class: PartClass::Unit,
             valuable,
-            unit_cost_currency: "CNY".into(),
-            unit_cost_minor: 100,
-            lifecycle: "IN_PRODUCTION".into(),
+            unit_cost: Money {
+                currency: "CNY".into(),
+                amount_minor: 100,
+            },
+            lifecycle: Lifecycle::InProduction,
             safety_stock: 0,
             reorder_point: 3,
             reorder_quantity: 10,
-            abc_class: None,
             product_category: String::new(),
-            created_at: epoch,
-            updated_at: epoch,
         })
         .await
         .unwrap();
@@ -146,8 +150,12 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                     po_number: String::new(),
                     supplier_id: String::new(),
                     delivery_note: String::new(),
-                    lines: vec![(PARTS[*part].0.into(), *qty, 0)],
-                    movement_date: today(),
+                    lines: vec![GoodsLine {
+                        part_no: part_no(*part),
+                        quantity: units(*qty),
+                        po_line_no: 0,
+                    }],
+                    movement_date: None,
                 },
             )
             .await,
@@ -170,13 +178,15 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
             tolerate(
                 w.record_inspection(
                     "prop",
-                    &id,
-                    vec![InspectionLine {
-                        part_no: part,
-                        passed,
-                        failed: qty as u32 - passed,
-                        failure_reason: "dented".into(),
-                    }],
+                    RecordInspection {
+                        receipt_id: id,
+                        lines: vec![InspectionLine {
+                            part_no: PartNo::parse(&part).unwrap(),
+                            passed,
+                            failed: qty as u32 - passed,
+                            failure_reason: "dented".into(),
+                        }],
+                    },
                 )
                 .await,
             )
@@ -187,23 +197,16 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
             qty,
             second,
         } => {
-            let mut lines = vec![(PARTS[*part].0.to_owned(), *qty)];
+            let mut parts = vec![(PARTS[*part].0, *qty)];
             if let Some((p, q)) = second {
-                lines.push((PARTS[*p].0.to_owned(), *q));
+                parts.push((PARTS[*p].0, *q));
             }
-            let cmd = ReserveCommand {
-                request_no: request_no(*req),
-                branch: "SH01".into(),
-                urgency: if req % 3 == 0 {
-                    Urgency::Critical
-                } else {
-                    Urgency::Normal
-                },
-                kind: common::RequestKind::Replacement as i32,
-                ship_to: None,
-                onsite_required: false,
-                lines,
+            let urgency = if req % 3 == 0 {
+                Urgency::Critical
+            } else {
+                Urgency::Normal
             };
+            let cmd = reserve_command(request_no(*req).as_str(), urgency, &parts);
             let txn = w.db.begin().await.unwrap();
             let r = w.reserve(&txn, &cmd).await;
             if r.is_ok() {
@@ -213,7 +216,8 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Release { req } => {
             let txn = w.db.begin().await.unwrap();
-            let r = w.release(&txn, &request_no(*req), "SH01").await;
+            let branch = BranchCode::parse("SH01").unwrap();
+            let r = w.release(&txn, &request_no(*req), &branch).await;
             if r.is_ok() {
                 txn.commit().await.unwrap();
             }
@@ -224,12 +228,12 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                 Ok(p) => p,
                 Err(_) => return Ok(()),
             };
-            let mut lines: Vec<(String, u32)> = pick
+            let mut presented: Vec<(&str, u32)> = pick
                 .lines
                 .iter()
-                .map(|l| (l.part_no.clone(), l.held as u32))
+                .map(|l| (l.part_no.as_str(), l.held as u32))
                 .collect();
-            if !exact && let Some(first) = lines.first_mut() {
+            if !exact && let Some(first) = presented.first_mut() {
                 first.1 += 1;
             }
             let before = count(&w.db, "SELECT count(*)::bigint FROM ledger").await;
@@ -239,9 +243,9 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                     IssueParts {
                         request_no: request_no(*req),
                         branch_scope: None,
-                        lines,
+                        lines: lines(&presented),
                         shipment_no: String::new(),
-                        movement_date: today(),
+                        movement_date: None,
                     },
                 )
                 .await;
@@ -262,10 +266,10 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                     idempotency_key: uuid::Uuid::new_v4().to_string(),
                     request_no: request_no(99),
                     pickup_no: String::new(),
-                    part_no: PARTS[*part].0.into(),
-                    serial: String::new(),
+                    part_no: part_no(*part),
+                    serial: None,
                     model: String::new(),
-                    movement_date: today(),
+                    movement_date: None,
                 },
             )
             .await,
@@ -281,7 +285,18 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                 .unwrap();
             let Some(row) = row else { return Ok(()) };
             let id: String = row.try_get("", "return_id").unwrap();
-            tolerate(w.inspect_return("prop", &id, vec![], *resaleable, "").await)
+            tolerate(
+                w.inspect_return(
+                    "prop",
+                    InspectReturn {
+                        return_id: id,
+                        accessories: vec![],
+                        resaleable: *resaleable,
+                        note: String::new(),
+                    },
+                )
+                .await,
+            )
         }
         Op::OldPart { part, qty } => tolerate(
             w.receive_old_part(
@@ -289,12 +304,12 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                 ReceiveOldPart {
                     idempotency_key: uuid::Uuid::new_v4().to_string(),
                     work_order_no: "WO-prop".into(),
-                    request_no: String::new(),
-                    part_no: PARTS[*part].0.into(),
-                    quantity: *qty,
-                    serial: String::new(),
+                    request_no: None,
+                    part_no: part_no(*part),
+                    quantity: units(*qty),
+                    serial: None,
                     condition: String::new(),
-                    movement_date: today(),
+                    movement_date: None,
                 },
             )
             .await,
@@ -311,97 +326,123 @@ async fn apply(w: &Warehouse, op: &Op) -> Result<(), TestCaseError> {
                     supplier_id: "SUP".into(),
                     po_number: String::new(),
                     rma_no: String::new(),
-                    lines: vec![(
-                        PARTS[*part].0.into(),
-                        *qty,
-                        if *old_parts {
+                    lines: vec![SupplierReturnLine {
+                        part_no: part_no(*part),
+                        quantity: units(*qty),
+                        zone: if *old_parts {
                             Zone::OldParts
                         } else {
                             Zone::Nonconforming
                         },
-                    )],
+                    }],
                     reason: "defective".into(),
-                    movement_date: today(),
+                    movement_date: None,
                 },
             )
             .await,
         ),
-        Op::Adjust { part, zone, delta } => {
-            let (p, _) = PARTS[*part];
-            tolerate(
-                w.adjust(
-                    "prop",
-                    Adjustment {
-                        part_no: p.into(),
-                        zone: Zone::ALL[*zone],
-                        delta: *delta,
-                        reason: "count difference".into(),
-                        reference_id: "ST-prop".into(),
-                        movement_date: today(),
-                    },
-                )
-                .await,
+        Op::Adjust { part, zone, delta } => tolerate(
+            w.adjust(
+                "prop",
+                Adjustment {
+                    part_no: part_no(*part),
+                    zone: Zone::ALL[*zone],
+                    delta: *delta,
+                    reason: "count difference".into(),
+                    reference_id: "ST-prop".into(),
+                    movement_date: None,
+                },
             )
-        }
+            .await,
+        ),
     }
 }
 
-#[test]
-fn any_sequence_of_movements_keeps_the_ledger_and_the_levels_in_agreement() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = rt.block_on(TestDb::create(warehouse::store::ALL_MIGRATIONS));
-    let w = Warehouse::new(db.conn.clone(), false);
-    let issued = std::cell::Cell::new(0u32);
-    let confirmed = std::cell::Cell::new(0i64);
-    let backordered = std::cell::Cell::new(0i64);
-    let mut runner = TestRunner::new(Config {
-        cases: 40,
-        max_shrink_iters: 64,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    runner
-        .run(&prop::collection::vec(op(), 1..=30), |ops| {
-            rt.block_on(async {
-                reset(&w).await;
-                // Every case starts from stock that was received, inspected, reserved and issued,
-                // so the random part also runs against pick lists that left the warehouse.
-                let warm_up = [
-                    Op::Receive { part: 0, qty: 10 },
-                    Op::Inspect { pass_pct: 100 },
-                    Op::Reserve { req: 5, part: 0, qty: 2, second: None },
-                    Op::Issue { req: 5, exact: true },
-                ];
-                for op in warm_up.iter().chain(&ops) {
-                    apply(&w, op).await?;
-                    assert_books_balance(&w.db).await;
-                }
-                // Every unit on a pick list is reserved in its zone, and valuables stay apart.
-                let misplaced = count(
-                    &w.db,
-                    "SELECT count(*)::bigint FROM stock_levels s JOIN parts p USING (part_no) \
-                     WHERE s.on_hand > 0 AND ((p.valuable AND s.zone = 'QUALIFIED') OR (NOT p.valuable AND s.zone = 'VALUABLES'))",
-                )
-                .await;
-                prop_assert_eq!(misplaced, 0);
-                issued.set(issued.get() + count(&w.db, "SELECT count(*)::bigint FROM reservations WHERE status = 'ISSUED'").await as u32);
-                confirmed.set(confirmed.get() + count(&w.db, "SELECT count(*)::bigint FROM reservations WHERE confirmed_at IS NOT NULL").await);
-                backordered.set(backordered.get() + count(&w.db, "SELECT count(*)::bigint FROM reservations WHERE backordered_at IS NOT NULL").await);
-                Ok(())
-            })
-        })
-        .unwrap();
-    // The sequences did reach the interesting states (not only refusals).
-    assert!(
-        issued.get() >= 40,
-        "the warm-up issue of some case was refused"
+/// One case: the warm-up, then `ops`, the books checked after each; counts what it reached.
+async fn run_case(
+    w: &Warehouse,
+    ops: &[Op],
+    issued: &std::cell::Cell<u32>,
+    confirmed: &std::cell::Cell<i64>,
+    backordered: &std::cell::Cell<i64>,
+) -> Result<(), TestCaseError> {
+    reset(w).await;
+    // Every case starts from stock that was received, inspected, reserved and issued, so the
+    // random part also runs against pick lists that left the warehouse.
+    let warm_up = [
+        Op::Receive { part: 0, qty: 10 },
+        Op::Inspect { pass_pct: 100 },
+        Op::Reserve {
+            req: 5,
+            part: 0,
+            qty: 2,
+            second: None,
+        },
+        Op::Issue {
+            req: 5,
+            exact: true,
+        },
+    ];
+    for op in warm_up.iter().chain(ops) {
+        apply(w, op).await?;
+        assert_books_balance(&w.db).await;
+    }
+    // Every unit on a pick list is reserved in its zone, and valuables stay apart.
+    let misplaced = count(
+        &w.db,
+        "SELECT count(*)::bigint FROM stock_levels s JOIN parts p USING (part_no) \
+         WHERE s.on_hand > 0 AND ((p.valuable AND s.zone = 'QUALIFIED') OR (NOT p.valuable AND s.zone = 'VALUABLES'))",
+    )
+    .await;
+    prop_assert_eq!(misplaced, 0);
+    let n = |sql| count(&w.db, sql);
+    issued.set(
+        issued.get()
+            + n("SELECT count(*)::bigint FROM reservations WHERE status = 'ISSUED'").await as u32,
     );
+    confirmed.set(
+        confirmed.get()
+            + n("SELECT count(*)::bigint FROM reservations WHERE confirmed_at IS NOT NULL").await,
+    );
+    backordered.set(
+        backordered.get()
+            + n("SELECT count(*)::bigint FROM reservations WHERE backordered_at IS NOT NULL").await,
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn any_sequence_of_movements_keeps_the_ledger_and_the_levels_in_agreement() {
+    let db = TestDb::create(warehouse::store::ALL_MIGRATIONS).await;
+    let w = Warehouse::new(db.conn.clone(), false, Clock::system());
+    // proptest's runner is synchronous: it runs on a blocking thread and runs each case on the
+    // test's runtime, whose own thread drives the I/O while it waits for the runner.
+    let rt = tokio::runtime::Handle::current();
+    let runs = tokio::task::spawn_blocking({
+        let w = w.clone();
+        move || {
+            let issued = std::cell::Cell::new(0u32);
+            let confirmed = std::cell::Cell::new(0i64);
+            let backordered = std::cell::Cell::new(0i64);
+            let mut runner = TestRunner::new(Config {
+                cases: 40,
+                max_shrink_iters: 64,
+                failure_persistence: None,
+                ..Config::default()
+            });
+            runner
+                .run(&prop::collection::vec(op(), 1..=30), |ops| {
+                    rt.block_on(run_case(&w, &ops, &issued, &confirmed, &backordered))
+                })
+                .map(|()| (issued.get(), confirmed.get(), backordered.get()))
+                .map_err(|e| e.to_string())
+        }
+    });
+    let (issued, confirmed, backordered) = runs.await.unwrap().unwrap();
+    // The sequences did reach the interesting states (not only refusals).
+    assert!(issued >= 40, "the warm-up issue of some case was refused");
     assert!(
-        confirmed.get() > 0 && backordered.get() > 0,
+        confirmed > 0 && backordered > 0,
         "no case both confirmed and back-ordered"
     );
     drop(w);

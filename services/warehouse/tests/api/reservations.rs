@@ -3,12 +3,13 @@ use std::time::Duration;
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::intake::v1 as intake;
 use aftersales_platform::proto::warehouse::v1 as pb;
+use aftersales_platform::testing::{self, TestService};
 use prost::Message;
-use warehouse::config::WarehouseSettings;
+use sea_orm::ConnectionTrait;
 
 use crate::helpers::{
-    Client, approval, assert_books_balance, receive_and_pass, spawn_app, spawn_app_with, stock,
-    stock_part,
+    Client, approval, assert_books_balance, receive_and_pass, ship_to, spawn_app, spawn_app_with,
+    stock, stock_part,
 };
 
 const CONFIRMED: &str =
@@ -280,10 +281,9 @@ async fn an_approval_arriving_after_the_cancellation_reserves_nothing() {
 
 #[tokio::test]
 async fn with_partial_reservations_the_available_units_are_held_and_the_rest_back_ordered() {
-    let app = spawn_app_with(WarehouseSettings {
-        partial_reservations: true,
-        ..Default::default()
-    })
+    let app = spawn_app_with(
+        TestService::builder().env("AFTERSALES__WAREHOUSE__PARTIAL_RESERVATIONS", "true"),
+    )
     .await;
     let mut shortages = app.subscribe("warehouse.stock.shortage").await;
     let mut client = app.clerk().await;
@@ -375,5 +375,124 @@ async fn stock_low_fires_once_per_crossing_of_the_reorder_point() {
     )
     .await;
     app.wait_count(LOW, 2).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_reservation_keeps_its_address_as_json_and_one_stored_as_protobuf_bytes_still_ships()
+{
+    let app = spawn_app().await;
+    let mut confirmations = app.subscribe("warehouse.reservation.confirmed").await;
+    let mut client = app.clerk().await;
+    stock_part(&mut client, "RMT-01", false, 0).await;
+    // Arrange: a back-order written before migration 5, its address an encoded common.Address.
+    let legacy = "AS-2611-SH01-000061";
+    let bytes: String = ship_to()
+        .encode_to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    app.db
+        .conn
+        .execute_unprepared(&format!(
+            "INSERT INTO reservations (request_no, branch, urgency, urgency_rank, kind, ship_to, \
+             onsite_required, status, backordered_at) VALUES ('{legacy}', 'SH01', 'NORMAL', 1, 1, \
+             decode('{bytes}', 'hex'), false, 'BACKORDERED', now()); \
+             INSERT INTO reservation_lines (request_no, part_no, zone, requested) \
+             VALUES ('{legacy}', 'RMT-01', 'QUALIFIED', 1)"
+        ))
+        .await
+        .unwrap();
+    let fresh = "AS-2611-SH01-000062";
+    app.publish(
+        "claims",
+        fresh,
+        &approval(fresh, common::Urgency::Normal, &[("RMT-01", 1)]),
+    )
+    .await;
+    app.wait_count(
+        &format!("SELECT count(*)::bigint FROM reservations WHERE request_no = '{fresh}'"),
+        1,
+    )
+    .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*)::bigint FROM reservations WHERE request_no = '{fresh}' \
+             AND ship_to IS NULL AND ship_to_json->>'recipient' = 'Li Wei' \
+             AND ship_to_json->>'region' = 'URBAN'"
+        ))
+        .await,
+        1,
+        "a new row writes only JSON"
+    );
+
+    // Act: stock arrives for both.
+    receive_and_pass(&mut client, "RMT-01", 2).await;
+
+    // Assert: both confirmations carry the address.
+    let mut shipped = Vec::new();
+    for _ in 0..2 {
+        let env = tokio::time::timeout(Duration::from_secs(30), confirmations.recv())
+            .await
+            .expect("confirmation published")
+            .unwrap();
+        let c = pb::ReservationConfirmed::decode(env.payload.as_slice()).unwrap();
+        assert_eq!(c.ship_to, Some(ship_to()), "{}", c.request_no);
+        assert_eq!(c.kind, common::RequestKind::Replacement as i32);
+        shipped.push(c.request_no);
+    }
+    shipped.sort();
+    assert_eq!(shipped, [legacy, fresh]);
+    assert_books_balance(&app.db.conn).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_approval_with_a_bad_part_number_is_dead_lettered_and_the_next_is_still_reserved() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+    stock_part(&mut client, "PWR-55-01", false, 1).await;
+
+    let bad = "AS-2611-SH01-000081";
+    app.publish(
+        "claims",
+        bad,
+        &approval(bad, common::Urgency::Normal, &[("PWR 55/01", 1)]),
+    )
+    .await;
+    let good = "AS-2611-SH01-000082";
+    app.publish(
+        "claims",
+        good,
+        &approval(good, common::Urgency::Normal, &[("pwr-55-01", 1)]),
+    )
+    .await;
+
+    app.wait_count(CONFIRMED, 1).await;
+    let bus = app.svc.bus_settings();
+    let dead = testing::eventually(Duration::from_secs(30), || {
+        let bus = bus.clone();
+        async move {
+            let letters = bus.dlq_list("warehouse").await.ok()?;
+            (!letters.is_empty()).then_some(letters)
+        }
+    })
+    .await
+    .expect("the bad approval reached the DLQ");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].subject, bad);
+    assert!(
+        dead[0].error.contains("lines[0].part_no"),
+        "{}",
+        dead[0].error
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*)::bigint FROM reservations WHERE request_no = '{bad}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(stock(&mut client, "PWR-55-01").await.reserved, 1);
     app.stop().await;
 }

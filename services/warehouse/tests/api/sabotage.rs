@@ -1,9 +1,7 @@
-use aftersales_platform::proto::common::v1 as common;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use warehouse::domain::Urgency;
-use warehouse::service::ReserveCommand;
 
-use crate::helpers::{assert_books_balance, spawn_app, stock, stock_part};
+use crate::helpers::{assert_books_balance, reserve_command, spawn_app, stock, stock_part};
 
 #[tokio::test]
 async fn the_database_itself_refuses_negative_stock_over_reservation_and_ledger_edits() {
@@ -42,20 +40,8 @@ async fn a_reservation_whose_transaction_fails_leaves_nothing_behind() {
         .unwrap();
 
     let txn = w.db.begin().await.unwrap();
-    let r = w
-        .reserve(
-            &txn,
-            &ReserveCommand {
-                request_no: "AS-2611-SH01-000900".into(),
-                branch: "SH01".into(),
-                urgency: Urgency::Normal,
-                kind: common::RequestKind::Replacement as i32,
-                ship_to: None,
-                onsite_required: false,
-                lines: vec![("PWR-55-01".into(), 2)],
-            },
-        )
-        .await;
+    let cmd = reserve_command("AS-2611-SH01-000900", Urgency::Normal, &[("PWR-55-01", 2)]);
+    let r = w.reserve(&txn, &cmd).await;
     assert!(r.is_err(), "the failure is reported");
     drop(txn);
     app.db

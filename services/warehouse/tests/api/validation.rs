@@ -86,3 +86,65 @@ async fn an_unknown_zone_or_kind_is_named_and_nothing_is_stored() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn part_request_and_branch_numbers_follow_the_platforms_rules_in_every_request() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+
+    // The widest part-number rule: '_' and '.' are allowed, lower case is upper-cased.
+    stock_part(&mut client, "mb_55.rev-2", false, 1).await;
+    let got = client
+        .get_part(pb::GetPartRequest {
+            part_no: "MB_55.REV-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .part
+        .unwrap();
+    assert_eq!(got.part_no, "MB_55.REV-2");
+    let err = client
+        .get_part(pb::GetPartRequest {
+            part_no: "X".repeat(41),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violations(&err)["part_no"],
+        aftersales_platform::ids::PartNo::RULE
+    );
+
+    let err = client
+        .list_ledger(pb::ListLedgerRequest {
+            request_no: "AS-2611-SH01-000000".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(violations(&err).contains_key("request_no"));
+    let err = client
+        .list_backorders(pb::ListBackordersRequest {
+            branch: "1SH".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(violations(&err).contains_key("branch"));
+    let err = client
+        .receive_return(pb::ReceiveReturnRequest {
+            idempotency_key: "r".into(),
+            request_no: "AS-2611-SH01".into(),
+            part_no: "MB_55.REV-2".into(),
+            serial: "SN 1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let bad = violations(&err);
+    for f in ["request_no", "serial"] {
+        assert!(bad.contains_key(f), "{f} missing from {bad:?}");
+    }
+    app.stop().await;
+}

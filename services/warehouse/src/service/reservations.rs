@@ -1,0 +1,284 @@
+//! Reservations: an approved request's lines are held all or nothing (or partially, when
+//! configured) and confirmed as a pick list, or back-ordered and served as stock arrives, most
+//! urgent first; a cancelled request gives back what it held. These run in the event handler's
+//! transaction.
+
+use std::collections::BTreeMap;
+
+use aftersales_platform::outbox::EventMeta;
+use aftersales_platform::proto::warehouse::v1 as pb;
+use sea_orm::DatabaseTransaction;
+
+use super::{Warehouse, backorder_id, pick_list_id};
+use crate::domain::{
+    Address, BranchCode, LineRequest, PartLine, RequestKind, RequestNo, Urgency, Zone,
+    plan_reservation,
+};
+use crate::error::Error;
+use crate::store::reservations::{self, Line, NewReservation, Reservation, Status};
+use crate::store::{parts, stock};
+use crate::wire;
+
+/// A request's lines to reserve, as claims approved them.
+#[derive(Debug, Clone)]
+pub struct ReserveCommand {
+    pub request_no: RequestNo,
+    pub branch: BranchCode,
+    pub urgency: Urgency,
+    /// Handed on to the confirmation; `None` when the approval did not say.
+    pub kind: Option<RequestKind>,
+    pub ship_to: Option<Address>,
+    pub onsite_required: bool,
+    /// The same part twice is summed.
+    pub lines: Vec<PartLine>,
+}
+
+/// What a reservation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReserveOutcome {
+    Confirmed,
+    Backordered,
+    /// The request already had a reservation (redelivery) or was cancelled before: nothing done.
+    AlreadyHandled,
+    /// Nothing to reserve (no part lines).
+    NothingToReserve,
+}
+
+impl Warehouse {
+    /// Reserves a request's lines in `txn` (the event handler's transaction): all or nothing
+    /// (or partially, when configured). Enough → pick list + `warehouse.reservation.confirmed`;
+    /// short → back-order + `warehouse.stock.shortage`. A request that already has a
+    /// reservation (or was cancelled first) is left alone.
+    pub async fn reserve(
+        &self,
+        txn: &DatabaseTransaction,
+        cmd: &ReserveCommand,
+    ) -> Result<ReserveOutcome, Error> {
+        let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+        for l in &cmd.lines {
+            *wanted.entry(l.part_no.as_str()).or_default() += i64::from(l.quantity.get());
+        }
+        if wanted.is_empty() {
+            return Ok(ReserveOutcome::NothingToReserve);
+        }
+        let request_no = cmd.request_no.as_str();
+        let inserted = reservations::insert_if_new(
+            txn,
+            &NewReservation {
+                request_no,
+                branch: cmd.branch.as_str(),
+                urgency: cmd.urgency,
+                kind: cmd.kind,
+                ship_to: cmd.ship_to.as_ref(),
+                onsite_required: cmd.onsite_required,
+                status: Status::Backordered,
+            },
+        )
+        .await?;
+        if !inserted {
+            return Ok(ReserveOutcome::AlreadyHandled);
+        }
+        for (part_no, requested) in wanted {
+            let zone = match parts::get(txn, part_no).await? {
+                Some(p) => Zone::reservable_for(p.valuable),
+                None => Zone::Qualified,
+            };
+            let line = Line {
+                part_no: part_no.to_owned(),
+                zone,
+                requested,
+                held: 0,
+            };
+            reservations::insert_line(txn, request_no, &line).await?;
+        }
+        let mut res = reservations::get(txn, request_no)
+            .await?
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("reservation vanished")))?;
+        let (complete, short) = self.fill(txn, &mut res.lines).await?;
+        for l in &res.lines {
+            reservations::update_line(txn, request_no, l).await?;
+        }
+        let parts: Vec<String> = res.lines.iter().map(|l| l.part_no.clone()).collect();
+        let outcome = if complete {
+            self.confirm(txn, &res, None).await?;
+            ReserveOutcome::Confirmed
+        } else {
+            reservations::set_status(txn, request_no, Status::Backordered).await?;
+            let event = pb::StockShortage {
+                request_no: res.request_no.clone(),
+                branch: res.branch.clone(),
+                backorder_id: backorder_id(&res.request_no),
+                urgency: wire::urgency(res.urgency),
+                lines: res
+                    .lines
+                    .iter()
+                    .zip(&short)
+                    .filter(|(_, short)| **short)
+                    .map(|(l, _)| wire::backorder_line(l))
+                    .collect(),
+                partially_reserved: res.lines.iter().any(|l| l.held > 0),
+            };
+            self.outbox
+                .stage(
+                    txn,
+                    EventMeta::request(&res.request_no, &res.branch),
+                    &event,
+                )
+                .await?;
+            ReserveOutcome::Backordered
+        };
+        self.check_low(txn, &parts).await?;
+        Ok(outcome)
+    }
+
+    /// Holds what the lines miss, from the locked stock rows, and updates `lines` (the caller
+    /// stores them). Returns whether every line is now held in full, and per line whether its
+    /// stock was short (what procurement must order).
+    async fn fill(
+        &self,
+        txn: &DatabaseTransaction,
+        lines: &mut [Line],
+    ) -> Result<(bool, Vec<bool>), Error> {
+        let mut keys = Vec::new();
+        for l in lines.iter_mut().filter(|l| l.missing() > 0) {
+            if let Some(p) = parts::get(txn, &l.part_no).await? {
+                // Nothing is held yet when the zone could differ (see upsert_part).
+                l.zone = Zone::reservable_for(p.valuable);
+            }
+            keys.push((l.part_no.clone(), l.zone));
+        }
+        let locked = stock::lock(txn, &keys).await?;
+        let requests: Vec<LineRequest> = lines
+            .iter()
+            .map(|l| {
+                let available = locked
+                    .iter()
+                    .find(|(p, lv)| *p == l.part_no && lv.zone == l.zone)
+                    .map(|(_, lv)| lv.available().max(0))
+                    .unwrap_or(0);
+                LineRequest {
+                    requested: l.requested as u32,
+                    reserved: l.held as u32,
+                    available: available.min(i64::from(u32::MAX)) as u32,
+                }
+            })
+            .collect();
+        let short = requests
+            .iter()
+            .map(|r| r.available < r.requested - r.reserved)
+            .collect();
+        let plan = plan_reservation(&requests, self.partial_reservations);
+        for (l, take) in lines.iter_mut().zip(&plan.take) {
+            if *take == 0 {
+                continue;
+            }
+            stock::add_reserved(txn, &l.part_no, l.zone, i64::from(*take)).await?;
+            l.held += i64::from(*take);
+        }
+        Ok((plan.complete, short))
+    }
+
+    async fn confirm(
+        &self,
+        txn: &DatabaseTransaction,
+        res: &Reservation,
+        backorder: Option<String>,
+    ) -> Result<(), Error> {
+        reservations::set_status(txn, &res.request_no, Status::Confirmed).await?;
+        let event = pb::ReservationConfirmed {
+            request_no: res.request_no.clone(),
+            branch: res.branch.clone(),
+            pick_list_id: pick_list_id(&res.request_no),
+            lines: res.lines.iter().map(wire::pick_line).collect(),
+            urgency: wire::urgency(res.urgency),
+            kind: wire::request_kind(res.kind),
+            ship_to: res.ship_to.as_ref().map(wire::address),
+            onsite_required: res.onsite_required,
+            backorder_id: backorder.unwrap_or_default(),
+            reserved_at: Some(wire::timestamp(self.now())),
+        };
+        self.outbox
+            .stage(
+                txn,
+                EventMeta::request(&res.request_no, &res.branch),
+                &event,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Serves open back-orders missing any of `parts`, most urgent first, then oldest; one that
+    /// cannot be served in full yet (all or nothing) is skipped and keeps its place.
+    pub(super) async fn serve_backorders(
+        &self,
+        txn: &DatabaseTransaction,
+        parts: &[String],
+    ) -> Result<(), Error> {
+        for request_no in reservations::open_backorders_for(txn, parts).await? {
+            let Some(mut res) = reservations::try_lock(txn, &request_no).await? else {
+                continue;
+            };
+            if res.status != Status::Backordered {
+                continue;
+            }
+            let before: Vec<(i64, Zone)> = res.lines.iter().map(|l| (l.held, l.zone)).collect();
+            let (complete, _) = self.fill(txn, &mut res.lines).await?;
+            for (l, b) in res.lines.iter().zip(before) {
+                if (l.held, l.zone) != b {
+                    reservations::update_line(txn, &res.request_no, l).await?;
+                }
+            }
+            if complete {
+                self.confirm(txn, &res, Some(backorder_id(&res.request_no)))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases what a cancelled request holds and serves back-orders from it. A request not
+    /// reserved yet gets a released reservation, so a later claim.approved reserves nothing.
+    /// Issued parts have left the warehouse: nothing to release.
+    pub async fn release(
+        &self,
+        txn: &DatabaseTransaction,
+        request_no: &RequestNo,
+        branch: &BranchCode,
+    ) -> Result<(), Error> {
+        let request_no = request_no.as_str();
+        let Some(res) = reservations::get_for_update(txn, request_no).await? else {
+            reservations::insert_if_new(
+                txn,
+                &NewReservation {
+                    request_no,
+                    branch: branch.as_str(),
+                    urgency: Urgency::Normal,
+                    kind: None,
+                    ship_to: None,
+                    onsite_required: false,
+                    status: Status::Released,
+                },
+            )
+            .await?;
+            return Ok(());
+        };
+        if !matches!(res.status, Status::Confirmed | Status::Backordered) {
+            return Ok(());
+        }
+        let keys: Vec<(String, Zone)> = res
+            .lines
+            .iter()
+            .filter(|l| l.held > 0)
+            .map(|l| (l.part_no.clone(), l.zone))
+            .collect();
+        stock::lock(txn, &keys).await?;
+        for l in res.lines.iter().filter(|l| l.held > 0) {
+            stock::add_reserved(txn, &l.part_no, l.zone, -l.held).await?;
+        }
+        reservations::set_status(txn, request_no, Status::Released).await?;
+        let parts: Vec<String> = keys.into_iter().map(|(p, _)| p).collect();
+        self.serve_backorders(txn, &parts).await?;
+        self.check_low(txn, &parts).await?;
+        Ok(())
+    }
+}

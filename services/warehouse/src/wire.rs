@@ -1,0 +1,290 @@
+//! The warehouse's values on the wire: the conversions between its domain types and the protobuf
+//! types of `warehouse.v1` and `common.v1`, in one place. Requests and events are parsed through
+//! these and answers and outgoing events are built with them; nothing else reads or writes a
+//! proto enum's number.
+
+use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::warehouse::v1 as pb;
+use chrono::{DateTime, Utc};
+
+use crate::domain::abc::Class;
+use crate::domain::{
+    Address, Lifecycle, MovementKind, PartClass, Region, RequestKind, Urgency, Zone,
+};
+use crate::store::reservations::Line;
+use crate::store::returns::Accessory;
+
+pub fn zone(z: Zone) -> i32 {
+    (match z {
+        Zone::Qualified => pb::Zone::Qualified,
+        Zone::PendingInspection => pb::Zone::PendingInspection,
+        Zone::Nonconforming => pb::Zone::Nonconforming,
+        Zone::Valuables => pb::Zone::Valuables,
+        Zone::OldParts => pb::Zone::OldParts,
+    }) as i32
+}
+
+/// A zone of a request; `None` for UNSPECIFIED (the caller decides whether that means "any").
+pub fn zone_from(raw: i32) -> Result<Option<Zone>, String> {
+    Ok(Some(match pb::Zone::try_from(raw) {
+        Ok(pb::Zone::Unspecified) => return Ok(None),
+        Ok(pb::Zone::Qualified) => Zone::Qualified,
+        Ok(pb::Zone::PendingInspection) => Zone::PendingInspection,
+        Ok(pb::Zone::Nonconforming) => Zone::Nonconforming,
+        Ok(pb::Zone::Valuables) => Zone::Valuables,
+        Ok(pb::Zone::OldParts) => Zone::OldParts,
+        Err(_) => return Err(format!("{raw} is not a zone")),
+    }))
+}
+
+/// A zone that must be given.
+pub fn required_zone(raw: i32) -> Result<Zone, String> {
+    zone_from(raw)?.ok_or_else(|| "is required".to_owned())
+}
+
+pub fn movement_kind(k: MovementKind) -> i32 {
+    use pb::MovementKind as P;
+    (match k {
+        MovementKind::Receipt => P::Receipt,
+        MovementKind::InspectionPass => P::InspectionPass,
+        MovementKind::InspectionFail => P::InspectionFail,
+        MovementKind::Issue => P::Issue,
+        MovementKind::OldPartReturn => P::OldPartReturn,
+        MovementKind::ReturnToSupplier => P::ReturnToSupplier,
+        MovementKind::Transfer => P::Transfer,
+        MovementKind::StocktakeAdjustment => P::StocktakeAdjustment,
+        MovementKind::CustomerReturn => P::CustomerReturn,
+        MovementKind::ReturnInspection => P::ReturnInspection,
+    }) as i32
+}
+
+pub fn movement_kind_from(raw: i32) -> Result<MovementKind, String> {
+    use pb::MovementKind as P;
+    Ok(match P::try_from(raw) {
+        Ok(P::Receipt) => MovementKind::Receipt,
+        Ok(P::InspectionPass) => MovementKind::InspectionPass,
+        Ok(P::InspectionFail) => MovementKind::InspectionFail,
+        Ok(P::Issue) => MovementKind::Issue,
+        Ok(P::OldPartReturn) => MovementKind::OldPartReturn,
+        Ok(P::ReturnToSupplier) => MovementKind::ReturnToSupplier,
+        Ok(P::Transfer) => MovementKind::Transfer,
+        Ok(P::StocktakeAdjustment) => MovementKind::StocktakeAdjustment,
+        Ok(P::CustomerReturn) => MovementKind::CustomerReturn,
+        Ok(P::ReturnInspection) => MovementKind::ReturnInspection,
+        Ok(P::Unspecified) | Err(_) => return Err(format!("{raw} is not a movement kind")),
+    })
+}
+
+pub fn urgency(u: Urgency) -> i32 {
+    (match u {
+        Urgency::Low => common::Urgency::Low,
+        Urgency::Normal => common::Urgency::Normal,
+        Urgency::High => common::Urgency::High,
+        Urgency::Critical => common::Urgency::Critical,
+    }) as i32
+}
+
+/// An event's urgency. A value this build does not know (a newer producer) counts as NORMAL
+/// rather than refusing the event: the reservation matters more than its place in the queue.
+pub fn urgency_from(raw: i32) -> Urgency {
+    match common::Urgency::try_from(raw) {
+        Ok(common::Urgency::Low) => Urgency::Low,
+        Ok(common::Urgency::High) => Urgency::High,
+        Ok(common::Urgency::Critical) => Urgency::Critical,
+        Ok(common::Urgency::Normal | common::Urgency::Unspecified) | Err(_) => Urgency::Normal,
+    }
+}
+
+pub fn request_kind(k: Option<RequestKind>) -> i32 {
+    use common::RequestKind as P;
+    (match k {
+        None => P::Unspecified,
+        Some(RequestKind::Replacement) => P::Replacement,
+        Some(RequestKind::Repair) => P::Repair,
+        Some(RequestKind::Return) => P::Return,
+        Some(RequestKind::Exchange) => P::Exchange,
+        Some(RequestKind::Installation) => P::Installation,
+    }) as i32
+}
+
+/// An event's request kind; `None` when unspecified or unknown to this build (it is only handed
+/// on, so it does not refuse the event).
+pub fn request_kind_from(raw: i32) -> Option<RequestKind> {
+    use common::RequestKind as P;
+    match P::try_from(raw) {
+        Ok(P::Replacement) => Some(RequestKind::Replacement),
+        Ok(P::Repair) => Some(RequestKind::Repair),
+        Ok(P::Return) => Some(RequestKind::Return),
+        Ok(P::Exchange) => Some(RequestKind::Exchange),
+        Ok(P::Installation) => Some(RequestKind::Installation),
+        Ok(P::Unspecified) | Err(_) => None,
+    }
+}
+
+pub fn address(a: &Address) -> common::Address {
+    common::Address {
+        recipient: a.recipient.clone(),
+        phone: a.phone.clone(),
+        address: a.address.clone(),
+        region: (match a.region {
+            None => common::Region::Unspecified,
+            Some(Region::Urban) => common::Region::Urban,
+            Some(Region::Suburban) => common::Region::Suburban,
+            Some(Region::Remote) => common::Region::Remote,
+        }) as i32,
+        branch: a.branch.clone(),
+    }
+}
+
+pub fn address_from(a: &common::Address) -> Address {
+    Address {
+        recipient: a.recipient.clone(),
+        phone: a.phone.clone(),
+        address: a.address.clone(),
+        region: match common::Region::try_from(a.region) {
+            Ok(common::Region::Urban) => Some(Region::Urban),
+            Ok(common::Region::Suburban) => Some(Region::Suburban),
+            Ok(common::Region::Remote) => Some(Region::Remote),
+            Ok(common::Region::Unspecified) | Err(_) => None,
+        },
+        branch: a.branch.clone(),
+    }
+}
+
+pub fn part_class(c: PartClass) -> i32 {
+    (match c {
+        PartClass::Unit => pb::PartClass::Unit,
+        PartClass::KeyPart => pb::PartClass::KeyPart,
+        PartClass::Accessory => pb::PartClass::Accessory,
+        PartClass::Consumable => pb::PartClass::Consumable,
+    }) as i32
+}
+
+/// `None` for UNSPECIFIED.
+pub fn part_class_from(raw: i32) -> Result<Option<PartClass>, String> {
+    Ok(Some(match pb::PartClass::try_from(raw) {
+        Ok(pb::PartClass::Unspecified) => return Ok(None),
+        Ok(pb::PartClass::Unit) => PartClass::Unit,
+        Ok(pb::PartClass::KeyPart) => PartClass::KeyPart,
+        Ok(pb::PartClass::Accessory) => PartClass::Accessory,
+        Ok(pb::PartClass::Consumable) => PartClass::Consumable,
+        Err(_) => return Err(format!("{raw} is not a part class")),
+    }))
+}
+
+pub fn lifecycle(l: Lifecycle) -> i32 {
+    (match l {
+        Lifecycle::InProduction => pb::Lifecycle::InProduction,
+        Lifecycle::SemiDiscontinued => pb::Lifecycle::SemiDiscontinued,
+        Lifecycle::Discontinued => pb::Lifecycle::Discontinued,
+    }) as i32
+}
+
+/// `None` for UNSPECIFIED.
+pub fn lifecycle_from(raw: i32) -> Result<Option<Lifecycle>, String> {
+    Ok(Some(match pb::Lifecycle::try_from(raw) {
+        Ok(pb::Lifecycle::Unspecified) => return Ok(None),
+        Ok(pb::Lifecycle::InProduction) => Lifecycle::InProduction,
+        Ok(pb::Lifecycle::SemiDiscontinued) => Lifecycle::SemiDiscontinued,
+        Ok(pb::Lifecycle::Discontinued) => Lifecycle::Discontinued,
+        Err(_) => return Err(format!("{raw} is not a lifecycle")),
+    }))
+}
+
+pub fn abc_class(c: Option<Class>) -> i32 {
+    (match c {
+        None => pb::AbcClass::Unspecified,
+        Some(Class::A) => pb::AbcClass::A,
+        Some(Class::B) => pb::AbcClass::B,
+        Some(Class::C) => pb::AbcClass::C,
+    }) as i32
+}
+
+pub fn money(currency: &str, amount_minor: i64) -> common::Money {
+    common::Money {
+        currency: currency.to_owned(),
+        amount_minor,
+    }
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn time_from(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    t.as_ref()
+        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+}
+
+/// A held line as a pick list shows it (and the confirmation and release events carry it).
+pub fn pick_line(l: &Line) -> pb::PickLine {
+    pb::PickLine {
+        part_no: l.part_no.clone(),
+        quantity: l.held as u32,
+        zone: zone(l.zone),
+    }
+}
+
+/// A line as a back-order shows it: what is still missing.
+pub fn backorder_line(l: &Line) -> pb::BackorderLine {
+    pb::BackorderLine {
+        part_no: l.part_no.clone(),
+        requested: l.requested as u32,
+        reserved: l.held as u32,
+        missing: l.missing() as u32,
+    }
+}
+
+pub fn accessory(a: &Accessory) -> pb::AccessoryCheck {
+    pb::AccessoryCheck {
+        part_no: a.part_no.clone(),
+        name: a.name.clone(),
+        expected: a.expected as u32,
+        present: a.present as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_value_survives_the_wire() {
+        for z in Zone::ALL {
+            assert_eq!(zone_from(zone(*z)), Ok(Some(*z)));
+        }
+        for k in MovementKind::ALL {
+            assert_eq!(movement_kind_from(movement_kind(*k)), Ok(*k));
+        }
+        for u in Urgency::ALL {
+            assert_eq!(urgency_from(urgency(*u)), *u);
+        }
+        for k in RequestKind::ALL {
+            assert_eq!(request_kind_from(request_kind(Some(*k))), Some(*k));
+        }
+        for c in PartClass::ALL {
+            assert_eq!(part_class_from(part_class(*c)), Ok(Some(*c)));
+        }
+        for l in Lifecycle::ALL {
+            assert_eq!(lifecycle_from(lifecycle(*l)), Ok(Some(*l)));
+        }
+        let a = Address {
+            region: Some(Region::Suburban),
+            recipient: "x".into(),
+            ..Default::default()
+        };
+        assert_eq!(address_from(&address(&a)), a);
+    }
+
+    #[test]
+    fn unknown_numbers_are_named_and_unspecified_is_none() {
+        assert_eq!(zone_from(0), Ok(None));
+        assert!(zone_from(42).unwrap_err().contains("42"));
+        assert!(movement_kind_from(0).is_err());
+        assert_eq!(urgency_from(99), Urgency::Normal);
+        assert_eq!(request_kind_from(99), None);
+    }
+}
