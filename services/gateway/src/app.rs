@@ -264,4 +264,3 @@ async fn count(req: Request, next: Next) -> Response {
         .observe(start.elapsed().as_secs_f64());
     res
 }
-

@@ -235,23 +235,25 @@ mod tests {
         let s = load(env(&[])).unwrap();
         assert_eq!(s.validated.http_addr.map(|a| a.port()), Some(8080));
         assert_eq!(s.validated.grpc_addr, None);
-        assert_ne!(s.validated.admin_addr.port(), 8080, "health and metrics apart from the API");
+        assert_ne!(
+            s.validated.admin_addr.port(),
+            8080,
+            "health and metrics apart from the API"
+        );
         assert_eq!(s.own.peers.intake.url, "http://127.0.0.1:50051");
         assert!(s.platform.database.is_none(), "no database section");
     }
 
     #[test]
     fn the_charts_peer_keys_are_read() {
-        let s = load(
-            env(&[
-                (
-                    "AFTERSALES__PEERS__CLAIMS_REVIEW__URL",
-                    "http://claims:50052",
-                ),
-                ("AFTERSALES__PEERS__FIELD_SERVICE__URL", "http://fs:50056"),
-                ("AFTERSALES__SERVER__HTTP_ADDR", "0.0.0.0:8080"),
-            ]),
-        )
+        let s = load(env(&[
+            (
+                "AFTERSALES__PEERS__CLAIMS_REVIEW__URL",
+                "http://claims:50052",
+            ),
+            ("AFTERSALES__PEERS__FIELD_SERVICE__URL", "http://fs:50056"),
+            ("AFTERSALES__SERVER__HTTP_ADDR", "0.0.0.0:8080"),
+        ]))
         .unwrap();
         assert_eq!(s.own.peers.claims_review.url, "http://claims:50052");
         assert_eq!(s.own.peers.field_service.url, "http://fs:50056");
@@ -273,7 +275,11 @@ mod tests {
 
     #[test]
     fn a_bad_redis_url_is_reported_without_echoing_it() {
-        let e = load(env(&[("AFTERSALES__REDIS__URL", "http://user:hunter2@redis")])).unwrap_err();
+        let e = load(env(&[(
+            "AFTERSALES__REDIS__URL",
+            "http://user:hunter2@redis",
+        )]))
+        .unwrap_err();
         assert_eq!(e.key, "redis.url");
         assert!(!e.to_string().contains("hunter2"));
     }

@@ -132,6 +132,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     })
 }
 
+/// A request number from the path, by the mesh's one rule (400 naming `request_no` otherwise).
+pub fn request_no(s: &str) -> Result<aftersales_platform::ids::RequestNo, Problem> {
+    aftersales_platform::ids::RequestNo::parse(s).map_err(|e| Problem::field("request_no", e))
+}
+
+/// A part number from the path, by the mesh's one rule (400 naming `part_no` otherwise).
+pub fn part_no(s: &str) -> Result<aftersales_platform::ids::PartNo, Problem> {
+    aftersales_platform::ids::PartNo::parse(s).map_err(|e| Problem::field("part_no", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

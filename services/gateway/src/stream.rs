@@ -160,8 +160,8 @@ impl Hub {
         Ok(items(entries))
     }
 
-    /// The newest id the buffer has dropped (trimmed), if it is after `id`: the events between
-    /// are gone for a client resuming from `id`.
+    /// When the buffer has dropped (trimmed) entries a client resuming after `id` never got:
+    /// the id to resume from without a further gap (just before the oldest entry kept).
     pub async fn trimmed_after(&self, id: &str) -> Result<Option<String>, KvError> {
         let info: Result<HashMap<String, redis::Value>, KvError> = self
             .redis
@@ -173,11 +173,29 @@ impl Hub {
             Err(KvError::Redis(e)) if e.to_string().contains("no such key") => return Ok(None),
             Err(e) => return Err(e),
         };
-        let deleted = info
-            .get("max-deleted-entry-id")
+        let number = |k: &str| {
+            info.get(k)
+                .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok())
+                .unwrap_or(0)
+        };
+        // Trimming (XADD MAXLEN) removes the oldest entries: more were ever added than are kept.
+        if number("entries-added") <= number("length") {
+            return Ok(None);
+        }
+        let Some(first) = info
+            .get("recorded-first-entry-id")
             .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
-            .unwrap_or_else(|| "0-0".to_owned());
-        Ok((parse_id(&deleted) > parse_id(id)).then_some(deleted))
+            .and_then(|f| parse_id(&f))
+        else {
+            return Ok(None);
+        };
+        let before_first = match first {
+            (0, 0) => return Ok(None),
+            (ms, 0) => (ms - 1, u64::MAX),
+            (ms, seq) => (ms, seq - 1),
+        };
+        Ok((parse_id(id) < Some(before_first))
+            .then(|| format!("{}-{}", before_first.0, before_first.1)))
     }
 
     /// Follows the buffer with a blocking `XREAD` and hands each new entry to the open streams.
@@ -343,18 +361,15 @@ impl Cursor {
 /// An explicit gap: events the client cannot get any more. It carries the id to resume from
 /// (as its SSE id, so a reconnect with it is not told again) and the last id it did get.
 fn gap_event(resume_from: &str, missed_after: Option<&str>, reason: &str) -> Event {
-    Event::default()
-        .event("gap")
-        .id(resume_from.to_owned())
-        .data(
-            json!({
-                "type": "gap",
-                "resume_from": resume_from,
-                "missed_after": missed_after,
-                "reason": reason,
-            })
-            .to_string(),
-        )
+    Event::default().event("gap").id(resume_from).data(
+        json!({
+            "type": "gap",
+            "resume_from": resume_from,
+            "missed_after": missed_after,
+            "reason": reason,
+        })
+        .to_string(),
+    )
 }
 
 /// Sends what the buffer holds after the cursor, page by page, and says so explicitly when
@@ -478,8 +493,7 @@ async fn pump(
                         continue;
                     }
                     cursor.advance(&item.id);
-                    if cursor.filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await
-                    {
+                    if cursor.filter.admits(&item) && !deliver(&tx, send(&item), &shutdown).await {
                         break;
                     }
                 }
@@ -578,6 +592,7 @@ mod tests {
     use super::*;
     use aftersales_platform::auth::{BranchScope, Role};
     use aftersales_platform::proto::claims::v1 as claims;
+    use prost::Message as _;
 
     fn caller(branch: &str) -> Caller {
         Caller {

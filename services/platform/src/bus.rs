@@ -1002,7 +1002,12 @@ impl ProcessCtx<'_> {
     ) {
         let m = metrics();
         let label = match outcome {
-            Outcome::Done => "ok",
+            Outcome::Done => {
+                // One line per handled event, inside its process span: it carries the trace id
+                // of the request that caused it, whatever the exporter.
+                tracing::info!(routing_key = rk, attempt, "event handled");
+                "ok"
+            }
             Outcome::Duplicate => {
                 tracing::info!(routing_key = rk, "duplicate delivery; already processed");
                 "duplicate"

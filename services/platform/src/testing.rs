@@ -35,7 +35,7 @@ mod process;
 mod proxy;
 mod service;
 
-pub use process::ServiceProcess;
+pub use process::{ServiceProcess, sibling_binary};
 pub use proxy::{FaultProxy, target_of, via_proxy};
 pub use service::{Publisher, TestService, TestServiceBuilder};
 

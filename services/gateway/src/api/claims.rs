@@ -253,6 +253,7 @@ pub async fn get(
     Path(request_no): Path<String>,
 ) -> Result<Json<Claim>, Problem> {
     require(&caller, ANY_ROLE)?;
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.claims(&caller)?;
     let res = call(
@@ -272,6 +273,7 @@ pub async fn decide(
     JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<Json<Claim>, Problem> {
     require(&caller, &[Role::Reviewer])?;
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let req = body.into_proto(request_no, upstream_key(&caller, &headers))?;
     let mut client = state.peers.claims(&caller)?;

@@ -60,6 +60,7 @@ pub async fn get(
     Path(request_no): Path<String>,
 ) -> Result<Json<Request>, Problem> {
     require(&caller, ANY_ROLE)?;
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.intake(&caller)?;
     let res = call(
@@ -98,6 +99,7 @@ pub async fn timeline(
     Path(request_no): Path<String>,
 ) -> Result<Json<Timeline>, Problem> {
     require(&caller, ANY_ROLE)?;
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.intake(&caller)?;
     let res = call(
@@ -117,6 +119,7 @@ pub async fn cancel(
     JsonBody(body): JsonBody<CancelBody>,
 ) -> Result<Json<Request>, Problem> {
     require(&caller, WRITERS)?;
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let key = upstream_key(&caller, &headers);
     let mut client = state.peers.intake(&caller)?;

@@ -61,6 +61,7 @@ pub async fn get(
     Path(part_no): Path<String>,
 ) -> Result<Json<Stock>, Problem> {
     require(&caller, ANY_ROLE)?;
+    let part_no = crate::extract::part_no(&part_no)?.into_string();
     let mut client = state.peers.warehouse(&caller)?;
     let res = call(
         "warehouse",

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub intake_addr: std::net::SocketAddr,
     /// The warehouse's gRPC address, when it runs.
     pub warehouse_addr: Option<std::net::SocketAddr>,
+    /// claims-review's gRPC address, when it runs.
+    pub claims_addr: Option<std::net::SocketAddr>,
     gateway: Option<TestService<GatewayApp>>,
     intake: Option<TestService<intake::app::App>>,
     claims: Option<TestService<claims_review::app::App>>,
@@ -85,7 +87,10 @@ async fn spawn(mesh: bool, configure: Configure) -> TestApp {
         .await;
     // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
     let mut peers_env = vec![
-        ("AFTERSALES__PEERS__INTAKE__URL".to_owned(), intake.grpc_url()),
+        (
+            "AFTERSALES__PEERS__INTAKE__URL".to_owned(),
+            intake.grpc_url(),
+        ),
         (
             "AFTERSALES__PEERS__CLAIMS_REVIEW__URL".to_owned(),
             "http://127.0.0.1:1".to_owned(),
@@ -117,6 +122,7 @@ async fn spawn(mesh: bool, configure: Configure) -> TestApp {
         redis_prefix: gateway.redis_prefix.clone().unwrap_or_default(),
         intake_addr: intake.grpc_addr(),
         warehouse_addr: warehouse.as_ref().map(|w| w.grpc_addr()),
+        claims_addr: claims.as_ref().map(|c| c.grpc_addr()),
         gateway: Some(gateway),
         intake: Some(intake),
         claims,
@@ -232,6 +238,16 @@ impl SseStream {
 }
 
 impl TestApp {
+    /// The test's broker names (to start another service on them).
+    pub fn bus(&self) -> &Arc<TestBus> {
+        &self.bus
+    }
+
+    /// Starts stopping the gateway (as SIGTERM would), without waiting.
+    pub fn begin_shutdown(&self) {
+        self.gateway().running().shutdown.trigger();
+    }
+
     fn gateway(&self) -> &TestService<GatewayApp> {
         self.gateway.as_ref().expect("the gateway runs")
     }
@@ -297,9 +313,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> hyper::Response<Incoming> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .expect("connect");
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                 .await
@@ -529,4 +543,43 @@ pub fn violations(problem: &Value) -> HashMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The same request as [`request_body`], as intake's gRPC message.
+pub fn grpc_submission(
+    branch: &str,
+) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
+    use aftersales_platform::proto::common::v1 as common;
+    aftersales_platform::proto::intake::v1::SubmitRequestRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        branch: branch.into(),
+        channel: common::Channel::Hotline as i32,
+        kind: common::RequestKind::Replacement as i32,
+        urgency: common::Urgency::Normal as i32,
+        customer: Some(common::Customer {
+            name: "Li Wei".into(),
+            phone: "+86 138 0013 8000".into(),
+            address: "88 Century Avenue, Pudong, Shanghai".into(),
+            region: common::Region::Urban as i32,
+            email: String::new(),
+        }),
+        product: Some(common::Product {
+            category: "television".into(),
+            model: "X55".into(),
+            serial: "SN12345678".into(),
+            purchase_date: "2026-10-02".into(),
+            invoice_no: "INV-9".into(),
+            invoice_date: "2026-10-02".into(),
+            receipt_date: String::new(),
+            factory_date: "2026-08-15".into(),
+            service_contract_no: String::new(),
+        }),
+        fault_description: "no picture".into(),
+        photos: vec!["https://photos.example/1.jpg".into()],
+        parts: vec![common::PartLine {
+            part_no: "PWR-55-01".into(),
+            quantity: 1,
+        }],
+        misuse_suspected: false,
+    }
 }

@@ -133,7 +133,7 @@ async fn the_types_filter_and_heartbeats_and_a_clean_end_on_shutdown() {
     assert!(stream.heartbeat(WAIT).await, "no heartbeat comment");
 
     // Shutdown ends the stream instead of leaving it hanging.
-    app.shutdown.trigger();
+    app.begin_shutdown();
     assert!(stream.ends_within(WAIT).await);
     app.stop().await;
 }

@@ -12,6 +12,26 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The path of another workspace binary beside the running test's own (`target/<profile>/NAME`):
+/// cargo builds every binary of the workspace before it runs any test of `cargo test
+/// --workspace` (`make test`). Panics, saying how to build it, when it is not there.
+pub fn sibling_binary(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()));
+    let bin = profile_dir.join(name);
+    if !bin.is_file() {
+        panic!(
+            "{} is not built: run `cargo build -p {name}` (make test builds every binary first)",
+            bin.display()
+        );
+    }
+    bin.display().to_string()
+}
+
 pub struct ServiceProcess {
     child: Child,
     pub grpc_addr: Option<SocketAddr>,
@@ -37,7 +57,12 @@ impl ServiceProcess {
         let mut cmd = Command::new(bin);
         cmd.args(args)
             .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| !k.starts_with("AFTERSALES__")))
+            // Nothing of the test's own environment configures it: not the AFTERSALES__ keys,
+            // not an OTLP exporter.
+            .envs(
+                std::env::vars()
+                    .filter(|(k, _)| !k.starts_with("AFTERSALES__") && !k.starts_with("OTEL_")),
+            )
             .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
