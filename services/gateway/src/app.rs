@@ -17,7 +17,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use opentelemetry::global;
 use opentelemetry_http::HeaderExtractor;
-use secrecy::ExposeSecret;
 use tower_http::trace::TraceLayer;
 
 use crate::api;
@@ -150,15 +149,9 @@ impl kit::Service for GatewayApp {
                 }
             }
         }
-        let secret = tool
-            .settings
-            .platform
-            .auth
-            .jwt_secret
-            .as_ref()
-            .ok_or_else(|| ConfigError::new("auth.jwt_secret", "minting needs the HS256 secret"))?;
+        let secret = tool.dev_secret()?;
         let t = auth::mint_hs256(
-            secret.expose_secret(),
+            &secret,
             &sub,
             &branch,
             &parsed,

@@ -3,7 +3,6 @@
 
 use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::intake::v1::intake_service_server::IntakeServiceServer;
-use secrecy::ExposeSecret;
 
 use crate::config::{IntakeSettings, SERVICE};
 use crate::grpc::Api;
@@ -44,33 +43,23 @@ impl kit::Service for App {
             verifier: ctx.verifier.clone(),
             max_page_size: ctx.config().max_page_size,
         };
-        let server = IntakeServiceServer::new(api)
-            .max_decoding_message_size(ctx.max_message_bytes())
-            .max_encoding_message_size(ctx.max_message_bytes());
         Ok(Parts::new()
-            .grpc(server)
+            .grpc(aftersales_platform::grpc_server!(
+                IntakeServiceServer::new(api),
+                ctx
+            ))
             .subscriptions(crate::events::subscriptions(&intake)))
     }
 
     async fn command(command: Command, tool: Tool<IntakeSettings>) -> anyhow::Result<()> {
         match command {
             Command::Seed { addr } => {
-                let secret = tool
-                    .settings
-                    .platform
-                    .auth
-                    .jwt_secret
-                    .as_ref()
-                    .ok_or_else(|| anyhow::anyhow!("seeding needs auth.jwt_secret (HS256)"))?;
-                let numbers = crate::demo::seed(&addr, secret.expose_secret()).await?;
-                for n in &numbers {
+                let secret = tool.dev_secret()?;
+                for n in crate::demo::seed(&addr, &secret).await? {
                     println!("demo request: {n}");
                 }
                 println!("demo token (branch SH01, branch_agent):");
-                println!(
-                    "{}",
-                    crate::demo::demo_token(secret.expose_secret(), "SH01")?
-                );
+                println!("{}", crate::demo::demo_token(&secret, "SH01")?);
                 Ok(())
             }
         }

@@ -213,10 +213,23 @@ impl<C> Ctx<C> {
             .ok_or_else(|| anyhow::anyhow!("no server.http_addr for this service"))
     }
 
-    /// The largest gRPC message, for the generated servers' limits.
+    /// The largest gRPC message, for the generated servers' limits (see [`grpc_server!`]).
     pub fn max_message_bytes(&self) -> usize {
         self.settings.platform.server.max_message_bytes
     }
+}
+
+/// A tonic-generated server with the configured message size limits both ways:
+/// `grpc_server!(IntakeServiceServer::new(api), ctx)`. (Generated servers share no trait for
+/// these setters, hence a macro.)
+#[macro_export]
+macro_rules! grpc_server {
+    ($server:expr, $ctx:expr) => {{
+        let max = $ctx.max_message_bytes();
+        $server
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max)
+    }};
 }
 
 /// A long-running task of a service: runs until the shutdown it is given fires; ending before
@@ -490,6 +503,24 @@ pub struct Tool<C> {
 }
 
 impl<C> Tool<C> {
+    /// The development HS256 secret (seeding the demo data, minting development tokens); an
+    /// error naming the key when the deployment verifies with public keys instead.
+    pub fn dev_secret(&self) -> Result<String, ConfigError> {
+        use secrecy::ExposeSecret;
+        self.settings
+            .platform
+            .auth
+            .jwt_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "auth.jwt_secret",
+                    "development tools need the HS256 secret (make up sets one)",
+                )
+            })
+    }
+
     pub async fn db(&self) -> anyhow::Result<DatabaseConnection> {
         Ok(db::connect(self.settings.platform.database()?).await?)
     }

@@ -31,6 +31,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 use crate::auth::Role;
 use crate::db::{self, Migrations};
 
+pub mod demo;
 mod process;
 mod proxy;
 mod service;

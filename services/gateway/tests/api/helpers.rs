@@ -546,40 +546,6 @@ pub fn violations(problem: &Value) -> HashMap<String, String> {
 }
 
 /// The same request as [`request_body`], as intake's gRPC message.
-pub fn grpc_submission(
-    branch: &str,
-) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
-    use aftersales_platform::proto::common::v1 as common;
-    aftersales_platform::proto::intake::v1::SubmitRequestRequest {
-        idempotency_key: uuid::Uuid::new_v4().to_string(),
-        branch: branch.into(),
-        channel: common::Channel::Hotline as i32,
-        kind: common::RequestKind::Replacement as i32,
-        urgency: common::Urgency::Normal as i32,
-        customer: Some(common::Customer {
-            name: "Li Wei".into(),
-            phone: "+86 138 0013 8000".into(),
-            address: "88 Century Avenue, Pudong, Shanghai".into(),
-            region: common::Region::Urban as i32,
-            email: String::new(),
-        }),
-        product: Some(common::Product {
-            category: "television".into(),
-            model: "X55".into(),
-            serial: "SN12345678".into(),
-            purchase_date: "2026-10-02".into(),
-            invoice_no: "INV-9".into(),
-            invoice_date: "2026-10-02".into(),
-            receipt_date: String::new(),
-            factory_date: "2026-08-15".into(),
-            service_contract_no: String::new(),
-        }),
-        fault_description: "no picture".into(),
-        photos: vec!["https://photos.example/1.jpg".into()],
-        parts: vec![common::PartLine {
-            part_no: "PWR-55-01".into(),
-            quantity: 1,
-        }],
-        misuse_suspected: false,
-    }
+pub fn grpc_submission(branch: &str) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
+    testing::demo::submission(branch)
 }

@@ -50,14 +50,26 @@ async fn readyz(addr: std::net::SocketAddr) -> Option<(u16, String)> {
 #[tokio::test]
 async fn a_database_outage_longer_than_the_retry_budget_pauses_the_consumer_and_loses_no_event() {
     // Arrange: intake reaches its database through a proxy the test can cut. Retries are scaled
-    // down (3 attempts, 200 ms apart: a 0.6 s budget); the cut lasts 5 s.
+    // down (3 attempts, 200 ms apart: a 0.6 s budget); the cut lasts 5 s. By hand, with the
+    // production defaults (5 attempts, 2 s apart: a 10 s budget) and a longer cut:
+    //   AFTERSALES_FAULT_CUT_SECS=45 AFTERSALES_FAULT_DEFAULT_RETRIES=1 cargo test -p intake \
+    //     --test api faults::a_database_outage -- --nocapture
+    let cut_secs: u64 = std::env::var("AFTERSALES_FAULT_CUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let db = TestDb::create(intake::store::ALL_MIGRATIONS).await;
     let proxy = FaultProxy::start(target_of(&db.url)).await;
-    let svc = TestService::<App>::builder()
+    let mut builder = TestService::<App>::builder()
         .database_url(&via_proxy(&db.url, &proxy))
-        .env("AFTERSALES__DATABASE__ACQUIRE_TIMEOUT_MS", "1000")
-        .start()
-        .await;
+        .env("AFTERSALES__DATABASE__ACQUIRE_TIMEOUT_MS", "1000");
+    if std::env::var_os("AFTERSALES_FAULT_DEFAULT_RETRIES").is_some() {
+        builder = builder
+            .env("AFTERSALES__AMQP__MAX_ATTEMPTS", "5")
+            .env("AFTERSALES__AMQP__RETRY_DELAY_MS", "2000");
+    }
+    let svc = builder.start().await;
+    let started = std::time::Instant::now();
     let app = wrap(svc);
     let mut client = app.agent("SH01").await;
     let numbers = submit_many(&mut client).await;
@@ -76,11 +88,17 @@ async fn a_database_outage_longer_than_the_retry_budget_pauses_the_consumer_and_
     .await
     .expect("readiness shows the database down and the consumer paused");
     assert_eq!(code, 503, "{body}");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(cut_secs)).await;
     proxy.restore();
+    let restored = std::time::Instant::now();
 
     // Assert: every event had its effect exactly once, nothing is dead-lettered.
     app.svc.wait_count(APPROVED_ENTRIES, N as i64).await;
+    println!(
+        "database cut {cut_secs} s with {N} events arriving; all {N} handled once, {:.1} s after the line came back ({:.1} s in all)",
+        restored.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
     assert_eq!(
         app.count(APPROVED_REQUESTS).await,
         N as i64,
