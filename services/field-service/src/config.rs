@@ -1,0 +1,16 @@
+//! The service's own settings: the section `[field_service]` (`AFTERSALES__FIELD_SERVICE__…`).
+
+use aftersales_platform::kit::Config;
+use serde::Deserialize;
+
+pub const SERVICE: &str = "field-service";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Largest page a list returns.
+    pub max_page_size: u32,
+}
+
+impl Config for Settings {
+    const DEFAULTS: &'static str = "max_page_size = 200";
+}

@@ -1,0 +1,12 @@
+//! Logistics: delivery method, shipments, waybills, carrier tracking, exceptions, pick-ups.
+//!
+//! # Layout
+//! - [`app`]: the service as the kit sees it (spec, settings, what it runs).
+//! - [`config`]: its own settings section `[logistics]`.
+//! - [`store`]: its tables and migrations.
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+pub mod app;
+pub mod config;
+pub mod store;

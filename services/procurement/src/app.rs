@@ -1,0 +1,28 @@
+//! The service as the kit sees it. (A skeleton: its issue builds the domain.)
+
+use aftersales_platform::kit::{self, Ctx, NoCommand, Parts, Spec};
+
+use crate::config::{SERVICE, Settings};
+use crate::store::ALL_MIGRATIONS;
+
+pub struct App;
+
+impl kit::Service for App {
+    const SPEC: Spec = Spec {
+        name: SERVICE,
+        about: "Procurement: qualified suppliers, quotes, purchase orders, overdue alarms, cost reports",
+        section: "procurement",
+        grpc_port: Some(50053),
+        http_port: None,
+        admin_port: 51053,
+        database: Some("aftersales_procurement"),
+        migrations: ALL_MIGRATIONS,
+        redis: false,
+    };
+    type Config = Settings;
+    type Command = NoCommand;
+
+    async fn build(_ctx: &mut Ctx<Settings>) -> anyhow::Result<Parts> {
+        Ok(Parts::new())
+    }
+}
