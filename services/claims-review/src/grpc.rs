@@ -1,5 +1,5 @@
 //! The tonic service: authorization on every call, the request parsed once into its domain
-//! command ([`parse`]), the stored claim → proto for answers, the platform's one
+//! command ([`parse`]), the claim → proto for answers ([`crate::mapping`]), the platform's one
 //! `Error → Status` mapping.
 
 pub mod parse;
@@ -14,9 +14,8 @@ use tonic::{Request, Response, Status};
 use crate::domain::command::Decide;
 use crate::domain::policy::LapseAction;
 use crate::error::Error;
-use crate::mapping::{status_to_proto, timestamp};
+use crate::mapping::{claim_to_proto, refund_to_proto, timestamp};
 use crate::service::Claims;
-use crate::store::claims::StoredClaim;
 
 /// Who decides claims (admin always may).
 const REVIEWERS: &[Role] = &[Role::Reviewer];
@@ -61,7 +60,7 @@ impl ClaimsService for Api {
         let query = parse::list(request.get_ref(), self.max_page_size).map_err(invalid)?;
         let (rows, next) = self.claims.list(&caller, query).await?;
         Ok(Response::new(pb::ListClaimsResponse {
-            claims: rows.iter().map(to_proto).collect(),
+            claims: rows.iter().map(claim_to_proto).collect(),
             next_page_token: next.as_ref().map(parse::page_token).unwrap_or_default(),
         }))
     }
@@ -74,7 +73,7 @@ impl ClaimsService for Api {
         let no = parse::request_no(&request.get_ref().request_no).map_err(invalid)?;
         let c = self.claims.get(&caller, &no).await?;
         Ok(Response::new(pb::GetClaimResponse {
-            claim: Some(to_proto(&c)),
+            claim: Some(claim_to_proto(&c)),
         }))
     }
 
@@ -86,7 +85,7 @@ impl ClaimsService for Api {
         let cmd = Decide::try_from(request.into_inner()).map_err(invalid)?;
         let c = self.claims.decide(&caller, cmd).await?;
         Ok(Response::new(pb::DecideClaimResponse {
-            claim: Some(to_proto(&c)),
+            claim: Some(claim_to_proto(&c)),
         }))
     }
 
@@ -99,7 +98,7 @@ impl ClaimsService for Api {
             parse::provide_info(request.into_inner(), self.claims.today()).map_err(invalid)?;
         let c = self.claims.provide_info(&caller, info).await?;
         Ok(Response::new(pb::ProvideInfoResponse {
-            claim: Some(to_proto(&c)),
+            claim: Some(claim_to_proto(&c)),
         }))
     }
 
@@ -111,7 +110,7 @@ impl ClaimsService for Api {
         let no = parse::request_no(&request.get_ref().request_no).map_err(invalid)?;
         let refund = self.claims.refund(&caller, &no).await?;
         Ok(Response::new(pb::GetRefundResponse {
-            refund: Some(refund),
+            refund: Some(refund_to_proto(&refund)),
         }))
     }
 
@@ -139,14 +138,4 @@ impl ClaimsService for Api {
             }),
         }))
     }
-}
-
-/// The stored claim as the API shows it; the queue's columns are authoritative.
-pub fn to_proto(c: &StoredClaim) -> pb::Claim {
-    let mut claim = c.claim.clone();
-    claim.status = status_to_proto(c.status) as i32;
-    claim.version = c.version as u64;
-    claim.due_at = c.due_at.map(timestamp);
-    claim.escalated = c.escalated;
-    claim
 }

@@ -5,16 +5,21 @@
 //!
 //! # Layout
 //! - [`config`]: its own settings section `[claims_review]` and the policy file it points at.
-//! - [`domain`]: the policy data, the evaluation with its explanation, the claim's status
-//!   machine, the review deadline, the refund and the commands. Pure.
-//! - [`store`]: the `claims` and `claim_commands` tables and their migrations.
+//! - [`domain`]: the policy data, the evaluation with its explanation, the claim as kept (its
+//!   detail stored as JSON) and its status machine, the review deadline, the refund, intake's
+//!   submission and the commands. Pure.
+//! - [`store`]: the `claims`, `claim_commands` and `refunds` tables and their migrations; rows
+//!   come back as domain types.
 //! - [`service`]: the operations, one transaction each (open, cancel, get, list, decide,
 //!   provide info, refund), reading "now" from the kit's clock.
-//! - [`mapping`]: request / claim messages ↔ the domain's input and evaluation; event payloads.
+//! - [`mapping`]: domain → protobuf for the API's answers and the outgoing events, the field
+//!   conversions the edges share, and the rows written as protobuf before migration 2. Protobuf
+//!   stops at the edges (this, [`grpc`], [`events`]): [`service`], [`store`], [`sla`] and
+//!   [`domain`] never see it.
 //! - [`grpc`]: the tonic service: authorize, parse each request once into its command
 //!   ([`grpc::parse`]), call [`service`], answer.
 //! - [`events`]: what claims-review consumes, one handler per kind of event, subscribed in one
-//!   place.
+//!   place; each parses its event into a domain type.
 //! - [`sla`]: the review-deadline scanner (the platform's, once across replicas) and its scan.
 //! - [`error`]: the platform's error kinds, their gRPC status and retry rule.
 //! - [`app`]: the service as the kit sees it: its spec and the parts it runs.

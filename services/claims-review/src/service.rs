@@ -13,20 +13,19 @@ use aftersales_platform::calendar::Calendar;
 use aftersales_platform::clock::Clock;
 use aftersales_platform::grpc::record_request_no;
 use aftersales_platform::ids::{BranchCode, RequestNo};
-use aftersales_platform::outbox::{EventMeta, Outbox};
-use aftersales_platform::proto::catalogue::Event;
-use aftersales_platform::proto::claims::v1 as pb;
-use aftersales_platform::proto::common::v1 as common;
-use aftersales_platform::proto::intake::v1 as intake;
+use aftersales_platform::outbox::Outbox;
 use aftersales_platform::validate::Violation;
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
-use crate::domain::command::{ApprovedLine, Decide, Decision, Info, ListClaims, QueueKey};
-use crate::domain::{ClaimStatus, Policy, deadline, evaluate};
+use crate::domain::claim::{ClaimLine, ShipTo};
+use crate::domain::command::{
+    ApprovedLine, Decide, Decision, Info, ListClaims, Money, QueueKey, Submission,
+};
+use crate::domain::{Claim, ClaimEvent, Coverage, Policy, deadline, evaluate};
 use crate::error::Error;
-use crate::mapping::{self, from_timestamp, money, timestamp};
-use crate::store::claims::{self, ListFilter, StoredClaim};
+use crate::mapping;
+use crate::store::claims::{self, ListFilter};
 
 /// What the operations need.
 #[derive(Clone)]
@@ -53,92 +52,43 @@ impl Claims {
     }
 
     /// Opens the claim of a submitted request in `txn`, evaluates it and, when the policy
-    /// decides alone, approves it. A request that already has a claim is left as it is (an
-    /// event redelivered under another id opens nothing). Whether a claim was opened.
-    pub async fn open(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &intake::ServiceRequest,
-    ) -> Result<bool, Error> {
-        let request_no =
-            RequestNo::parse(&r.request_no).map_err(|e| Error::invalid("request.request_no", e))?;
-        let branch =
-            BranchCode::parse(&r.branch).map_err(|e| Error::invalid("request.branch", e))?;
-        record_request_no(request_no.as_str());
+    /// decides alone, approves it. A request that already has a claim is left as it is: an
+    /// event redelivered under another id opens nothing, and neither does a submission whose
+    /// cancellation came first (it left a cancelled claim). Whether a claim was opened.
+    pub async fn open(&self, txn: &DatabaseTransaction, s: &Submission) -> Result<bool, Error> {
+        record_request_no(s.request_no.as_str());
         let now = self.now();
         // Windows are judged on the day the customer came forward.
-        let submitted = r
-            .created_at
-            .as_ref()
-            .and_then(from_timestamp)
-            .unwrap_or(now);
-        let on = submitted.with_timezone(&self.offset).date_naive();
-        let input = mapping::request_input(r, on).map_err(|m| Error::invalid("request", m))?;
-        let evaluation = evaluate::evaluate(&self.policy, &input);
+        let on = s
+            .submitted_at
+            .unwrap_or(now)
+            .with_timezone(&self.offset)
+            .date_naive();
+        let evaluation = evaluate::evaluate(&self.policy, &s.input(on));
         let due = deadline::due_at(&self.calendar, now, self.policy.review_days);
-        let customer = r.customer.clone().unwrap_or_default();
-        let mut claim = pb::Claim {
-            request_no: request_no.to_string(),
-            branch: branch.to_string(),
-            status: pb::ClaimStatus::Pending as i32,
-            kind: r.kind,
-            urgency: r.urgency,
-            ship_to: Some(mapping::ship_to(&customer, branch.as_str())),
-            customer: Some(customer),
-            product: r.product.clone(),
-            fault_description: r.fault_description.clone(),
-            photos: r.photos.clone(),
-            due_at: Some(timestamp(due)),
-            opened_at: Some(timestamp(now)),
-            version: 1,
-            misuse_suspected: r.misuse_suspected,
-            ..Default::default()
-        };
-        mapping::apply_evaluation(&mut claim, &evaluation);
-        let stored = StoredClaim {
-            request_no: request_no.to_string(),
-            branch: branch.to_string(),
-            status: ClaimStatus::Pending,
-            version: 1,
-            opened_at: now,
-            due_at: Some(due),
-            paused_left_ms: None,
-            escalated: false,
-            breach_announced_for: None,
-            updated_at: now,
-            claim,
-        };
-        if !claims::insert_if_absent(txn, &stored).await? {
-            tracing::info!(request_no = %request_no, "claim already open; nothing to do");
+        let mut c = Claim::open(s, &evaluation, now, due);
+        // The insert is what serializes an opening with a cancellation of the same request:
+        // whichever inserts first holds the row, the other waits for its commit and then finds
+        // it (the cancellation closes it; the opening leaves it).
+        if !claims::insert_if_absent(txn, &c).await? {
+            tracing::info!(request_no = %s.request_no, "the request has a claim already (or was cancelled first); nothing to do");
             return Ok(false);
         }
-        let c = &stored.claim;
-        let opened = pb::ClaimOpened {
-            request_no: c.request_no.clone(),
-            branch: c.branch.clone(),
-            kind: c.kind,
-            urgency: c.urgency,
-            recommendation: c.recommendation,
-            policy_version: c.policy_version.clone(),
-            opened_at: c.opened_at,
-            due_at: c.due_at,
-            lines: c.lines.clone(),
-            explanation: c.explanation.clone(),
-        };
-        self.stage(txn, &stored, &opened).await?;
+        self.stage(txn, &c, &ClaimEvent::Opened).await?;
         if evaluation.auto_approve {
-            let mut next = stored.clone();
-            approve(&mut next, now, "");
-            self.write(txn, &next).await?;
-            self.stage(txn, &next, &mapping::approved_event(&next.claim, now))
+            c.approve(now, "");
+            self.write(txn, &c).await?;
+            self.stage(txn, &c, &ClaimEvent::Approved { at: now })
                 .await?;
         }
         Ok(true)
     }
 
-    /// Closes the claim of a cancelled request in `txn` unless it was decided already. A
-    /// cancellation that overtakes the submission leaves a cancelled claim behind, so the late
-    /// submission opens nothing. Whether a claim was closed.
+    /// Closes the claim of a cancelled request in `txn`, whatever it waits for and also when it
+    /// was approved; a rejected or already cancelled claim stays as it is. A cancellation that
+    /// overtakes the submission leaves a cancelled claim behind, so the late submission opens
+    /// nothing. Publishes nothing: every department that acts on a claim consumes
+    /// `intake.request.cancelled` itself. Whether a claim was closed (or left closed).
     pub async fn cancel(
         &self,
         txn: &DatabaseTransaction,
@@ -147,55 +97,41 @@ impl Claims {
         reason: &str,
     ) -> Result<bool, Error> {
         record_request_no(request_no.as_str());
-        let now = self.now();
         let note = if reason.trim().is_empty() {
             "request cancelled".to_owned()
         } else {
             format!("request cancelled: {}", reason.trim())
         };
-        let Some(mut c) = claims::get(txn, request_no.as_str()).await? else {
-            let placeholder = StoredClaim {
-                request_no: request_no.to_string(),
-                branch: branch.to_string(),
-                status: ClaimStatus::Cancelled,
-                version: 1,
-                opened_at: now,
-                due_at: None,
-                paused_left_ms: None,
-                escalated: false,
-                breach_announced_for: None,
-                updated_at: now,
-                claim: pb::Claim {
-                    request_no: request_no.to_string(),
-                    branch: branch.to_string(),
-                    status: pb::ClaimStatus::Cancelled as i32,
-                    note,
-                    opened_at: Some(timestamp(now)),
-                    version: 1,
-                    ..Default::default()
-                },
-            };
-            return Ok(claims::insert_if_absent(txn, &placeholder).await?);
+        let first = Claim::cancelled_before_opening(
+            request_no.as_str(),
+            branch.as_str(),
+            self.now(),
+            note.clone(),
+        );
+        if claims::insert_if_absent(txn, &first).await? {
+            tracing::info!(request_no = %request_no, "cancelled before its claim opened; the submission will open nothing");
+            return Ok(true);
+        }
+        // The claim exists (an opening that raced this insert has committed by now): lock it, so
+        // a decision or a deadline scan either finished before or sees it cancelled.
+        let Some(mut c) = claims::get_for_update(txn, request_no.as_str()).await? else {
+            return Err(Error::Aborted(format!(
+                "claim {request_no} vanished while it was being cancelled"
+            )));
         };
-        if !c.status.can_cancel() {
-            tracing::info!(request_no = %request_no, status = %c.status, "request cancelled after the decision; claim kept");
+        // "Now" once the row is ours: the cancellation is dated after any change it follows.
+        let was = c.status;
+        if !c.cancel(self.now(), note) {
+            tracing::info!(request_no = %request_no, status = %c.status, "claim already rejected or cancelled; kept as it is");
             return Ok(false);
         }
-        c.status = ClaimStatus::Cancelled;
-        c.due_at = None;
-        c.paused_left_ms = None;
-        c.version += 1;
-        c.updated_at = now;
-        c.claim.status = pb::ClaimStatus::Cancelled as i32;
-        c.claim.due_at = None;
-        c.claim.note = note;
-        c.claim.version = c.version as u64;
         self.write(txn, &c).await?;
+        tracing::info!(request_no = %request_no, was = %was, "claim cancelled with its request");
         Ok(true)
     }
 
     /// The claim, if the caller may see it (another branch's claim is simply not found).
-    pub async fn get(&self, caller: &Caller, request_no: &RequestNo) -> Result<StoredClaim, Error> {
+    pub async fn get(&self, caller: &Caller, request_no: &RequestNo) -> Result<Claim, Error> {
         record_request_no(request_no.as_str());
         self.visible(&self.db, caller, request_no).await
     }
@@ -206,7 +142,7 @@ impl Claims {
         &self,
         caller: &Caller,
         q: ListClaims,
-    ) -> Result<(Vec<StoredClaim>, Option<QueueKey>), Error> {
+    ) -> Result<(Vec<Claim>, Option<QueueKey>), Error> {
         let branch = match (caller.branch(), q.branch) {
             (Some(own), None) => Some(own.to_owned()),
             (Some(own), Some(asked)) if asked.as_str() == own => Some(own.to_owned()),
@@ -235,7 +171,7 @@ impl Claims {
     }
 
     /// A reviewer's decision on a pending claim, with the version the reviewer saw.
-    pub async fn decide(&self, caller: &Caller, cmd: Decide) -> Result<StoredClaim, Error> {
+    pub async fn decide(&self, caller: &Caller, cmd: Decide) -> Result<Claim, Error> {
         let no = &cmd.request_no;
         record_request_no(no.as_str());
         let txn = self.db.begin().await?;
@@ -257,98 +193,59 @@ impl Claims {
             )));
         }
         let now = self.now();
-        c.claim.note = cmd.note.clone();
-        match cmd.decision {
+        c.detail.note = cmd.note.clone();
+        let event = match cmd.decision {
             Decision::Approve {
                 lines,
                 onsite_required,
                 ship_to,
                 own_reasons,
             } => {
-                c.claim.own_reasons = own_reasons;
+                c.detail.own_reasons = own_reasons;
                 if !lines.is_empty() {
-                    c.claim.lines = self.approved_lines(&c.claim, &lines)?;
+                    c.detail.lines = self.approved_lines(&c, &lines)?;
                     let total: i64 = c
-                        .claim
+                        .detail
                         .lines
                         .iter()
-                        .filter_map(|l| l.fee.as_ref().map(|f| f.amount_minor))
+                        .filter_map(|l| l.fee.as_ref().map(|f| f.minor))
                         .sum();
-                    c.claim.total_fee = Some(money(total, &self.policy.currency));
+                    c.detail.total_fee = Some(self.money(total));
                 }
                 if let Some(o) = onsite_required {
-                    c.claim.onsite_required = o;
+                    c.detail.onsite_required = o;
                 }
                 if let Some(a) = ship_to {
-                    c.claim.ship_to = Some(mapping::address_to_proto(&a, &c.branch));
+                    c.detail.ship_to = Some(ShipTo::given(&a, &c.branch));
                 }
-                approve(&mut c, now, &caller.subject);
-                self.write(&txn, &c).await?;
-                self.stage(&txn, &c, &mapping::approved_event(&c.claim, now))
-                    .await?;
+                c.approve(now, &caller.subject);
+                ClaimEvent::Approved { at: now }
             }
             Decision::Reject { reason } => {
-                c.status = ClaimStatus::Rejected;
-                c.due_at = None;
-                c.version += 1;
-                c.updated_at = now;
-                c.claim.status = pb::ClaimStatus::Rejected as i32;
-                c.claim.reject_reason = mapping::reject_reason_to_proto(reason) as i32;
-                c.claim.decided_at = Some(timestamp(now));
-                c.claim.decided_by = caller.subject.clone();
-                c.claim.auto_decided = false;
-                c.claim.due_at = None;
-                c.claim.version = c.version as u64;
-                self.write(&txn, &c).await?;
-                let event = pb::ClaimRejected {
-                    request_no: c.request_no.clone(),
-                    branch: c.branch.clone(),
-                    reason_code: c.claim.reject_reason,
-                    reason: cmd.note.clone(),
-                    policy_version: c.claim.policy_version.clone(),
-                    explanation: c.claim.explanation.clone(),
-                    auto_rejected: false,
-                    rejected_by: caller.subject.clone(),
-                    rejected_at: Some(timestamp(now)),
-                };
-                self.stage(&txn, &c, &event).await?;
+                c.reject(now, &caller.subject, reason);
+                ClaimEvent::Rejected { at: now }
             }
             Decision::RequestInfo { missing } => {
                 let left = c
                     .due_at
                     .map(|due| deadline::pause(&self.calendar, now, due))
                     .unwrap_or_else(Duration::zero);
-                c.status = ClaimStatus::InfoRequested;
-                c.paused_left_ms = Some(left.num_milliseconds());
-                c.due_at = None;
-                c.version += 1;
-                c.updated_at = now;
-                c.claim.status = pb::ClaimStatus::InfoRequested as i32;
-                c.claim.missing_info = missing
-                    .iter()
-                    .map(|m| mapping::missing_info_to_proto(*m) as i32)
-                    .collect();
-                c.claim.due_at = None;
-                c.claim.version = c.version as u64;
-                self.write(&txn, &c).await?;
-                let event = pb::ClaimInfoRequested {
-                    request_no: c.request_no.clone(),
-                    branch: c.branch.clone(),
-                    missing: c.claim.missing_info.clone(),
-                    text: cmd.note.clone(),
-                    requested_by: caller.subject.clone(),
-                    requested_at: Some(timestamp(now)),
-                };
-                self.stage(&txn, &c, &event).await?;
+                c.request_info(now, left, missing);
+                ClaimEvent::InfoRequested {
+                    at: now,
+                    by: caller.subject.clone(),
+                }
             }
-        }
+        };
+        self.write(&txn, &c).await?;
+        self.stage(&txn, &c, &event).await?;
         txn.commit().await?;
         Ok(c)
     }
 
     /// The branch supplies what was asked for: the claim is re-evaluated, goes back to PENDING
     /// and its deadline resumes with the working time that was left.
-    pub async fn provide_info(&self, caller: &Caller, info: Info) -> Result<StoredClaim, Error> {
+    pub async fn provide_info(&self, caller: &Caller, info: Info) -> Result<Claim, Error> {
         let no = &info.request_no;
         record_request_no(no.as_str());
         let txn = self.db.begin().await?;
@@ -365,8 +262,8 @@ impl Claims {
             )));
         }
         let now = self.now();
-        let claim = &mut c.claim;
-        let product = claim.product.get_or_insert_with(Default::default);
+        let d = &mut c.detail;
+        let product = d.product.get_or_insert_with(Default::default);
         let set = |target: &mut String, v: &str| {
             if !v.is_empty() {
                 *target = v.to_owned();
@@ -377,48 +274,39 @@ impl Claims {
             product.serial = s.to_string();
         }
         set(&mut product.service_contract_no, &info.service_contract_no);
-        for (target, d) in [
+        for (target, given) in [
             (&mut product.invoice_date, info.invoice_date),
             (&mut product.receipt_date, info.receipt_date),
             (&mut product.purchase_date, info.purchase_date),
         ] {
-            if let Some(d) = d {
-                *target = d.to_string();
+            if given.is_some() {
+                *target = given;
             }
         }
-        set(&mut claim.fault_description, &info.fault_description);
-        claim.photos.extend(info.photos.iter().cloned());
+        set(&mut d.fault_description, &info.fault_description);
+        d.photos.extend(info.photos.iter().cloned());
         if let Some(p) = &info.payment {
-            claim.payment = Some(mapping::payment_to_proto(p));
+            d.payment = Some(p.clone());
         }
-        if !info.parts.is_empty() {
-            claim.lines = info
-                .parts
+        set(&mut d.note, &info.note);
+        // New part lines replace the requested ones; the evaluation prices them.
+        let parts = if info.parts.is_empty() {
+            d.parts()
+        } else {
+            info.parts
                 .iter()
-                .map(|(p, q)| pb::ClaimLine {
-                    part_no: p.to_string(),
-                    quantity: *q,
-                    ..Default::default()
-                })
-                .collect();
-        }
-        set(&mut claim.note, &info.note);
+                .map(|(p, q)| (p.to_string(), *q))
+                .collect()
+        };
         let opened = c.opened_at.with_timezone(&self.offset).date_naive();
-        let input =
-            mapping::claim_input(claim, opened).map_err(|m| Error::invalid("request", m))?;
+        let input = c
+            .detail
+            .input(parts, opened)
+            .map_err(|m| Error::invalid("request", m))?;
         let evaluation = evaluate::evaluate(&self.policy, &input);
-        mapping::apply_evaluation(claim, &evaluation);
+        c.detail.apply(&evaluation);
         let left = Duration::milliseconds(c.paused_left_ms.unwrap_or(0));
-        let due = deadline::resume(&self.calendar, now, left);
-        c.status = ClaimStatus::Pending;
-        c.due_at = Some(due);
-        c.paused_left_ms = None;
-        c.version += 1;
-        c.updated_at = now;
-        c.claim.status = pb::ClaimStatus::Pending as i32;
-        c.claim.missing_info.clear();
-        c.claim.due_at = Some(timestamp(due));
-        c.claim.version = c.version as u64;
+        c.resume(now, deadline::resume(&self.calendar, now, left));
         self.write(&txn, &c).await?;
         txn.commit().await?;
         Ok(c)
@@ -429,7 +317,7 @@ impl Claims {
         conn: &C,
         caller: &Caller,
         request_no: &RequestNo,
-    ) -> Result<StoredClaim, Error> {
+    ) -> Result<Claim, Error> {
         claims::get(conn, request_no.as_str())
             .await?
             .filter(|c| caller.sees_branch(&c.branch))
@@ -442,7 +330,7 @@ impl Claims {
         caller: &Caller,
         key: &str,
         request_no: &RequestNo,
-    ) -> Result<StoredClaim, Error> {
+    ) -> Result<Claim, Error> {
         match claims::command_request(&self.db, key).await? {
             Some(r) if r == request_no.as_str() => self.get(caller, request_no).await,
             _ => Err(Error::AlreadyExists(
@@ -451,20 +339,34 @@ impl Claims {
         }
     }
 
+    /// `amount` in the policy's currency.
+    fn money(&self, minor: i64) -> Money {
+        Money {
+            currency: self.policy.currency.clone(),
+            minor,
+        }
+    }
+
     fn approved_lines(
         &self,
-        claim: &pb::Claim,
+        claim: &Claim,
         lines: &[ApprovedLine],
-    ) -> Result<Vec<pb::ClaimLine>, Error> {
+    ) -> Result<Vec<ClaimLine>, Error> {
         let mut bad = Vec::new();
         let mut out = Vec::new();
         let category = claim
+            .detail
             .product
             .as_ref()
             .map(|p| p.category.as_str())
             .unwrap_or("");
         for (i, a) in lines.iter().enumerate() {
-            let Some(orig) = claim.lines.iter().find(|l| l.part_no == a.part_no.as_str()) else {
+            let Some(orig) = claim
+                .detail
+                .lines
+                .iter()
+                .find(|l| l.part_no == a.part_no.as_str())
+            else {
                 bad.push(Violation::new(
                     format!("approve.lines[{i}].part_no"),
                     format!("{} is not a line of this claim", a.part_no),
@@ -481,16 +383,14 @@ impl Claims {
             let mut line = orig.clone();
             line.quantity = a.quantity;
             if let Some(cov) = a.coverage {
-                line.coverage = mapping::coverage_to_proto(cov) as i32;
+                line.coverage = cov;
             }
-            line.fee = if line.coverage == common::Coverage::Paid as i32 {
-                let fee = a
-                    .fee
-                    .unwrap_or_else(|| self.policy.fee(category, a.part_no.as_str(), a.quantity));
-                Some(money(fee, &self.policy.currency))
-            } else {
-                None
-            };
+            line.fee =
+                (line.coverage == Coverage::Paid).then(|| {
+                    self.money(a.fee.unwrap_or_else(|| {
+                        self.policy.fee(category, a.part_no.as_str(), a.quantity)
+                    }))
+                });
             out.push(line);
         }
         if !bad.is_empty() {
@@ -500,11 +400,7 @@ impl Claims {
     }
 
     /// Writes `c` if nobody changed it since it was read.
-    pub(crate) async fn write(
-        &self,
-        txn: &DatabaseTransaction,
-        c: &StoredClaim,
-    ) -> Result<(), Error> {
+    pub(crate) async fn write(&self, txn: &DatabaseTransaction, c: &Claim) -> Result<(), Error> {
         if !claims::update_versioned(txn, c).await? {
             return Err(Error::Aborted(format!(
                 "claim {} was changed by someone else at the same time; reload and decide again",
@@ -515,32 +411,14 @@ impl Claims {
     }
 
     /// Stages `event` about `c` in `txn`: it goes out if and only if `txn` commits.
-    pub(crate) async fn stage<E: Event>(
+    pub(crate) async fn stage(
         &self,
         txn: &DatabaseTransaction,
-        c: &StoredClaim,
-        event: &E,
+        c: &Claim,
+        event: &ClaimEvent,
     ) -> Result<(), Error> {
-        self.outbox
-            .stage(txn, EventMeta::request(&c.request_no, &c.branch), event)
-            .await?;
-        Ok(())
+        mapping::events::stage(&self.outbox, txn, c, event).await
     }
-}
-
-/// Approves `c` at `now`; `by` is the reviewer, empty for the policy itself.
-pub(crate) fn approve(c: &mut StoredClaim, now: DateTime<Utc>, by: &str) {
-    c.status = ClaimStatus::Approved;
-    c.due_at = None;
-    c.paused_left_ms = None;
-    c.version += 1;
-    c.updated_at = now;
-    c.claim.status = pb::ClaimStatus::Approved as i32;
-    c.claim.decided_at = Some(timestamp(now));
-    c.claim.decided_by = by.to_owned();
-    c.claim.auto_decided = by.is_empty();
-    c.claim.due_at = None;
-    c.claim.version = c.version as u64;
 }
 
 /// `t` at the precision Postgres keeps (microseconds).

@@ -6,15 +6,14 @@
 
 use std::time::Duration;
 
-use aftersales_platform::proto::claims::v1 as pb;
 use aftersales_platform::scanner::Scanner;
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 
+use crate::domain::ClaimEvent;
 use crate::domain::policy::LapseAction;
 use crate::error::Error;
-use crate::mapping::{self, timestamp};
-use crate::service::{Claims, approve, micros};
+use crate::service::{Claims, micros};
 use crate::store::claims;
 
 /// The scanner's name (its lock, its log lines, `TestService::scan`).
@@ -40,38 +39,30 @@ impl Claims {
         let overdue = claims::overdue(&txn, now, BATCH).await?;
         let n = overdue.len();
         for mut c in overdue {
-            let Some(due) = c.due_at else { continue };
-            c.breach_announced_for = Some(due);
-            let action = match self.policy.on_deadline {
-                LapseAction::Escalate => {
-                    c.escalated = true;
-                    c.claim.escalated = true;
-                    c.version += 1;
-                    c.updated_at = now;
-                    c.claim.version = c.version as u64;
-                    pb::SlaAction::Escalated
-                }
+            // Only a running deadline can lapse; the query asks for nothing else (a cancelled
+            // claim is never pending), this says so where the change is made.
+            let (Some(due), true) = (c.due_at, c.status.deadline_runs()) else {
+                continue;
+            };
+            let action = self.policy.on_deadline;
+            match action {
+                LapseAction::Escalate => c.escalate(now, due),
                 LapseAction::AutoApprove => {
-                    c.claim.note = "approved automatically: the review deadline passed".into();
-                    approve(&mut c, now, "");
+                    c.detail.note = "approved automatically: the review deadline passed".into();
+                    c.approve(now, "");
                     // The breach is kept on record although the deadline no longer runs.
                     c.breach_announced_for = Some(due);
-                    pb::SlaAction::AutoApproved
                 }
-            };
+            }
             self.write(&txn, &c).await?;
-            let breached = pb::ClaimSlaBreached {
-                request_no: c.request_no.clone(),
-                branch: c.branch.clone(),
-                due_at: Some(timestamp(due)),
-                breached_at: Some(timestamp(now)),
-                action: action as i32,
-                status: c.claim.status,
-                policy_version: c.claim.policy_version.clone(),
+            let breached = ClaimEvent::SlaBreached {
+                due,
+                at: now,
+                action,
             };
             self.stage(&txn, &c, &breached).await?;
-            if action == pb::SlaAction::AutoApproved {
-                self.stage(&txn, &c, &mapping::approved_event(&c.claim, now))
+            if action == LapseAction::AutoApprove {
+                self.stage(&txn, &c, &ClaimEvent::Approved { at: now })
                     .await?;
             }
             tracing::info!(request_no = %c.request_no, ?action, "review deadline breached");

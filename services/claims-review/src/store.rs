@@ -1,6 +1,6 @@
 //! Claims-review's tables: the claims (the review queue), the decisions' idempotency keys and
-//! the refunds.
-//! Query functions take the connection or transaction they run in.
+//! the refunds. Query functions take the connection or transaction they run in; rows come back
+//! as domain types (no protobuf here).
 
 pub mod claims;
 pub mod refunds;
@@ -9,11 +9,18 @@ use aftersales_platform::db::{Migration, Migrations};
 
 pub const MIGRATIONS: Migrations = Migrations {
     component: "claims",
-    list: &[Migration {
-        version: 1,
-        name: "claims",
-        sql: include_str!("store/migrations/0001_claims.sql"),
-    }],
+    list: &[
+        Migration {
+            version: 1,
+            name: "claims",
+            sql: include_str!("store/migrations/0001_claims.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "claims_as_json",
+            sql: include_str!("store/migrations/0002_claims_as_json.sql"),
+        },
+    ],
 };
 
 /// Every migration this service runs, platform first.

@@ -220,7 +220,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         map.entry("AFTERSALES__AUTH__JWT_SECRET".into())
-            .or_insert_with(|| "a-secret-for-the-tests".into());
+            .or_insert_with(|| "a-secret-for-the-tests-at-least-32-bytes".into());
         EnvSource::Map(map)
     }
 
@@ -294,7 +294,10 @@ mod log_level {
     #[test]
     fn a_bad_log_level_is_a_configuration_error_like_in_every_service() {
         let env: std::collections::HashMap<String, String> = [
-            ("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests"),
+            (
+                "AFTERSALES__AUTH__JWT_SECRET",
+                "a-secret-for-the-tests-at-least-32-bytes",
+            ),
             ("AFTERSALES__TELEMETRY__LOG_LEVEL", "info,[[["),
         ]
         .into_iter()

@@ -2,11 +2,16 @@
 //! `authorization` metadata and every service verifies it itself, so a forged header from
 //! inside the cluster gets nowhere.
 //!
-//! Claims: `sub`, `branch` (a branch code, or `*` for head office), `roles`, `exp` (required).
-//! Keys: an HS256 secret, or an RS256 public key (PEM) from a mounted secret.
+//! Claims: `sub`, `branch` (a branch code, or `*` for head office), `roles`, `exp` (required);
+//! `iss` and `aud` checked when configured.
+//! Keys: the identity provider's JWKS (RS256/ES256 by `kid`, cached and refreshed), a mounted
+//! public key (PEM, RS256 or ES256), or, for local development only, an HS256 secret of at
+//! least 32 bytes. A token signed with another algorithm than the configured keys' is refused.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
@@ -115,6 +120,8 @@ struct Claims {
     exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<serde_json::Value>,
 }
 
 /// Why a token was refused. The message is safe to send to the caller.
@@ -137,46 +144,238 @@ impl From<AuthError> for tonic::Status {
     }
 }
 
-/// Verifies tokens. Cheap to clone.
-#[derive(Clone)]
-pub struct Verifier {
-    key: DecodingKey,
-    validation: Validation,
+/// Where the verification keys come from.
+enum Source {
+    /// Development: one shared HS256 secret.
+    Hs256(DecodingKey),
+    /// A mounted public key: RS256 (RSA) or ES256 (EC P-256).
+    Pem(DecodingKey, Algorithm),
+    /// The identity provider's key set, by `kid`.
+    Jwks(String),
 }
+
+/// The keys of a JWKS, by `kid`, with the algorithm each is for.
+type KeySet = HashMap<String, (DecodingKey, Algorithm)>;
+
+struct Inner {
+    source: Source,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: u64,
+    refresh_every: Duration,
+    jwks: RwLock<KeySet>,
+    /// When the JWKS was last fetched (successfully or not): an unknown `kid` triggers a fetch
+    /// at most this often, so a flood of forged kids cannot hammer the identity provider.
+    last_fetch: Mutex<Option<Instant>>,
+    /// One fetch at a time.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// Verifies tokens. Cheap to clone. With a JWKS the keys are fetched by the kit at start and
+/// every `auth.jwks_refresh_secs`, and at once when a token names an unknown `kid` (see
+/// [`Verifier::ensure_key`], which the kit's gRPC server and the gateway call before a
+/// handler verifies), so a key rotation at the identity provider needs no restart.
+#[derive(Clone)]
+pub struct Verifier(Arc<Inner>);
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier")
-            .field("algorithms", &self.validation.algorithms)
-            .finish()
+        let source = match &self.0.source {
+            Source::Hs256(_) => "hs256 (development)".to_owned(),
+            Source::Pem(_, alg) => format!("pem {alg:?}"),
+            Source::Jwks(url) => format!("jwks {url}"),
+        };
+        f.debug_struct("Verifier").field("source", &source).finish()
     }
 }
 
+/// The shortest pause between two JWKS fetches caused by unknown kids: a flood of tokens with
+/// made-up kids costs the identity provider at most one fetch a second.
+const MIN_REFETCH: Duration = Duration::from_secs(1);
+
 impl Verifier {
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
-        let (key, alg) = match (&settings.jwt_public_key_file, &settings.jwt_secret) {
-            (Some(path), _) => {
+        let source = match (
+            &settings.jwks_url,
+            &settings.jwt_public_key_file,
+            &settings.jwt_secret,
+        ) {
+            (Some(url), _, _) => Source::Jwks(url.clone()),
+            (None, Some(path), _) => {
                 let pem = std::fs::read(path)?;
-                (DecodingKey::from_rsa_pem(&pem)?, Algorithm::RS256)
+                match DecodingKey::from_rsa_pem(&pem) {
+                    Ok(k) => Source::Pem(k, Algorithm::RS256),
+                    Err(_) => Source::Pem(DecodingKey::from_ec_pem(&pem)?, Algorithm::ES256),
+                }
             }
-            (None, Some(secret)) => (
-                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-                Algorithm::HS256,
-            ),
-            (None, None) => anyhow::bail!("auth: no jwt_secret and no jwt_public_key_file"),
+            (None, None, Some(secret)) => {
+                if secret.expose_secret().len() < 32 {
+                    anyhow::bail!("auth.jwt_secret: must be at least 32 bytes");
+                }
+                Source::Hs256(DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+            }
+            (None, None, None) => {
+                anyhow::bail!("auth: no jwks_url, no jwt_public_key_file and no jwt_secret")
+            }
         };
-        let mut validation = Validation::new(alg);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = settings.leeway_secs;
-        if let Some(iss) = &settings.issuer {
-            validation.set_issuer(&[iss]);
+        Ok(Self(Arc::new(Inner {
+            source,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            leeway: settings.leeway_secs,
+            refresh_every: Duration::from_secs(settings.jwks_refresh_secs.max(1)),
+            jwks: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+        })))
+    }
+
+    /// Whether keys come from a JWKS (the kit then runs [`Verifier::keep_keys_fresh`]).
+    pub fn uses_jwks(&self) -> bool {
+        matches!(self.0.source, Source::Jwks(_))
+    }
+
+    /// Fetches the JWKS now and then every `auth.jwks_refresh_secs` until `stop`. A failed
+    /// fetch keeps the keys it had and tries again at the next turn.
+    pub async fn keep_keys_fresh(self, stop: crate::shutdown::Shutdown) -> anyhow::Result<()> {
+        loop {
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %format!("{e:#}"), "JWKS fetch failed; keeping the keys held");
+            }
+            tokio::select! {
+                _ = stop.wait() => return Ok(()),
+                _ = tokio::time::sleep(self.0.refresh_every) => {}
+            }
         }
-        Ok(Self { key, validation })
+    }
+
+    /// Before a handler verifies `token`: when it names a `kid` the JWKS cache does not hold,
+    /// fetch the JWKS once (at most every few seconds), so a freshly rotated key verifies on its
+    /// first use.
+    pub async fn ensure_key(&self, token: &str) {
+        let Source::Jwks(_) = self.0.source else {
+            return;
+        };
+        let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) else {
+            return;
+        };
+        if self.known(&kid) {
+            return;
+        }
+        let _one = self.0.fetching.lock().await;
+        if self.known(&kid) {
+            return;
+        }
+        let recent = lock(&self.0.last_fetch).is_some_and(|t| t.elapsed() < MIN_REFETCH);
+        if recent {
+            return;
+        }
+        if let Err(e) = self.refresh().await {
+            tracing::warn!(error = %format!("{e:#}"), %kid, "JWKS fetch for an unknown kid failed");
+        }
+    }
+
+    fn known(&self, kid: &str) -> bool {
+        self.0
+            .jwks
+            .read()
+            .map(|k| k.contains_key(kid))
+            .unwrap_or(false)
+    }
+
+    async fn refresh(&self) -> anyhow::Result<()> {
+        let Source::Jwks(url) = &self.0.source else {
+            return Ok(());
+        };
+        *lock(&self.0.last_fetch) = Some(Instant::now());
+        let body = crate::http_client::get(url, Duration::from_secs(10)).await?;
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&body)?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            let alg = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                // Symmetric or unknown keys are never accepted from a key set.
+                _ => continue,
+            };
+            match DecodingKey::from_jwk(jwk) {
+                Ok(k) => {
+                    keys.insert(kid, (k, alg));
+                }
+                Err(e) => tracing::warn!(%kid, error = %e, "unusable key in the JWKS"),
+            }
+        }
+        tracing::info!(keys = keys.len(), "JWKS fetched");
+        if let Ok(mut held) = self.0.jwks.write() {
+            *held = keys;
+        }
+        Ok(())
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = &self.0.issuer {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match &self.0.audience {
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => v.validate_aud = false,
+        }
+        v.set_required_spec_claims(&required);
+        v.leeway = self.0.leeway;
+        v
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let wrong_alg = || {
+            AuthError::Invalid(format!(
+                "tokens signed with {:?} are not accepted here",
+                header.alg
+            ))
+        };
+        let data = match &self.0.source {
+            Source::Hs256(key) => {
+                if header.alg != Algorithm::HS256 {
+                    return Err(wrong_alg());
+                }
+                jsonwebtoken::decode::<Claims>(token, key, &self.validation(Algorithm::HS256))
+            }
+            Source::Pem(key, alg) => {
+                if header.alg != *alg {
+                    return Err(wrong_alg());
+                }
+                jsonwebtoken::decode::<Claims>(token, key, &self.validation(*alg))
+            }
+            Source::Jwks(_) => {
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| AuthError::Invalid("the token names no key (kid)".into()))?;
+                let keys = self
+                    .0
+                    .jwks
+                    .read()
+                    .map_err(|_| AuthError::Invalid("key set unavailable".into()))?;
+                let (key, alg) = keys.get(kid).ok_or_else(|| {
+                    AuthError::Invalid(format!("the signing key {kid:?} is not in the key set"))
+                })?;
+                if header.alg != *alg {
+                    return Err(wrong_alg());
+                }
+                jsonwebtoken::decode::<Claims>(token, key, &self.validation(*alg))
+            }
+        }
+        .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let c = data.claims;
         if c.sub.trim().is_empty() {
             return Err(AuthError::Invalid("empty sub".into()));
@@ -197,17 +396,18 @@ impl Verifier {
         })
     }
 
-    /// The caller from gRPC metadata (`authorization: Bearer <jwt>`).
-    pub fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, AuthError> {
-        let value = metadata
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AuthError::Missing)?;
-        let token = value
+    /// The bearer token of gRPC metadata (`authorization: Bearer <jwt>`).
+    pub fn bearer(metadata: &tonic::metadata::MetadataMap) -> Option<&str> {
+        let value = metadata.get("authorization")?.to_str().ok()?;
+        value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(AuthError::Missing)?;
-        self.verify(token.trim())
+            .map(str::trim)
+    }
+
+    /// The caller from gRPC metadata (`authorization: Bearer <jwt>`).
+    pub fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, AuthError> {
+        self.verify(Self::bearer(metadata).ok_or(AuthError::Missing)?)
     }
 
     /// The caller, who must hold one of `roles` (admin always may).
@@ -217,12 +417,24 @@ impl Verifier {
         roles: &[Role],
     ) -> Result<Caller, AuthError> {
         let caller = self.caller(metadata)?;
-        if !caller.has_any(roles) {
-            let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            return Err(AuthError::Forbidden(names.join(", ")));
-        }
+        caller.require(roles)?;
         Ok(caller)
     }
+}
+
+impl Caller {
+    /// The one role check: the caller holds one of `roles` (admin always does).
+    pub fn require(&self, roles: &[Role]) -> Result<(), AuthError> {
+        if self.has_any(roles) {
+            return Ok(());
+        }
+        let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+        Err(AuthError::Forbidden(names.join(", ")))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Mints an HS256 token (dev tokens, tests).
@@ -254,6 +466,7 @@ pub fn mint_hs256_expiring_at(
         roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
         exp,
         iss: None,
+        aud: None,
     };
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -267,16 +480,10 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const SECRET: &str = "a-test-secret-of-some-length";
+    const SECRET: &str = "a-test-secret-of-at-least-32-bytes!";
 
     fn verifier() -> Verifier {
-        Verifier::from_settings(&AuthSettings {
-            jwt_secret: Some(SECRET.to_owned().into()),
-            jwt_public_key_file: None,
-            issuer: None,
-            leeway_secs: 0,
-        })
-        .unwrap()
+        Verifier::from_settings(&AuthSettings::development(SECRET)).unwrap()
     }
 
     #[test]
@@ -299,7 +506,7 @@ mod tests {
     #[test]
     fn a_forged_token_is_refused() {
         let t = mint_hs256(
-            "another-secret-entirely",
+            "another-secret-entirely-of-32-bytes",
             "mallory",
             "*",
             &[Role::Admin],
@@ -317,6 +524,7 @@ mod tests {
             roles: vec![],
             exp: 1000,
             iss: None,
+            aud: None,
         };
         let t = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -242,14 +242,41 @@ pub struct OutboxSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
-    /// HS256 shared secret (development only; at least 32 bytes).
+    /// HS256 shared secret: local development only (at least 32 bytes). Ignored for
+    /// verification when a public key or a JWKS URL is configured.
     pub jwt_secret: Option<SecretString>,
-    /// RS256 public key (PEM) file, e.g. a mounted secret. Takes precedence over the secret.
+    /// A public key (PEM, RSA → RS256 or EC P-256 → ES256), e.g. a mounted Secret.
     pub jwt_public_key_file: Option<String>,
+    /// The identity provider's JWKS (`https://idp/.well-known/jwks.json`): keys by `kid`,
+    /// cached, refreshed every `jwks_refresh_secs` and at once on an unknown `kid`.
+    pub jwks_url: Option<String>,
     /// Expected `iss`, when set.
     pub issuer: Option<String>,
+    /// Expected `aud` (the token must name it), when set.
+    pub audience: Option<String>,
     /// Clock skew tolerated on `exp`/`nbf`.
     pub leeway_secs: u64,
+    /// How often the JWKS is fetched again.
+    pub jwks_refresh_secs: u64,
+    /// Lets development tools (`gateway token`, the services' `seed`) mint HS256 tokens with
+    /// `jwt_secret`. Off by default, so a deployed binary never mints.
+    pub dev_tokens: bool,
+}
+
+impl AuthSettings {
+    /// Development settings: an HS256 secret, nothing else (tests, tools).
+    pub fn development(secret: &str) -> Self {
+        Self {
+            jwt_secret: Some(SecretString::from(secret.to_owned())),
+            jwt_public_key_file: None,
+            jwks_url: None,
+            issuer: None,
+            audience: None,
+            leeway_secs: 0,
+            jwks_refresh_secs: 300,
+            dev_tokens: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -315,6 +342,8 @@ queue_expires_ms = 0
 
 [auth]
 leeway_secs = 30
+jwks_refresh_secs = 300
+dev_tokens = false
 
 [telemetry]
 log_format = "json"
@@ -437,27 +466,33 @@ command_timeout_ms = 1000
         if !endpoint.is_empty() {
             url_with_scheme("telemetry.otlp_endpoint", endpoint, &["http", "https"])?;
         }
-        match (&self.auth.jwt_secret, &self.auth.jwt_public_key_file) {
-            (_, Some(path)) if !Path::new(path).is_file() => {
-                return Err(ConfigError::new(
-                    "auth.jwt_public_key_file",
-                    format!("{path} does not exist"),
-                ));
-            }
-            (Some(s), None) if s.expose_secret().len() < 16 => {
-                return Err(ConfigError::new(
-                    "auth.jwt_secret",
-                    "must be at least 16 bytes",
-                ));
-            }
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "auth.jwt_secret",
-                    "set auth.jwt_secret or auth.jwt_public_key_file",
-                ));
-            }
-            _ => {}
+        let a = &self.auth;
+        if let Some(path) = &a.jwt_public_key_file
+            && !Path::new(path).is_file()
+        {
+            return Err(ConfigError::new(
+                "auth.jwt_public_key_file",
+                format!("{path} does not exist"),
+            ));
         }
+        if let Some(url) = &a.jwks_url {
+            url_with_scheme("auth.jwks_url", url, &["http", "https"])?;
+        }
+        if let Some(s) = &a.jwt_secret
+            && s.expose_secret().len() < 32
+        {
+            return Err(ConfigError::new(
+                "auth.jwt_secret",
+                "must be at least 32 bytes (HS256 is for local development; production verifies with auth.jwks_url or auth.jwt_public_key_file)",
+            ));
+        }
+        if a.jwt_secret.is_none() && a.jwt_public_key_file.is_none() && a.jwks_url.is_none() {
+            return Err(ConfigError::new(
+                "auth.jwt_secret",
+                "set auth.jwks_url, auth.jwt_public_key_file, or (development) auth.jwt_secret",
+            ));
+        }
+        positive("auth.jwks_refresh_secs", a.jwks_refresh_secs)?;
         self.calendar
             .build()
             .map_err(|e| ConfigError::new(e.key, e.message))?;
@@ -499,7 +534,13 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
 }
 
 /// Keys a deployment may set that have no default (so they are not in the defaults).
-const OPTIONAL_KEYS: &[&str] = &["auth.jwt_secret", "auth.jwt_public_key_file", "auth.issuer"];
+const OPTIONAL_KEYS: &[&str] = &[
+    "auth.jwt_secret",
+    "auth.jwt_public_key_file",
+    "auth.jwks_url",
+    "auth.issuer",
+    "auth.audience",
+];
 
 /// Variables read besides `AFTERSALES__…`.
 const OTHER_VARIABLES: &[&str] = &[
@@ -611,7 +652,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         map.entry("AFTERSALES__AUTH__JWT_SECRET".into())
-            .or_insert_with(|| "a-secret-for-the-tests".into());
+            .or_insert_with(|| "a-secret-for-the-tests-at-least-32-bytes".into());
         EnvSource::Map(map)
     }
 

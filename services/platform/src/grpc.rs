@@ -139,6 +139,67 @@ where
     }
 }
 
+/// Before a handler verifies the caller's token: when the token names a signing key the JWKS
+/// cache does not hold yet (a rotation at the identity provider), fetch the key set first, so
+/// the handler's (synchronous) verification finds it.
+#[derive(Clone)]
+pub struct KeyLayer(pub crate::auth::Verifier);
+
+impl<S> Layer<S> for KeyLayer {
+    type Service = KeyService<S>;
+    fn layer(&self, inner: S) -> KeyService<S> {
+        KeyService {
+            inner,
+            verifier: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct KeyService<S> {
+    inner: S,
+    verifier: crate::auth::Verifier,
+}
+
+impl<S, B> Service<http::Request<B>> for KeyService<S>
+where
+    S: Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        // The clone that was polled ready serves this call (the tower idiom).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = self.verifier.clone();
+        let token = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_owned());
+        Box::pin(async move {
+            if let Some(token) = token
+                && verifier.uses_jwks()
+            {
+                verifier.ensure_key(&token).await;
+            }
+            inner.call(req).await
+        })
+    }
+}
+
 /// The gRPC services a process serves, with their names for the health service.
 #[derive(Default)]
 pub struct Services {
@@ -182,6 +243,7 @@ pub async fn serve(
     services: Services,
     settings: &ServerSettings,
     readiness: Readiness,
+    verifier: Option<crate::auth::Verifier>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -230,10 +292,12 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection)
         .add_service(reflection_alpha);
+    let keys = tower::util::option_layer(verifier.map(KeyLayer));
     let result = Server::builder()
         .timeout(Duration::from_millis(settings.request_timeout_ms))
         .layer(trace)
         .layer(RedLayer)
+        .layer(keys)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.wait())
         .await;

@@ -405,7 +405,7 @@ pub async fn start<S: Service>(
         clock: clock.clone(),
         calendar,
         offset,
-        verifier,
+        verifier: verifier.clone(),
         outbox: Outbox::new(spec.name),
         bus: bus.clone(),
         shutdown: shutdown.clone(),
@@ -428,9 +428,14 @@ pub async fn start<S: Service>(
         let server_settings = settings.platform.server.clone();
         let r = readiness.clone();
         let services = parts.grpc;
+        let v = verifier.clone();
         sup.intake("grpc", move |stop| async move {
-            crate::grpc::serve(listener, services, &server_settings, r, stop).await
+            crate::grpc::serve(listener, services, &server_settings, r, Some(v), stop).await
         });
+    }
+    if verifier.uses_jwks() {
+        let v = verifier.clone();
+        sup.intake("jwks refresh", move |stop| v.keep_keys_fresh(stop));
     }
     if !parts.subscriptions.is_empty() {
         let mut consumer = Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
@@ -507,17 +512,24 @@ impl<C> Tool<C> {
     /// error naming the key when the deployment verifies with public keys instead.
     pub fn dev_secret(&self) -> Result<String, ConfigError> {
         use secrecy::ExposeSecret;
-        self.settings
-            .platform
-            .auth
-            .jwt_secret
+        let a = &self.settings.platform.auth;
+        if !a.dev_tokens {
+            return Err(ConfigError::new(
+                "auth.dev_tokens",
+                "minting development tokens is off (set it to true in development; make up does)",
+            ));
+        }
+        if a.jwks_url.is_some() || a.jwt_public_key_file.is_some() {
+            return Err(ConfigError::new(
+                "auth.dev_tokens",
+                "this deployment verifies with an identity provider's keys: it mints no tokens",
+            ));
+        }
+        a.jwt_secret
             .as_ref()
             .map(|s| s.expose_secret().to_owned())
             .ok_or_else(|| {
-                ConfigError::new(
-                    "auth.jwt_secret",
-                    "development tools need the HS256 secret (make up sets one)",
-                )
+                ConfigError::new("auth.jwt_secret", "development tools need the HS256 secret")
             })
     }
 

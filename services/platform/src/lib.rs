@@ -37,6 +37,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod http_admin;
+pub mod http_client;
 pub mod ids;
 pub mod kit;
 pub mod kv;

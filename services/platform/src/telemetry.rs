@@ -83,8 +83,15 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         SdkTracerProvider::builder().build()
     };
 
-    let log_filter =
-        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_level))?;
+    let log_filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.log_level))?
+        // The SDK's own chatter ("global tracer provider is set") is not the service's log.
+        .add_directive("opentelemetry=warn".parse()?)
+        .add_directive("opentelemetry_sdk=warn".parse()?)
+        .add_directive("h2=warn".parse()?)
+        .add_directive("hyper_util=warn".parse()?)
+        .add_directive("lapin=error".parse()?)
+        .add_directive("sqlx=warn".parse()?);
     let fmt_layer = if settings.log_format == "pretty" {
         tracing_subscriber::fmt::layer()
             .with_target(true)

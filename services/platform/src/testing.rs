@@ -32,6 +32,7 @@ use crate::auth::Role;
 use crate::db::{self, Migrations};
 
 pub mod demo;
+pub mod idp;
 mod process;
 mod proxy;
 mod service;

@@ -1,26 +1,78 @@
-//! What a reviewer or a branch asks of claims-review, as the service receives it: parsed once at
-//! the edge (the gRPC layer), identifiers checked by the mesh's one rule
+//! What claims-review is asked to do, as the service receives it: intake's submission (parsed
+//! from its event by the handler) and what a reviewer or a branch asks (parsed by the gRPC
+//! layer). Parsed once at the edge, identifiers checked by the mesh's one rule
 //! ([`aftersales_platform::ids`]), every field valid on its own. What needs the stored claim
 //! (its version, its status, its lines) the service checks.
+//!
+//! The types a claim keeps ([`Money`], [`Region`], [`Urgency`], [`MissingInfo`], [`Payment`])
+//! are stored in its JSON: their serde names are a storage format (add, never rename).
 
 use aftersales_platform::ids::{BranchCode, PartNo, Phone, RequestNo, Serial};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::{ClaimStatus, Coverage, RejectReason};
+use super::claim::{Customer, Product};
+use super::{ClaimInput, ClaimStatus, Coverage, Kind, RejectReason};
 
 /// An amount in a currency's minor unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
     /// ISO 4217, upper-case (`CNY`).
     pub currency: String,
     pub minor: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Region {
     Urban,
     Suburban,
     Remote,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Low,
+    Normal,
+    High,
+    Critical,
+}
+
+/// A request intake accepted (`intake.request.submitted`): what its claim is opened from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub request_no: RequestNo,
+    pub branch: BranchCode,
+    pub kind: Kind,
+    /// `None` where the producer left it unspecified.
+    pub urgency: Option<Urgency>,
+    pub customer: Customer,
+    pub product: Product,
+    pub fault_description: String,
+    pub photos: Vec<String>,
+    /// Part number (trimmed, upper-case) and quantity, as requested.
+    pub parts: Vec<(String, u32)>,
+    pub misuse_suspected: bool,
+    /// When intake accepted it: windows are judged on that day. `None`: when it is opened.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl Submission {
+    /// The evaluation's input, judged on `on`.
+    pub fn input(&self, on: NaiveDate) -> ClaimInput {
+        ClaimInput {
+            kind: self.kind,
+            category: self.product.category.clone(),
+            invoice_date: self.product.invoice_date,
+            receipt_date: self.product.receipt_date,
+            factory_date: self.product.factory_date,
+            service_contract_no: self.product.service_contract_no.clone(),
+            misuse_suspected: self.misuse_suspected,
+            parts: self.parts.clone(),
+            on,
+        }
+    }
 }
 
 /// Where parts or a replacement go, when the reviewer sends them elsewhere than the customer's
@@ -36,7 +88,8 @@ pub struct Address {
 }
 
 /// What a reviewer may ask the branch for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MissingInfo {
     Invoice,
     Receipt,
@@ -50,7 +103,8 @@ pub enum MissingInfo {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Card,
     BankTransfer,
@@ -61,7 +115,7 @@ pub enum PaymentMethod {
 }
 
 /// How the customer paid: a refund goes back the same way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub method: PaymentMethod,
     pub reference: String,

@@ -4,10 +4,12 @@
 //! evaluated, in order, one sentence each, the last naming the rule that decided.
 
 use chrono::{Days, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use super::policy::{Category, PartClass, PartRule, Policy};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Replacement,
     Repair,
@@ -16,14 +18,16 @@ pub enum Kind {
     Installation,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Coverage {
     Free,
     Paid,
     Contract,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WindowKind {
     Return,
     Exchange,
@@ -33,7 +37,8 @@ pub enum WindowKind {
 }
 
 /// What the warranty start date was taken from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StartSource {
     Invoice,
     Receipt,
@@ -41,7 +46,8 @@ pub enum StartSource {
 }
 
 /// The fixed list of reasons a claim is rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     NonReturnableCategory,
     ReturnWindowExpired,
@@ -56,7 +62,8 @@ pub enum RejectReason {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Recommendation {
     Approve,
     Reject(RejectReason),
@@ -64,7 +71,7 @@ pub enum Recommendation {
     Review,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub kind: WindowKind,
     pub start: Option<(StartSource, NaiveDate)>,

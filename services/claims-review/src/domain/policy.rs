@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The demo policy, compiled in: used when no policy file is configured.
 pub const DEMO_POLICY: &str = include_str!("../../policy/demo.toml");
@@ -26,7 +26,8 @@ impl PolicyError {
 }
 
 /// Which warranty window a part is judged against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PartClass {
     Unit,
     KeyPart,

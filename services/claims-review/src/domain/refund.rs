@@ -1,7 +1,13 @@
 //! The refund of an approved return, once the warehouse inspected the unit: the price paid,
 //! less every accessory that did not come back (the policy's list price), less the service fee
 //! when the customer returns for their own reasons (a percentage, capped). Never negative.
+//!
+//! An authorized [`Refund`] is stored as JSON: its serde names are a storage format.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::command::Payment;
 use super::policy::ServiceFee;
 
 /// An accessory that did not come back.
@@ -14,13 +20,14 @@ pub struct Missing {
     pub unit_price: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeductionReason {
     MissingAccessory,
     ServiceFee,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deduction {
     pub reason: DeductionReason,
     pub description: String,
@@ -36,6 +43,32 @@ pub struct RefundCalc {
     pub service_fee: i64,
     /// gross − Σ deductions, never negative.
     pub amount: i64,
+}
+
+/// A refund as authorized, once per request; amounts in `currency`'s minor unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refund_id: uuid::Uuid,
+    pub request_no: String,
+    pub branch: String,
+    pub currency: String,
+    /// The product's price as paid.
+    pub gross: i64,
+    /// Every deduction, the service fee included.
+    pub deductions: Vec<Deduction>,
+    pub service_fee: i64,
+    /// gross − Σ deductions, never negative: what is paid out.
+    pub amount: i64,
+    /// The original payment route: the refund goes back the same way.
+    pub payment: Payment,
+    /// The warehouse's inspection it was computed from.
+    pub return_id: String,
+    pub policy_version: String,
+    pub authorized_at: DateTime<Utc>,
+    /// Empty when authorized automatically.
+    #[serde(default)]
+    pub authorized_by: String,
+    pub own_reasons: bool,
 }
 
 pub fn compute(gross: i64, missing: &[Missing], own_reasons: bool, fee: &ServiceFee) -> RefundCalc {

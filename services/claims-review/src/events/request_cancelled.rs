@@ -1,6 +1,7 @@
-//! `intake.request.cancelled`: an undecided claim is closed (it leaves the queue and its
-//! deadline stops); a decided one is kept as it is, since the departments after it release what
-//! they hold on their own.
+//! `intake.request.cancelled`: the request's claim closes, whatever it waits for and also when it
+//! was approved (a rejected one stays as it is); one that has not opened yet is closed in
+//! advance, so the submission arriving later opens nothing. Cancelling and opening serialize on
+//! the claim's row, so any order or overlap of the two events ends the same way.
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::ids::{BranchCode, RequestNo};

@@ -4,14 +4,13 @@
 use aftersales_platform::auth::Caller;
 use aftersales_platform::grpc::record_request_no;
 use aftersales_platform::ids::RequestNo;
-use aftersales_platform::proto::claims::v1 as pb;
-use aftersales_platform::proto::common::v1 as common;
 use sea_orm::DatabaseTransaction;
 
 use super::Claims;
-use crate::domain::refund;
+use crate::domain::refund::{self, Refund};
+use crate::domain::{ClaimStatus, Kind};
 use crate::error::Error;
-use crate::mapping::{money, timestamp};
+use crate::mapping;
 use crate::store::{claims, refunds};
 
 /// What the warehouse found when it inspected a returned unit.
@@ -43,8 +42,8 @@ impl Claims {
             );
             return Ok(false);
         };
-        let is_return = c.claim.kind == common::RequestKind::Return as i32;
-        if c.status != crate::domain::ClaimStatus::Approved || !is_return {
+        let is_return = c.detail.kind == Some(Kind::Return);
+        if c.status != ClaimStatus::Approved || !is_return {
             tracing::info!(request_no, status = %c.status, "not an approved return; no refund");
             return Ok(false);
         }
@@ -53,19 +52,18 @@ impl Claims {
         }
         // Not the event's fault: retried, then dead-lettered, to be replayed once the payment
         // is on record.
-        let payment = c
-            .claim
+        let (payment, gross) = c
+            .detail
             .payment
             .clone()
-            .filter(|p| p.amount.is_some())
+            .and_then(|p| p.amount.clone().map(|a| (p, a)))
             .ok_or_else(|| {
                 Error::precondition(format!(
                     "claim {request_no} has no payment on record; provide it, then replay this event"
                 ))
             })?;
-        let gross = payment.amount.clone().unwrap_or_default();
         let category = c
-            .claim
+            .detail
             .product
             .as_ref()
             .map(|p| p.category.clone())
@@ -80,73 +78,36 @@ impl Claims {
             })
             .collect();
         let calc = refund::compute(
-            gross.amount_minor,
+            gross.minor,
             &missing,
-            c.claim.own_reasons,
+            c.detail.own_reasons,
             &self.policy.service_fee,
         );
-        let now = self.now();
-        let refund_id = uuid::Uuid::now_v7();
-        let currency = gross.currency.as_str();
-        let deductions: Vec<pb::Deduction> = calc
-            .deductions
-            .iter()
-            .map(|d| pb::Deduction {
-                reason: match d.reason {
-                    refund::DeductionReason::MissingAccessory => {
-                        pb::DeductionReason::MissingAccessory
-                    }
-                    refund::DeductionReason::ServiceFee => pb::DeductionReason::ServiceFee,
-                } as i32,
-                description: d.description.clone(),
-                amount: Some(money(d.amount, currency)),
-                part_no: d.part_no.clone(),
-            })
-            .collect();
-        let record = pb::Refund {
-            refund_id: refund_id.to_string(),
+        let record = Refund {
+            refund_id: uuid::Uuid::now_v7(),
             request_no: c.request_no.clone(),
             branch: c.branch.clone(),
-            gross: Some(money(calc.gross, currency)),
-            deductions: deductions.clone(),
-            service_fee: Some(money(calc.service_fee, currency)),
-            amount: Some(money(calc.amount, currency)),
-            payment: Some(payment.clone()),
+            currency: gross.currency,
+            gross: calc.gross,
+            deductions: calc.deductions,
+            service_fee: calc.service_fee,
+            amount: calc.amount,
+            payment,
             return_id: inspected.return_id.clone(),
             policy_version: self.policy.version.clone(),
-            authorized_at: Some(timestamp(now)),
+            authorized_at: self.now(),
             authorized_by: String::new(),
-            own_reasons: c.claim.own_reasons,
+            own_reasons: c.detail.own_reasons,
         };
-        if !refunds::insert_if_absent(txn, refund_id, now, &record).await? {
+        if !refunds::insert_if_absent(txn, &record).await? {
             return Ok(false);
         }
-        let event = pb::RefundAuthorized {
-            request_no: c.request_no.clone(),
-            branch: c.branch.clone(),
-            refund_id: record.refund_id.clone(),
-            kind: c.claim.kind,
-            amount: record.amount.clone(),
-            gross: record.gross.clone(),
-            deductions,
-            service_fee: record.service_fee.clone(),
-            payment: Some(payment),
-            return_id: record.return_id.clone(),
-            policy_version: record.policy_version.clone(),
-            authorized_at: record.authorized_at,
-            authorized_by: String::new(),
-            customer: c.claim.customer.clone(),
-        };
-        self.stage(txn, &c, &event).await?;
+        mapping::events::stage_refund(&self.outbox, txn, &c, &record).await?;
         Ok(true)
     }
 
     /// The refund of a request, if the caller may see the claim and there is one.
-    pub async fn refund(
-        &self,
-        caller: &Caller,
-        request_no: &RequestNo,
-    ) -> Result<pb::Refund, Error> {
+    pub async fn refund(&self, caller: &Caller, request_no: &RequestNo) -> Result<Refund, Error> {
         self.get(caller, request_no).await?;
         refunds::get(&self.db, request_no.as_str())
             .await?

@@ -1,28 +1,12 @@
-//! The `claims` and `claim_commands` tables.
+//! The `claims` and `claim_commands` tables. A claim is its queue columns plus its detail as
+//! JSON; rows from before migration 2 still hold the detail as protobuf bytes, read through
+//! [`crate::mapping::legacy`] until the row is next written.
 
-use aftersales_platform::proto::claims::v1 as pb;
 use chrono::{DateTime, Utc};
-use prost::Message;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 
-use crate::domain::ClaimStatus;
 use crate::domain::command::QueueKey;
-
-/// A claim as stored: the queue's columns and the claim message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredClaim {
-    pub request_no: String,
-    pub branch: String,
-    pub status: ClaimStatus,
-    pub version: i64,
-    pub opened_at: DateTime<Utc>,
-    pub due_at: Option<DateTime<Utc>>,
-    pub paused_left_ms: Option<i64>,
-    pub escalated: bool,
-    pub breach_announced_for: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub claim: pb::Claim,
-}
+use crate::domain::{Claim, ClaimDetail, ClaimStatus};
 
 #[derive(Debug, FromQueryResult)]
 struct Row {
@@ -36,17 +20,27 @@ struct Row {
     escalated: bool,
     breach_announced_for: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
-    claim: Vec<u8>,
+    detail: Option<serde_json::Value>,
+    /// The detail as written before migration 2 (`aftersales.claims.v1.Claim`, encoded).
+    claim: Option<Vec<u8>>,
 }
 
-impl TryFrom<Row> for StoredClaim {
+impl TryFrom<Row> for Claim {
     type Error = DbErr;
     fn try_from(r: Row) -> Result<Self, DbErr> {
-        Ok(StoredClaim {
+        let bad = |what: String| DbErr::Type(format!("stored claim {}: {what}", r.request_no));
+        let detail = match (r.detail, &r.claim) {
+            (Some(json), _) => {
+                serde_json::from_value::<ClaimDetail>(json).map_err(|e| bad(e.to_string()))?
+            }
+            // Legacy fallback: SQL cannot convert the old bytes, so they are decoded here until
+            // the row's next write replaces them with `detail`.
+            (None, Some(bytes)) => crate::mapping::legacy::claim_detail(bytes).map_err(bad)?,
+            (None, None) => return Err(bad("neither detail nor legacy bytes".into())),
+        };
+        Ok(Claim {
             status: ClaimStatus::parse(&r.status)
-                .ok_or_else(|| DbErr::Type(format!("stored status {:?} is not valid", r.status)))?,
-            claim: pb::Claim::decode(r.claim.as_slice())
-                .map_err(|e| DbErr::Type(format!("stored claim {}: {e}", r.request_no)))?,
+                .ok_or_else(|| bad(format!("status {:?} is not valid", r.status)))?,
             request_no: r.request_no,
             branch: r.branch,
             version: r.version,
@@ -56,37 +50,43 @@ impl TryFrom<Row> for StoredClaim {
             escalated: r.escalated,
             breach_announced_for: r.breach_announced_for,
             updated_at: r.updated_at,
+            detail,
         })
     }
 }
 
 const COLUMNS: &str = "request_no, branch, status, version, opened_at, due_at, paused_left_ms, \
-    escalated, breach_announced_for, updated_at, claim";
+    escalated, breach_announced_for, updated_at, detail, claim";
 
 fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
-async fn all<C: ConnectionTrait>(conn: &C, s: Statement) -> Result<Vec<StoredClaim>, DbErr> {
+fn detail_json(c: &Claim) -> Result<Value, DbErr> {
+    serde_json::to_value(&c.detail)
+        .map(Value::from)
+        .map_err(|e| DbErr::Type(format!("claim {} as JSON: {e}", c.request_no)))
+}
+
+async fn all<C: ConnectionTrait>(conn: &C, s: Statement) -> Result<Vec<Claim>, DbErr> {
     Row::find_by_statement(s)
         .all(conn)
         .await?
         .into_iter()
-        .map(StoredClaim::try_from)
+        .map(Claim::try_from)
         .collect()
 }
 
-/// Inserts the claim unless the request already has one; whether it was inserted.
-pub async fn insert_if_absent<C: ConnectionTrait>(
-    conn: &C,
-    c: &StoredClaim,
-) -> Result<bool, DbErr> {
+/// Inserts the claim unless the request already has one (opened, or closed by a cancellation
+/// that came first); whether it was inserted. A concurrent insert of the same request waits for
+/// this transaction and then finds the row: exactly one of them inserts.
+pub async fn insert_if_absent<C: ConnectionTrait>(conn: &C, c: &Claim) -> Result<bool, DbErr> {
     let n = conn
         .execute_raw(stmt(
-            format!(
-                "INSERT INTO claims ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (request_no) DO NOTHING"
-            ),
+            "INSERT INTO claims (request_no, branch, status, version, opened_at, due_at,
+                 paused_left_ms, escalated, breach_announced_for, updated_at, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (request_no) DO NOTHING",
             [
                 c.request_no.as_str().into(),
                 c.branch.as_str().into(),
@@ -98,7 +98,7 @@ pub async fn insert_if_absent<C: ConnectionTrait>(
                 c.escalated.into(),
                 c.breach_announced_for.into(),
                 c.updated_at.into(),
-                c.claim.encode_to_vec().into(),
+                detail_json(c)?,
             ],
         ))
         .await?
@@ -106,10 +106,7 @@ pub async fn insert_if_absent<C: ConnectionTrait>(
     Ok(n == 1)
 }
 
-pub async fn get<C: ConnectionTrait>(
-    conn: &C,
-    request_no: &str,
-) -> Result<Option<StoredClaim>, DbErr> {
+pub async fn get<C: ConnectionTrait>(conn: &C, request_no: &str) -> Result<Option<Claim>, DbErr> {
     Ok(all(
         conn,
         stmt(
@@ -121,18 +118,33 @@ pub async fn get<C: ConnectionTrait>(
     .pop())
 }
 
+/// The claim, locked until the end of the transaction: every other writer of the row (an
+/// opening, a decision, a scan) waits for it or has committed before it is read.
+pub async fn get_for_update<C: ConnectionTrait>(
+    conn: &C,
+    request_no: &str,
+) -> Result<Option<Claim>, DbErr> {
+    Ok(all(
+        conn,
+        stmt(
+            format!("SELECT {COLUMNS} FROM claims WHERE request_no = $1 FOR UPDATE"),
+            [request_no.into()],
+        ),
+    )
+    .await?
+    .pop())
+}
+
 /// Writes `c` (with `c.version` already the new version) only if the stored version is still
 /// `c.version - 1`; whether it was written. Concurrent writers serialize on the row, and the
 /// loser finds the version moved.
-pub async fn update_versioned<C: ConnectionTrait>(
-    conn: &C,
-    c: &StoredClaim,
-) -> Result<bool, DbErr> {
+/// A legacy row is rewritten in the new form (its bytes dropped).
+pub async fn update_versioned<C: ConnectionTrait>(conn: &C, c: &Claim) -> Result<bool, DbErr> {
     let n = conn
         .execute_raw(stmt(
             "UPDATE claims SET branch = $2, status = $3, version = $4, due_at = $5,
                  paused_left_ms = $6, escalated = $7, breach_announced_for = $8, updated_at = $9,
-                 claim = $10
+                 detail = $10, claim = NULL
              WHERE request_no = $1 AND version = $11",
             [
                 c.request_no.as_str().into(),
@@ -144,7 +156,7 @@ pub async fn update_versioned<C: ConnectionTrait>(
                 c.escalated.into(),
                 c.breach_announced_for.into(),
                 c.updated_at.into(),
-                c.claim.encode_to_vec().into(),
+                detail_json(c)?,
                 (c.version - 1).into(),
             ],
         ))
@@ -165,8 +177,8 @@ pub struct ListFilter {
     pub limit: u64,
 }
 
-impl From<&StoredClaim> for QueueKey {
-    fn from(c: &StoredClaim) -> Self {
+impl From<&Claim> for QueueKey {
+    fn from(c: &Claim) -> Self {
         QueueKey {
             due_at: c.due_at,
             opened_at: c.opened_at,
@@ -179,7 +191,7 @@ impl From<&StoredClaim> for QueueKey {
 /// and newest first; up to `limit` rows after `after`. The order is total (the request number
 /// breaks ties), so a page continues exactly where the previous one ended however many claims
 /// open meanwhile.
-pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<StoredClaim>, DbErr> {
+pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<Claim>, DbErr> {
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     let param = |v: Value, values: &mut Vec<Value>| {
@@ -240,12 +252,13 @@ pub async fn list<C: ConnectionTrait>(conn: &C, f: &ListFilter) -> Result<Vec<St
 }
 
 /// Pending claims past their deadline whose breach was not announced yet, locked for this
-/// transaction (another scanner replica skips them).
+/// transaction (another scanner replica, or a cancellation in flight, holds the others: they are
+/// skipped, and a cancelled claim is never pending again).
 pub async fn overdue<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
     limit: u32,
-) -> Result<Vec<StoredClaim>, DbErr> {
+) -> Result<Vec<Claim>, DbErr> {
     all(
         conn,
         stmt(

@@ -175,37 +175,67 @@ fn cancelled(r: &intake::ServiceRequest) -> intake::RequestCancelled {
 }
 
 #[tokio::test]
-async fn a_cancelled_request_closes_its_undecided_claim_and_keeps_a_decided_one() {
+async fn a_cancelled_request_closes_its_claim_undecided_or_approved_and_keeps_a_rejected_one() {
     let app = spawn_app().await;
     let open = needs_review("SH01");
-    let decided = in_warranty("SH01");
+    let approved = in_warranty("SH01");
+    let rejected = needs_review("SH01");
     app.submit(&open).await;
-    app.submit(&decided).await;
-    app.wait_claim(&decided.request_no, |c| {
+    app.submit(&approved).await;
+    app.wait_claim(&approved.request_no, |c| {
         c.status == pb::ClaimStatus::Approved as i32
     })
     .await;
-
-    app.publish(&open.request_no, "SH01", &cancelled(&open))
-        .await;
-    app.publish(&decided.request_no, "SH01", &cancelled(&decided))
-        .await;
-
-    let closed = app
-        .wait_claim(&open.request_no, |c| {
-            c.status == pb::ClaimStatus::Cancelled as i32
+    let c = app.submit(&rejected).await;
+    app.reviewer("rita")
+        .await
+        .decide_claim(pb::DecideClaimRequest {
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            request_no: rejected.request_no.clone(),
+            expected_version: c.version,
+            decision: pb::Decision::Reject as i32,
+            detail: Some(pb::decide_claim_request::Detail::Reject(pb::Reject {
+                reason_code: pb::RejectReason::PaidServiceDeclined as i32,
+            })),
+            note: "customer declined paid service".into(),
         })
-        .await;
-    assert!(closed.due_at.is_none(), "a cancelled claim has no deadline");
-    assert!(closed.note.contains("customer changed their mind"));
+        .await
+        .unwrap();
+    let staged_before = app.count("SELECT count(*)::bigint FROM outbox").await;
+
+    for r in [&open, &approved, &rejected] {
+        app.publish(&r.request_no, "SH01", &cancelled(r)).await;
+    }
+
     aftersales_platform::testing::eventually(std::time::Duration::from_secs(20), || async {
-        (app.count("SELECT count(*)::bigint FROM processed_events WHERE routing_key = 'intake.request.cancelled'").await == 2)
+        (app.count("SELECT count(*)::bigint FROM processed_events WHERE routing_key = 'intake.request.cancelled'").await == 3)
             .then_some(())
     })
     .await
-    .expect("both cancellations processed");
-    let kept = app.wait_claim(&decided.request_no, |_| true).await;
-    assert_eq!(kept.status, pb::ClaimStatus::Approved as i32);
+    .expect("the three cancellations processed");
+    for r in [&open, &approved] {
+        let closed = app.wait_claim(&r.request_no, |_| true).await;
+        assert_eq!(
+            closed.status,
+            pb::ClaimStatus::Cancelled as i32,
+            "{}",
+            r.request_no
+        );
+        assert!(closed.due_at.is_none(), "a cancelled claim has no deadline");
+        assert!(closed.note.contains("customer changed their mind"));
+    }
+    let was_approved = app.wait_claim(&approved.request_no, |_| true).await;
+    assert!(
+        was_approved.auto_decided && was_approved.decided_at.is_some(),
+        "the approval stays on record"
+    );
+    let kept = app.wait_claim(&rejected.request_no, |_| true).await;
+    assert_eq!(kept.status, pb::ClaimStatus::Rejected as i32);
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM outbox").await,
+        staged_before,
+        "a cancellation announces nothing: every department acting on a claim hears intake's event"
+    );
     let mut reviewer = app.reviewer("rita").await;
     let queue = reviewer
         .list_claims(pb::ListClaimsRequest::default())

@@ -546,6 +546,8 @@ pub fn violations(problem: &Value) -> HashMap<String, String> {
 }
 
 /// The same request as [`request_body`], as intake's gRPC message.
-pub fn grpc_submission(branch: &str) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
+pub fn grpc_submission(
+    branch: &str,
+) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
     testing::demo::submission(branch)
 }

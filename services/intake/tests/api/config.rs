@@ -2,9 +2,10 @@ use std::process::Command;
 
 fn run(env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_intake"));
-    cmd.arg("serve")
-        .env_remove("AFTERSALES_CONFIG")
-        .env("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests");
+    cmd.arg("serve").env_remove("AFTERSALES_CONFIG").env(
+        "AFTERSALES__AUTH__JWT_SECRET",
+        "a-secret-for-the-tests-at-least-32-bytes",
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -46,7 +47,10 @@ fn serve_with_a_bad_config_value_exits_64_with_one_line_naming_the_key() {
 #[test]
 fn a_missing_config_file_exits_64() {
     let out = Command::new(env!("CARGO_BIN_EXE_intake"))
-        .env("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests")
+        .env(
+            "AFTERSALES__AUTH__JWT_SECRET",
+            "a-secret-for-the-tests-at-least-32-bytes",
+        )
         .args(["--config", "/nonexistent/intake.toml", "serve"])
         .output()
         .unwrap();

@@ -139,6 +139,11 @@ pub fn main<S: Service>() -> ExitCode {
         guard.shutdown().await;
         match result {
             Ok(()) => ExitCode::SUCCESS,
+            // A command refused for its configuration exits like bad configuration does.
+            Err(e) if e.downcast_ref::<crate::config::ConfigError>().is_some() => {
+                eprintln!("{}: {e:#}", spec.name);
+                ExitCode::from(EXIT_CONFIG as u8)
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "{} failed", spec.name);
                 eprintln!("{}: {e:#}", spec.name);

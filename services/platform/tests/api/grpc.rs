@@ -45,7 +45,7 @@ async fn health_follows_readiness_and_every_rpc_is_counted() {
     let settings = testing::settings("sample", &db.url, &testing::TestBus::new()).server;
     let server = tokio::spawn({
         let shutdown = shutdown.clone();
-        async move { grpc::serve(listener, svc, &settings, readiness, shutdown).await }
+        async move { grpc::serve(listener, svc, &settings, readiness, None, shutdown).await }
     });
 
     let channel = grpc::channel(&format!("http://{addr}"), Duration::from_secs(5)).unwrap();

@@ -1,5 +1,6 @@
 //! Integration tests of the platform against the real Postgres and RabbitMQ on 127.0.0.1.
 mod admin;
+mod auth;
 mod bus;
 mod db;
 mod grpc;
