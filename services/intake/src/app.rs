@@ -1,6 +1,8 @@
 //! Intake as a service of the kit: what it is, and what it runs (the gRPC API and the timeline
 //! consumer). Start-up, supervision and shutdown are the kit's.
 
+use std::time::Duration;
+
 use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::intake::v1::intake_service_server::IntakeServiceServer;
 
@@ -37,7 +39,21 @@ impl kit::Service for App {
     type Command = Command;
 
     async fn build(ctx: &mut Ctx<IntakeSettings>) -> anyhow::Result<Parts> {
-        let intake = Intake::new(ctx.db()?, ctx.offset, ctx.clock.clone());
+        let stuck = ctx
+            .config()
+            .stuck
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("intake.stuck_after was not prepared"))?;
+        let intake = Intake::new(
+            ctx.db()?,
+            ctx.offset,
+            ctx.clock.clone(),
+            stuck,
+            ctx.calendar.clone(),
+        );
+        let gauge = crate::metrics::init()?;
+        let counting = intake.clone();
+        let refresh = Duration::from_millis(ctx.config().stuck_refresh_ms);
         let api = Api {
             intake: intake.clone(),
             verifier: ctx.verifier.clone(),
@@ -48,7 +64,10 @@ impl kit::Service for App {
                 IntakeServiceServer::new(api),
                 ctx
             ))
-            .subscriptions(crate::events::subscriptions(&intake)))
+            .subscriptions(crate::events::subscriptions(&intake))
+            .task("stuck requests gauge", move |stop| {
+                crate::metrics::refresh_stuck(counting, gauge, refresh, stop)
+            }))
     }
 
     async fn command(command: Command, tool: Tool<IntakeSettings>) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod request;
+pub mod stuck;
 pub mod tracking;
 
 pub use lifecycle::RequestStatus;

@@ -40,6 +40,21 @@ impl Api {
     fn authorize<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Caller, Status> {
         Ok(self.verifier.require(req.metadata(), roles)?)
     }
+
+    /// The request as answered: with whether its next step is overdue now.
+    fn answer(&self, r: &StoredRequest) -> pb::ServiceRequest {
+        let mut p = to_proto(r);
+        p.stuck = self.intake.stuck_now(r).map(stuck_to_proto);
+        p
+    }
+}
+
+fn stuck_to_proto(s: crate::domain::stuck::Stuck) -> pb::Stuck {
+    pb::Stuck {
+        since: Some(timestamp(s.since)),
+        expected_within: s.expected_within,
+        rule: s.rule,
+    }
 }
 
 #[tonic::async_trait]
@@ -59,7 +74,7 @@ impl IntakeService for Api {
         }
         let (stored, created) = self.intake.submit(&caller, new).await?;
         Ok(Response::new(pb::SubmitRequestResponse {
-            request: Some(to_proto(&stored)),
+            request: Some(self.answer(&stored)),
             created,
         }))
     }
@@ -72,7 +87,7 @@ impl IntakeService for Api {
         let no = parse_request_no(&request.get_ref().request_no)?;
         let stored = self.intake.get(&caller, &no).await?;
         Ok(Response::new(pb::GetRequestResponse {
-            request: Some(to_proto(&stored)),
+            request: Some(self.answer(&stored)),
         }))
     }
 
@@ -82,13 +97,16 @@ impl IntakeService for Api {
     ) -> Result<Response<pb::ListRequestsResponse>, Status> {
         let caller = self.authorize(&request, READERS)?;
         let filter = parse_list(request.get_ref(), &caller, self.max_page_size)?;
-        let Some(filter) = filter else {
+        let Some(mut filter) = filter else {
             // Asking for another branch's list yields nothing, exactly as if it were empty.
             return Ok(Response::new(pb::ListRequestsResponse::default()));
         };
+        if request.get_ref().stuck_only {
+            filter.stuck = Some(self.intake.stuck_cutoffs());
+        }
         let (rows, last) = self.intake.list(filter).await?;
         Ok(Response::new(pb::ListRequestsResponse {
-            requests: rows.iter().map(to_proto).collect(),
+            requests: rows.iter().map(|r| self.answer(r)).collect(),
             next_page_token: last
                 .map(|l| page_token(l.created_at, l.request_no.as_str()))
                 .unwrap_or_default(),
@@ -112,7 +130,7 @@ impl IntakeService for Api {
             .cancel(&caller, &no, &reason.unwrap_or_default())
             .await?;
         Ok(Response::new(pb::CancelRequestResponse {
-            request: Some(to_proto(&stored)),
+            request: Some(self.answer(&stored)),
         }))
     }
 
@@ -124,6 +142,7 @@ impl IntakeService for Api {
         let no = parse_request_no(&request.get_ref().request_no)?;
         let (r, entries) = self.intake.timeline(&caller, &no).await?;
         Ok(Response::new(pb::GetTimelineResponse {
+            stuck: self.intake.stuck_now(&r).map(stuck_to_proto),
             request_no: no.to_string(),
             status: status_to_proto(r.status) as i32,
             entries: entries
@@ -526,6 +545,7 @@ fn parse_list(
         created_to,
         after,
         limit,
+        stuck: None,
     }))
 }
 
@@ -654,6 +674,9 @@ pub fn to_proto(r: &StoredRequest) -> pb::ServiceRequest {
         status_reason: r.status_reason.clone(),
         submitted_by: r.submitted_by.clone(),
         misuse_suspected: q.misuse_suspected,
+        last_step: r.last_step.clone(),
+        last_step_at: Some(timestamp(r.last_step_at)),
+        stuck: None,
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`error`]: the error kinds and their mapping to gRPC status.
 //! - [`app`]: startup and the tasks that run side by side.
 //! - [`demo`]: demo requests for `make up` (`intake seed`).
+//! - [`metrics`]: the stuck-requests gauge.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
@@ -22,5 +23,6 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod metrics;
 pub mod service;
 pub mod store;

@@ -2,6 +2,9 @@
 //! parses and authorizes, then calls these.
 
 use aftersales_platform::auth::Caller;
+use std::sync::Arc;
+
+use aftersales_platform::calendar::Calendar;
 use aftersales_platform::clock::Clock;
 use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::outbox::{EventMeta, Outbox};
@@ -9,10 +12,11 @@ use aftersales_platform::proto::intake::v1 as pb;
 use chrono::{FixedOffset, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
+use crate::domain::stuck::{Stuck, StuckPolicy};
 use crate::domain::tracking::{self, RequestNo};
 use crate::domain::{NewRequest, RequestStatus};
 use crate::error::Error;
-use crate::store::requests::{self, ListFilter, StoredRequest};
+use crate::store::requests::{self, ListFilter, StoredRequest, StuckCutoffs};
 use crate::store::timeline;
 
 /// What the operations need.
@@ -23,16 +27,48 @@ pub struct Intake {
     /// Local offset of the department: the tracking number's month is the local month.
     pub offset: FixedOffset,
     pub clock: Clock,
+    /// When a request is stuck, measured on this calendar.
+    pub stuck: Arc<StuckPolicy>,
+    pub calendar: Calendar,
 }
 
 impl Intake {
-    pub fn new(db: DatabaseConnection, offset: FixedOffset, clock: Clock) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        offset: FixedOffset,
+        clock: Clock,
+        stuck: StuckPolicy,
+        calendar: Calendar,
+    ) -> Self {
         Self {
             db,
             outbox: Outbox::new(crate::config::SERVICE),
             offset,
             clock,
+            stuck: Arc::new(stuck),
+            calendar,
         }
+    }
+
+    /// Whether `r` is stuck now.
+    pub fn stuck_now(&self, r: &StoredRequest) -> Option<Stuck> {
+        self.stuck.check(
+            r.status,
+            &r.last_step,
+            r.last_step_at,
+            self.clock.now(),
+            &self.calendar,
+        )
+    }
+
+    /// The cut-offs of "stuck" now (lists and the metric).
+    pub fn stuck_cutoffs(&self) -> StuckCutoffs {
+        self.stuck.cutoffs(self.clock.now(), &self.calendar)
+    }
+
+    /// Open requests whose next step is overdue, by status and branch.
+    pub async fn count_stuck(&self) -> Result<Vec<(String, String, i64)>, Error> {
+        Ok(requests::count_stuck(&self.db, &self.stuck_cutoffs()).await?)
     }
 
     /// Stores the request under a new tracking number and stages `intake.request.submitted`,
@@ -91,6 +127,8 @@ impl Intake {
             RequestNo::new(&period, &req.branch, seq).map_err(Error::FailedPrecondition)?;
         aftersales_platform::grpc::record_request_no(request_no.as_str());
         let stored = StoredRequest {
+            last_step: "intake.request.submitted".to_owned(),
+            last_step_at: now,
             request_no,
             fingerprint,
             status: RequestStatus::Submitted,

@@ -8,11 +8,18 @@ use aftersales_platform::db::{Migration, Migrations};
 
 pub const MIGRATIONS: Migrations = Migrations {
     component: "intake",
-    list: &[Migration {
-        version: 1,
-        name: "requests_and_timeline",
-        sql: include_str!("store/migrations/0001_requests_and_timeline.sql"),
-    }],
+    list: &[
+        Migration {
+            version: 1,
+            name: "requests_and_timeline",
+            sql: include_str!("store/migrations/0001_requests_and_timeline.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "last_step",
+            sql: include_str!("store/migrations/0002_last_step.sql"),
+        },
+    ],
 };
 
 /// Every migration this service runs, platform first.

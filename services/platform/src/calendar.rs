@@ -192,6 +192,33 @@ impl Calendar {
         self.add_working_time(from, Duration::hours(hours as i64))
     }
 
+    /// The latest instant from which `amount` of working time has passed by `to`: the mirror of
+    /// [`Calendar::add_working_time`] (a cut-off: whatever started before it has waited at
+    /// least `amount` of working time by `to`).
+    pub fn subtract_working_time(&self, to: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
+        let mut left = amount.max(Duration::zero());
+        if left.is_zero() {
+            return to;
+        }
+        let mut date = self.local(to).date_naive();
+        let mut cursor = to;
+        for _ in 0..MAX_DAYS_SCANNED {
+            if let Some((start, end)) = self.window(date) {
+                let finish = cursor.min(end);
+                if finish > start {
+                    let available = finish - start;
+                    if left <= available {
+                        return finish - left;
+                    }
+                    left -= available;
+                }
+            }
+            cursor = self.instant(date, NaiveTime::MIN);
+            date = date.pred_opt().unwrap_or(date);
+        }
+        cursor
+    }
+
     /// Working time between two instants (zero when `to` is not after `from`). Used to pause a
     /// deadline: the remaining working time is kept and added again on resume.
     pub fn working_time_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
@@ -235,6 +262,21 @@ fn unreachable_calendar() -> Calendar {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn subtracting_working_time_undoes_adding_it(secs in 0i64..(86_400 * 40), minutes in 1i64..(60 * 24 * 10)) {
+            let c = cal();
+            let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap() + Duration::seconds(secs);
+            let amount = Duration::minutes(minutes);
+            let from = c.subtract_working_time(t0, amount);
+            prop_assert!(from <= t0);
+            prop_assert_eq!(c.working_time_between(from, t0), amount.min(c.working_time_between(from, t0)));
+            prop_assert!(c.working_time_between(from, t0) >= amount);
+            // And it is the latest such instant: a second later is short of it.
+            prop_assert!(c.working_time_between(from + Duration::seconds(1), t0) < amount);
+        }
+    }
 
     fn cal() -> Calendar {
         Calendar::standard(480)

@@ -18,6 +18,10 @@ pub struct StoredRequest {
     pub submitted_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The newest step (routing key of a timeline entry) and when it happened: what the stuck
+    /// check measures from.
+    pub last_step: String,
+    pub last_step_at: DateTime<Utc>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -45,6 +49,8 @@ struct Row {
     submitted_by: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    last_step: String,
+    last_step_at: DateTime<Utc>,
 }
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T, DbErr> {
@@ -95,13 +101,16 @@ impl TryFrom<Row> for StoredRequest {
             submitted_by: r.submitted_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            last_step: r.last_step,
+            last_step_at: r.last_step_at,
         })
     }
 }
 
 const COLUMNS: &str = "request_no, idempotency_key, fingerprint, branch, channel, kind, urgency, status, status_reason, \
     customer_name, customer_phone, customer_phone_digits, customer_address, customer_region, customer_email, \
-    product, fault_description, photos, parts, misuse_suspected, submitted_by, created_at, updated_at";
+    product, fault_description, photos, parts, misuse_suspected, submitted_by, created_at, updated_at, \
+    last_step, last_step_at";
 
 fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -182,7 +191,7 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, r: &StoredRequest) -> Result<(
     let to_json =
         |v: serde_json::Result<serde_json::Value>| v.map_err(|e| DbErr::Json(e.to_string()));
     conn.execute_raw(stmt(
-        format!("INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"),
+        format!("INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"),
         [
             r.request_no.as_str().into(),
             q.idempotency_key.as_str().into(),
@@ -207,6 +216,8 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, r: &StoredRequest) -> Result<(
             r.submitted_by.as_str().into(),
             r.created_at.into(),
             r.updated_at.into(),
+            r.last_step.as_str().into(),
+            r.last_step_at.into(),
         ],
     ))
     .await?;
@@ -239,6 +250,92 @@ pub struct ListFilter {
     /// Keyset: the last row of the previous page, newest first.
     pub after: Option<(DateTime<Utc>, String)>,
     pub limit: u32,
+    /// Only requests whose next step is overdue at these cut-offs.
+    pub stuck: Option<StuckCutoffs>,
+}
+
+pub use crate::domain::stuck::Cutoffs as StuckCutoffs;
+
+/// The SQL condition "stuck at these cut-offs", its values pushed onto `values`.
+fn stuck_condition(c: &StuckCutoffs, values: &mut Vec<Value>) -> String {
+    let mut param = |v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let finals = RequestStatus::ALL
+        .iter()
+        .filter(|s| s.is_final())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut any = Vec::new();
+    let steps: Vec<String> = c
+        .by_step
+        .iter()
+        .map(|(k, _)| param(k.as_str().into()))
+        .collect();
+    for ((_, cut), p) in c.by_step.iter().zip(&steps) {
+        let pc = param((*cut).into());
+        any.push(format!("(last_step = {p} AND last_step_at < {pc})"));
+    }
+    let not_a_step = if steps.is_empty() {
+        "TRUE".to_owned()
+    } else {
+        format!("last_step NOT IN ({})", steps.join(", "))
+    };
+    let statuses: Vec<String> = c
+        .by_status
+        .iter()
+        .map(|(s, _)| param(s.as_str().into()))
+        .collect();
+    for ((_, cut), p) in c.by_status.iter().zip(&statuses) {
+        let pc = param((*cut).into());
+        any.push(format!(
+            "({not_a_step} AND status = {p} AND last_step_at < {pc})"
+        ));
+    }
+    if let Some(cut) = c.otherwise {
+        let pc = param(cut.into());
+        let not_a_status = if statuses.is_empty() {
+            "TRUE".to_owned()
+        } else {
+            format!("status NOT IN ({})", statuses.join(", "))
+        };
+        any.push(format!(
+            "({not_a_step} AND {not_a_status} AND last_step_at < {pc})"
+        ));
+    }
+    if any.is_empty() {
+        return "FALSE".to_owned();
+    }
+    format!("(status NOT IN ({finals}) AND ({}))", any.join(" OR "))
+}
+
+/// How many open requests are stuck, by status and branch (the metric).
+pub async fn count_stuck<C: ConnectionTrait>(
+    conn: &C,
+    cutoffs: &StuckCutoffs,
+) -> Result<Vec<(String, String, i64)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        status: String,
+        branch: String,
+        n: i64,
+    }
+    let mut values = Vec::new();
+    let cond = stuck_condition(cutoffs, &mut values);
+    let rows = Count::find_by_statement(stmt(
+        format!(
+            "SELECT status, branch, count(*)::bigint AS n FROM requests WHERE {cond} GROUP BY status, branch"
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.status, c.branch, c.n))
+        .collect())
 }
 
 /// Newest first; returns up to `limit + 1` rows so the caller knows whether a next page exists.
@@ -275,6 +372,9 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(to) = f.created_to {
         let p = param(to.into(), &mut values);
         conditions.push(format!("created_at < {p}"));
+    }
+    if let Some(c) = &f.stuck {
+        conditions.push(stuck_condition(c, &mut values));
     }
     if let Some((at, no)) = &f.after {
         let pa = param((*at).into(), &mut values);

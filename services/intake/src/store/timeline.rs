@@ -27,8 +27,20 @@ struct Row {
     status_after: String,
 }
 
-/// Records the entry; the same event twice is recorded once.
+/// Records the entry; the same event twice is recorded once. The request's last step moves
+/// to it when it happened after the step held (a late event is recorded, not a step back).
 pub async fn record<C: ConnectionTrait>(conn: &C, e: &Entry) -> Result<(), DbErr> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE requests SET last_step = $2, last_step_at = $3
+          WHERE request_no = $1 AND last_step_at <= $3",
+        [
+            e.request_no.as_str().into(),
+            e.routing_key.as_str().into(),
+            e.occurred_at.into(),
+        ],
+    ))
+    .await?;
     conn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO timeline (event_id, request_no, routing_key, producer, occurred_at, summary, status_after)

@@ -6,6 +6,7 @@ mod faults;
 mod helpers;
 mod list;
 mod sabotage;
+mod stuck;
 mod submit;
 mod timeline;
 mod tracing;

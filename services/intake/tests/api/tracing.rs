@@ -94,3 +94,83 @@ async fn the_rpc_the_publish_and_a_consumers_processing_share_one_trace() {
     probe_stop.trigger();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_submission_trace_has_database_spans_under_the_rpc_span() {
+    let app = spawn_app().await;
+    let mut client = app.agent("DB77").await;
+    let no = crate::helpers::submit(&mut client, "DB77").await.request_no;
+    let t = testing::telemetry();
+    let rpc = t
+        .wait_for_span(
+            "aftersales.intake.v1.IntakeService/SubmitRequest",
+            |s| s.attributes.get("aftersales.request_no") == Some(&no),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the RPC span");
+    // Database spans (sea-orm's, with the OpenTelemetry db.* attributes) in the same trace,
+    // each one a descendant of the RPC span.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let db_spans = loop {
+        t.flush().await;
+        let all: Vec<_> = t
+            .spans()
+            .into_iter()
+            .filter(|s| s.trace_id == rpc.trace_id)
+            .collect();
+        let db: Vec<_> = all
+            .iter()
+            .filter(|s| s.attributes.get("db.system").map(String::as_str) == Some("postgresql"))
+            .cloned()
+            .collect();
+        if db.len() >= 3 || tokio::time::Instant::now() > deadline {
+            let under_rpc = |span: &aftersales_platform::testing::CollectedSpan| {
+                let mut parent = span.parent_span_id.clone();
+                for _ in 0..20 {
+                    if parent == rpc.span_id {
+                        return true;
+                    }
+                    match all.iter().find(|s| s.span_id == parent) {
+                        Some(p) => parent = p.parent_span_id.clone(),
+                        None => return false,
+                    }
+                }
+                false
+            };
+            assert!(
+                db.iter().all(under_rpc),
+                "every db span sits under the RPC span"
+            );
+            break db;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        db_spans.len() >= 3,
+        "the submit transaction's statements: {}",
+        db_spans.len()
+    );
+    let ops: Vec<&str> = db_spans
+        .iter()
+        .filter_map(|s| s.attributes.get("db.operation").map(String::as_str))
+        .collect();
+    assert!(ops.contains(&"INSERT"), "{ops:?}");
+    let statements: Vec<&str> = db_spans
+        .iter()
+        .filter_map(|s| s.attributes.get("db.statement").map(String::as_str))
+        .collect();
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.contains("INSERT INTO requests")),
+        "the statement names its table: {statements:?}"
+    );
+    assert!(
+        statements
+            .iter()
+            .all(|s| !s.contains("Li Wei") && !s.contains("138 0013")),
+        "no parameter values in the spans"
+    );
+    app.stop().await;
+}
