@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: up token infra build test fmt-check lint unit chart-test smoke bench fuzz clean help
+.PHONY: up token infra build test grpcurl-check fmt-check lint unit chart-test smoke bench fuzz clean help
 
 help:
 	@echo "make up          infrastructure + build + every service + demo data (Ctrl-C stops)"
@@ -47,6 +47,11 @@ smoke: infra
 	@mkdir -p target
 	bash loadtest/smoke.sh 2>&1 | tee target/smoke.log
 
+# The README's grpcurl examples with the grpcurl it names (1.8.6: reflection v1alpha).
+grpcurl-check: infra
+	@mkdir -p target
+	bash scripts/grpcurl-check.sh 2>&1 | tee target/grpcurl.log
+
 bench: infra
 	bash loadtest/bench.sh
 
@@ -54,8 +59,8 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd services/gateway && $(CARGO) +nightly fuzz run create_request -- -runs=$${RUNS:-200000} -max_total_time=$${SECONDS_MAX:-120}
 
-test: fmt-check lint unit chart-test smoke
-	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/smoke.log) | \
+test: fmt-check lint unit chart-test smoke grpcurl-check
+	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) | \
 	  awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed/ { p += $$2; f += $$4 } END { printf "make test: %d passed, %d failed\n", p, f }'
 
 clean:
