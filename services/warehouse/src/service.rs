@@ -39,7 +39,7 @@ pub use old_parts::{
     SupplierReturnLine,
 };
 pub use outbound::IssueParts;
-pub use reservations::{ReserveCommand, ReserveOutcome};
+pub use reservations::{ReleaseOutcome, ReserveCommand, ReserveOutcome};
 pub use returns::{AccessoryCheck, InspectReturn, ReceiveReturn};
 pub use stock::{Adjustment, BackorderQuery, LedgerQuery, StockView};
 pub use stocktake::{CloseStocktake, ClosedPeriod, OpenStocktake, RecordCount};

@@ -1,5 +1,7 @@
 //! `intake.request.cancelled`: release what the request holds (its stock becomes available and
-//! waiting back-orders are served from it), or mark it so a later approval reserves nothing.
+//! waiting back-orders are served from it; `warehouse.reservation.released` tells downstream),
+//! or mark it so a later approval reserves nothing. Handled before, after or concurrently with
+//! the approval, with the same end: see [`crate::service::Warehouse::release`].
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::intake::v1 as intake;
@@ -8,7 +10,7 @@ use sea_orm::DatabaseTransaction;
 
 use crate::domain::{BranchCode, RequestNo};
 use crate::error::Error;
-use crate::service::Warehouse;
+use crate::service::{ReleaseOutcome, Warehouse};
 
 pub struct RequestCancelled {
     warehouse: Warehouse,
@@ -32,7 +34,16 @@ impl Handler for RequestCancelled {
         let (request_no, branch) = v
             .done(|| Some((request_no?, branch?)))
             .map_err(Error::from)?;
-        self.warehouse.release(txn, &request_no, &branch).await?;
+        let outcome = self.warehouse.release(txn, &request_no, &branch).await?;
+        match outcome {
+            ReleaseOutcome::Released | ReleaseOutcome::Marked => {}
+            ReleaseOutcome::AlreadyReleased => {
+                tracing::info!(%request_no, "request already released; nothing to do");
+            }
+            ReleaseOutcome::AlreadyIssued => {
+                tracing::warn!(%request_no, "request cancelled after its parts were issued; nothing to release");
+            }
+        }
         Ok(())
     }
 }

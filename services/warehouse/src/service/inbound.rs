@@ -176,7 +176,15 @@ impl Warehouse {
             keys.push((l.part_no.clone(), Zone::Nonconforming));
             valuable.insert(l.part_no.clone(), part.valuable);
         }
-        let locked = stock::lock(&txn, &keys).await?;
+        // The back-orders served below from the passed units lock their rows too: all in one go.
+        let passing: Vec<String> = receipt
+            .lines
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| m.passed > 0)
+            .map(|(l, _)| l.part_no.clone())
+            .collect();
+        let locked = self.lock_for_serving(&txn, &keys, &passing).await?;
         // Pending stock may have been adjusted since the receipt; never inspect more than is there.
         for l in &receipt.lines {
             let pending = locked

@@ -2,12 +2,26 @@
 //! configured) and confirmed as a pick list, or back-ordered and served as stock arrives, most
 //! urgent first; a cancelled request gives back what it held. These run in the event handler's
 //! transaction.
+//!
+//! Approval and cancellation of one request may be handled in any order, concurrently (a
+//! backlog handled 32 at a time) and more than once. Two rules make every interleaving come out
+//! right:
+//! - [`Warehouse::reserve`] and [`Warehouse::release`] first take the request's transaction
+//!   lock ([`reservations::lock_request`]): they run one after the other, and the second sees
+//!   what the first committed, including "nothing yet". Whichever comes first decides.
+//! - Once the reservation row exists, everything else that changes it (serving a back-order,
+//!   issuing the pick list) holds its row lock, which the release takes too
+//!   ([`reservations::get_for_update`]); each checks the status under that lock, so a RELEASED
+//!   reservation is never served, confirmed or issued.
+//!
+//! A cancellation handled first leaves a RELEASED reservation without lines, the durable marker
+//! on which every later approval reserves and publishes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::{Warehouse, backorder_id, pick_list_id};
 use crate::domain::{
@@ -31,6 +45,19 @@ pub struct ReserveCommand {
     pub onsite_required: bool,
     /// The same part twice is summed.
     pub lines: Vec<PartLine>,
+}
+
+/// What a release did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    /// Nothing was reserved yet: the request is marked so that its approval reserves nothing.
+    Marked,
+    /// What the request held (pick list, back-order, units) was given back.
+    Released,
+    /// Released before (a redelivered or repeated cancellation): nothing done.
+    AlreadyReleased,
+    /// Its parts were issued and left the warehouse: nothing to give back.
+    AlreadyIssued,
 }
 
 /// What a reservation did.
@@ -62,6 +89,9 @@ impl Warehouse {
             return Ok(ReserveOutcome::NothingToReserve);
         }
         let request_no = cmd.request_no.as_str();
+        reservations::lock_request(txn, request_no).await?;
+        // Under the lock, an existing row is final: an earlier approval, or the cancellation's
+        // marker.
         let inserted = reservations::insert_if_new(
             txn,
             &NewReservation {
@@ -207,6 +237,65 @@ impl Warehouse {
         Ok(())
     }
 
+    /// Locks the stock rows of `own`, and every row that serving the open back-orders of `parts`
+    /// will lock, all in the one (part_no, zone) order of [`stock::lock`]; a transaction that
+    /// serves back-orders takes its rows through this, before it changes anything. Serving
+    /// them otherwise locks rows after the caller's own and out of order: releases, receipts
+    /// and reservations running at once then deadlock, and each deadlock costs an event one of
+    /// its attempts (a burst of them dead-lettered cancellations).
+    ///
+    /// The back-orders read before the locks are a guess: one may be created while this waits
+    /// (by the very transaction it waits for). Once the rows are held the list is final, since
+    /// creating a back-order missing one of `parts` locks the same rows. So the rows are taken
+    /// in a savepoint, the list read again, and if it needs more rows, the savepoint is rolled
+    /// back (which lets go of them) and the whole set taken again, in order.
+    pub(super) async fn lock_for_serving(
+        &self,
+        txn: &DatabaseTransaction,
+        own: &[(String, Zone)],
+        parts: &[String],
+    ) -> Result<Vec<(String, stock::Level)>, Error> {
+        let mut keys: BTreeSet<(String, Zone)> = own.iter().cloned().collect();
+        keys.extend(self.backorder_keys(txn, parts).await?);
+        loop {
+            let attempt = txn.begin().await?;
+            let wanted: Vec<(String, Zone)> = keys.iter().cloned().collect();
+            let locked = stock::lock(&attempt, &wanted).await?;
+            let more: Vec<(String, Zone)> = self
+                .backorder_keys(&attempt, parts)
+                .await?
+                .into_iter()
+                .filter(|k| !keys.contains(k))
+                .collect();
+            if more.is_empty() {
+                attempt.commit().await?;
+                return Ok(locked);
+            }
+            tracing::debug!(rows = ?more, "back-orders appeared while waiting; locking again in order");
+            attempt.rollback().await?;
+            keys.extend(more);
+        }
+    }
+
+    /// The stock rows serving the open back-orders of `parts` locks: the reservable zone of each
+    /// part they still miss.
+    async fn backorder_keys(
+        &self,
+        txn: &DatabaseTransaction,
+        part_nos: &[String],
+    ) -> Result<Vec<(String, Zone)>, Error> {
+        let mut keys = Vec::new();
+        for (part_no, zone) in reservations::open_backorder_lines_for(txn, part_nos).await? {
+            // The zone fill() will use: the catalogue's, where the part is there.
+            let zone = match parts::get(txn, &part_no).await? {
+                Some(p) => Zone::reservable_for(p.valuable),
+                None => zone,
+            };
+            keys.push((part_no, zone));
+        }
+        Ok(keys)
+    }
+
     /// Serves open back-orders missing any of `parts`, most urgent first, then oldest; one that
     /// cannot be served in full yet (all or nothing) is skipped and keeps its place.
     pub(super) async fn serve_backorders(
@@ -215,9 +304,12 @@ impl Warehouse {
         parts: &[String],
     ) -> Result<(), Error> {
         for request_no in reservations::open_backorders_for(txn, parts).await? {
+            // Locked elsewhere: being released (or served) there. Skipping cannot serve a
+            // cancelled request; waiting could deadlock.
             let Some(mut res) = reservations::try_lock(txn, &request_no).await? else {
                 continue;
             };
+            // Read under the lock: a release that committed since the listing shows here.
             if res.status != Status::Backordered {
                 continue;
             }
@@ -236,49 +328,81 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Releases what a cancelled request holds and serves back-orders from it. A request not
-    /// reserved yet gets a released reservation, so a later claim.approved reserves nothing.
-    /// Issued parts have left the warehouse: nothing to release.
+    /// Releases what a cancelled request holds and serves back-orders from it: its units go
+    /// back, its open pick list is withdrawn (it can no longer be issued), its back-order gives
+    /// up its place, and `warehouse.reservation.released` says so, once. A request not reserved
+    /// yet is marked instead (a RELEASED reservation without lines), so that its approval,
+    /// whenever it comes, reserves nothing. Issued parts have left the warehouse: nothing to
+    /// release.
     pub async fn release(
         &self,
         txn: &DatabaseTransaction,
         request_no: &RequestNo,
         branch: &BranchCode,
-    ) -> Result<(), Error> {
+    ) -> Result<ReleaseOutcome, Error> {
         let request_no = request_no.as_str();
-        let Some(res) = reservations::get_for_update(txn, request_no).await? else {
-            reservations::insert_if_new(
-                txn,
-                &NewReservation {
-                    request_no,
-                    branch: branch.as_str(),
-                    urgency: Urgency::Normal,
-                    kind: None,
-                    ship_to: None,
-                    onsite_required: false,
-                    status: Status::Released,
-                },
-            )
-            .await?;
-            return Ok(());
+        reservations::lock_request(txn, request_no).await?;
+        let marker = NewReservation {
+            request_no,
+            branch: branch.as_str(),
+            urgency: Urgency::Normal,
+            kind: None,
+            ship_to: None,
+            onsite_required: false,
+            status: Status::Released,
         };
-        if !matches!(res.status, Status::Confirmed | Status::Backordered) {
-            return Ok(());
+        if reservations::insert_if_new(txn, &marker).await? {
+            return Ok(ReleaseOutcome::Marked);
         }
-        let keys: Vec<(String, Zone)> = res
-            .lines
-            .iter()
-            .filter(|l| l.held > 0)
-            .map(|l| (l.part_no.clone(), l.zone))
-            .collect();
-        stock::lock(txn, &keys).await?;
-        for l in res.lines.iter().filter(|l| l.held > 0) {
+        // The row exists; its lock orders this release with serving the back-order and with
+        // issuing the pick list, which take it too.
+        let res = reservations::get_for_update(txn, request_no)
+            .await?
+            .ok_or_else(|| Error::Aborted(format!("reservation {request_no} vanished; retry")))?;
+        match res.status {
+            Status::Released => return Ok(ReleaseOutcome::AlreadyReleased),
+            Status::Issued => return Ok(ReleaseOutcome::AlreadyIssued),
+            Status::Confirmed | Status::Backordered => {}
+        }
+        let held: Vec<&Line> = res.lines.iter().filter(|l| l.held > 0).collect();
+        let parts: Vec<String> = held.iter().map(|l| l.part_no.clone()).collect();
+        let keys: Vec<(String, Zone)> = held.iter().map(|l| (l.part_no.clone(), l.zone)).collect();
+        // The back-orders served below from these units lock their rows too: all in one go.
+        self.lock_for_serving(txn, &keys, &parts).await?;
+        for l in &held {
             stock::add_reserved(txn, &l.part_no, l.zone, -l.held).await?;
         }
         reservations::set_status(txn, request_no, Status::Released).await?;
-        let parts: Vec<String> = keys.into_iter().map(|(p, _)| p).collect();
+        let confirmed = res.status == Status::Confirmed;
+        let event = pb::ReservationReleased {
+            request_no: res.request_no.clone(),
+            branch: res.branch.clone(),
+            pick_list_id: if confirmed {
+                pick_list_id(&res.request_no)
+            } else {
+                String::new()
+            },
+            lines: held.iter().map(|l| wire::pick_line(l)).collect(),
+            backorder_id: if confirmed {
+                String::new()
+            } else {
+                backorder_id(&res.request_no)
+            },
+            reason: RELEASED_BECAUSE_CANCELLED.to_owned(),
+            released_at: Some(wire::timestamp(self.now())),
+        };
+        self.outbox
+            .stage(
+                txn,
+                EventMeta::request(&res.request_no, &res.branch),
+                &event,
+            )
+            .await?;
         self.serve_backorders(txn, &parts).await?;
         self.check_low(txn, &parts).await?;
-        Ok(())
+        Ok(ReleaseOutcome::Released)
     }
 }
+
+/// `ReservationReleased.reason` for a cancelled request (the only reason so far).
+const RELEASED_BECAUSE_CANCELLED: &str = "request_cancelled";

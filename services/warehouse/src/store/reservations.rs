@@ -223,6 +223,24 @@ pub async fn try_lock<C: ConnectionTrait>(
     .await
 }
 
+/// The advisory-lock class of requests' reservations: the two-key form, so it never meets the
+/// single-key locks of migrations, scanners or periods. "WHRS".
+const REQUEST_LOCK_CLASS: i32 = 0x5748_5253;
+
+/// Takes the request's lock until the transaction ends, waiting while another transaction
+/// holds it. Every handler that decides a request's reservation (reserve, release) takes it
+/// first, so they run one at a time per request and each sees what the one before committed,
+/// whether or not the reservation row exists yet. Two requests whose numbers hash alike only
+/// wait for each other.
+pub async fn lock_request<C: ConnectionTrait>(conn: &C, request_no: &str) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "SELECT pg_advisory_xact_lock($1::int4, hashtext($2))",
+        [REQUEST_LOCK_CLASS.into(), request_no.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Inserts the reservation unless the request already has one; false when it had (a
 /// redelivered or duplicate claim.approved, or a request cancelled before its approval).
 pub async fn insert_if_new<C: ConnectionTrait>(
@@ -347,6 +365,35 @@ pub async fn open_backorders_for<C: ConnectionTrait>(
         ))
         .await?;
     rows.iter().map(|r| r.try_get("", "request_no")).collect()
+}
+
+/// The (part, zone) of every line still missing something in the open back-orders missing any
+/// of `parts`: the stock rows serving them would lock.
+pub async fn open_backorder_lines_for<C: ConnectionTrait>(
+    conn: &C,
+    parts: &[String],
+) -> Result<Vec<(String, Zone)>, DbErr> {
+    if parts.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = conn
+        .query_all_raw(stmt(
+            "SELECT DISTINCT m.part_no, m.zone FROM reservation_lines m \
+             JOIN reservations r USING (request_no) \
+             WHERE r.status = 'BACKORDERED' AND m.held < m.requested AND EXISTS ( \
+               SELECT 1 FROM reservation_lines l WHERE l.request_no = r.request_no \
+               AND l.held < l.requested AND l.part_no = ANY($1))",
+            [parts.to_vec().into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let part_no: String = r.try_get("", "part_no")?;
+            let zone: String = r.try_get("", "zone")?;
+            let zone = Zone::parse(&zone).ok_or_else(|| corrupt("zone", &zone))?;
+            Ok((part_no, zone))
+        })
+        .collect()
 }
 
 /// Units owed to open back-orders of a part.

@@ -2,9 +2,10 @@ use std::process::Command;
 
 fn run(env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warehouse"));
-    cmd.arg("serve")
-        .env_remove("AFTERSALES_CONFIG")
-        .env("AFTERSALES__AUTH__JWT_SECRET", "a-secret-for-the-tests");
+    cmd.arg("serve").env_remove("AFTERSALES_CONFIG").env(
+        "AFTERSALES__AUTH__JWT_SECRET",
+        "a-secret-for-the-tests-at-least-32-bytes",
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -67,13 +67,7 @@ impl TestApp {
     }
 
     pub async fn client_with(&self, token: &str) -> Client {
-        let channel =
-            aftersales_platform::grpc::channel(&self.svc.grpc_url(), Duration::from_secs(30))
-                .unwrap();
-        WarehouseServiceClient::with_interceptor(
-            channel,
-            ClientInterceptor::with_token(token).unwrap(),
-        )
+        client_at(&self.svc.grpc_url(), token)
     }
 
     /// A client acting as a head-office warehouse clerk.
@@ -118,6 +112,17 @@ impl TestApp {
     pub async fn stop(self) {
         self.svc.stop().await
     }
+}
+
+/// A client of the warehouse at `url` (e.g. a second instance on the same database).
+pub fn client_at(url: &str, token: &str) -> Client {
+    let channel = aftersales_platform::grpc::channel(url, Duration::from_secs(30)).unwrap();
+    WarehouseServiceClient::with_interceptor(channel, ClientInterceptor::with_token(token).unwrap())
+}
+
+/// A head-office warehouse clerk's client of the warehouse at `url`.
+pub fn clerk_at(url: &str) -> Client {
+    client_at(url, &testing::token("clerk-1", "*", &[Role::Warehouse]))
 }
 
 pub async fn count(conn: &DatabaseConnection, sql: &str) -> i64 {

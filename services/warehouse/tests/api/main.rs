@@ -1,5 +1,6 @@
 //! The warehouse against the real Postgres and RabbitMQ on 127.0.0.1.
 mod abc;
+mod cancel_race;
 mod catalogue;
 mod concurrency;
 mod config;
