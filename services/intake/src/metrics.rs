@@ -11,45 +11,72 @@ use prometheus::{IntGaugeVec, Opts};
 
 use crate::service::Intake;
 
-static STUCK: OnceLock<Result<IntGaugeVec, String>> = OnceLock::new();
-
-fn define() -> Result<IntGaugeVec, prometheus::Error> {
-    let g = IntGaugeVec::new(
-        Opts::new(
-            "requests_stuck",
-            "Open requests whose next step is overdue (intake.stuck_after), by status and branch.",
-        ),
-        &["status", "branch"],
-    )?;
-    metrics().registry.register(Box::new(g.clone()))?;
-    Ok(g)
+/// Intake's gauges.
+#[derive(Clone)]
+pub struct Gauges {
+    /// Open requests whose next step is overdue.
+    pub stuck: IntGaugeVec,
+    /// Every request by status and branch: the lifecycle funnel.
+    pub by_status: IntGaugeVec,
 }
 
-/// Registers the metric (at start: an error stops the service there).
-pub fn init() -> anyhow::Result<IntGaugeVec> {
-    STUCK
+static GAUGES: OnceLock<Result<Gauges, String>> = OnceLock::new();
+
+fn define() -> Result<Gauges, prometheus::Error> {
+    let gauge = |name: &str, help: &str| {
+        let g = IntGaugeVec::new(Opts::new(name, help), &["status", "branch"])?;
+        metrics().registry.register(Box::new(g.clone()))?;
+        Ok::<_, prometheus::Error>(g)
+    };
+    Ok(Gauges {
+        stuck: gauge(
+            "requests_stuck",
+            "Open requests whose next step is overdue (intake.stuck_after), by status and branch.",
+        )?,
+        by_status: gauge(
+            "requests_by_status",
+            "Requests by their current status and branch (the lifecycle funnel).",
+        )?,
+    })
+}
+
+/// Registers the metrics (at start: an error stops the service there).
+pub fn init() -> anyhow::Result<Gauges> {
+    GAUGES
         .get_or_init(|| define().map_err(|e| e.to_string()))
         .clone()
         .map_err(|e| anyhow::anyhow!("intake metrics: {e}"))
 }
 
-/// Refreshes the gauge every `every` until `stop`. A failed count keeps the last values and
+/// Refreshes the gauges every `every` until `stop`. A failed count keeps the last values and
 /// tries again (the database may be away for a while).
 pub async fn refresh_stuck(
     intake: Intake,
-    gauge: IntGaugeVec,
+    gauges: Gauges,
     every: Duration,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
     loop {
         match intake.count_stuck().await {
             Ok(counts) => {
-                gauge.reset();
+                gauges.stuck.reset();
                 for (status, branch, n) in counts {
-                    gauge.with_label_values(&[&status, &branch]).set(n);
+                    gauges.stuck.with_label_values(&[&status, &branch]).set(n);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "counting stuck requests failed; retrying"),
+        }
+        match intake.count_by_status().await {
+            Ok(counts) => {
+                gauges.by_status.reset();
+                for (status, branch, n) in counts {
+                    gauges
+                        .by_status
+                        .with_label_values(&[&status, &branch])
+                        .set(n);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "counting requests by status failed; retrying"),
         }
         tokio::select! {
             _ = stop.wait() => return Ok(()),

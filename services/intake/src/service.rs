@@ -66,6 +66,11 @@ impl Intake {
         self.stuck.cutoffs(self.clock.now(), &self.calendar)
     }
 
+    /// Every request by status and branch.
+    pub async fn count_by_status(&self) -> Result<Vec<(String, String, i64)>, Error> {
+        Ok(requests::count_by_status(&self.db).await?)
+    }
+
     /// Open requests whose next step is overdue, by status and branch.
     pub async fn count_stuck(&self) -> Result<Vec<(String, String, i64)>, Error> {
         Ok(requests::count_stuck(&self.db, &self.stuck_cutoffs()).await?)

@@ -689,6 +689,10 @@ impl Consumer {
             )
             .await?;
         self.state.connected.store(true, Ordering::SeqCst);
+        metrics()
+            .consumer_paused
+            .with_label_values(&[&inbox])
+            .set(i64::from(self.state.paused.load(Ordering::SeqCst)));
         tracing::info!(queue = %inbox, keys = self.subscriptions.len(), "consuming");
 
         let dlq_watch = self.watch_dlq_depth(&conn, shutdown.clone());
@@ -915,7 +919,31 @@ impl ProcessCtx<'_> {
         self.gate.open();
     }
 
+    /// Handles the event; a transaction that lost a race (serialization failure, deadlock) is
+    /// run again at once a few times before it counts as a failed attempt: under a burst that
+    /// is the normal cost of concurrency, not a failure of the handler.
     async fn handle(&self, received: &Received) -> Outcome {
+        let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(200));
+        let mut outcome = self.handle_once(received).await;
+        for _ in 0..5 {
+            match &outcome {
+                Outcome::Failed(HandlerError::Transient(e))
+                    if crate::db::caused_by_lost_race(e) =>
+                {
+                    metrics()
+                        .consumer_processed
+                        .with_label_values(&[self.queue, &received.routing_key, "race_retried"])
+                        .inc();
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    outcome = self.handle_once(received).await;
+                }
+                _ => break,
+            }
+        }
+        outcome
+    }
+
+    async fn handle_once(&self, received: &Received) -> Outcome {
         let Some(handling) = self.subscriptions.get(received.routing_key.as_str()) else {
             return Outcome::Failed(HandlerError::permanent(anyhow::anyhow!(
                 "no handler for routing key {}",

@@ -252,6 +252,33 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
     }
 }
 
+/// Whether `e` (anywhere in its chain) is a serialization failure or a deadlock: a lost race
+/// that the same transaction, run again at once, usually wins.
+pub fn caused_by_lost_race(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(is_serialization_failure)
+    })
+}
+
+/// Takes a transaction-scoped advisory lock on `key` within `class` (e.g. "warehouse.request"
+/// and a request number): two transactions about the same key run one after the other, and the
+/// lock is released at COMMIT or ROLLBACK (never a session lock through the pool). The way to
+/// serialize handlers that may race about one request (an approval and a cancellation).
+pub async fn lock_key<C: ConnectionTrait>(
+    txn: &C,
+    class: &str,
+    key: &str,
+) -> Result<(), sea_orm::DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
+        [class.into(), key.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Whether `e` (anywhere in its chain) is a database error for which [`is_unavailable`] holds.
 pub fn caused_by_unavailable_db(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

@@ -26,6 +26,8 @@ pub struct Readiness(Arc<Inner>);
 
 #[derive(Default)]
 struct Inner {
+    /// The service's name, the label of `aftersales_ready`.
+    service: Mutex<String>,
     db: Option<DatabaseConnection>,
     migrations: &'static [Migrations],
     consumers: Mutex<Vec<Arc<ConsumerState>>>,
@@ -63,6 +65,12 @@ impl Readiness {
             migrations,
             ..Default::default()
         }))
+    }
+
+    /// Names the service in `aftersales_ready`.
+    pub fn named(self, service: &str) -> Self {
+        *lock(&self.0.service) = service.to_owned();
+        self
     }
 
     pub fn add_consumer(&self, state: Arc<ConsumerState>) {
@@ -125,6 +133,11 @@ impl Readiness {
             && links.iter().all(|(_, up)| *up)
             && failed_tasks.is_empty()
             && !stopping;
+        let name = lock(&i.service).clone();
+        metrics()
+            .ready
+            .with_label_values(&[&name])
+            .set(i64::from(ready));
         ReadyReport {
             ready,
             database,

@@ -397,7 +397,7 @@ pub async fn start<S: Service>(
     let admin_addr = admin_listener.local_addr()?;
 
     let shutdown = Shutdown::new();
-    let readiness = Readiness::new(db.clone(), spec.migrations);
+    let readiness = Readiness::new(db.clone(), spec.migrations).named(spec.name);
     let bus = Bus::new(&platform.amqp);
     let settings = Arc::new(settings);
     let mut ctx = Ctx {

@@ -306,6 +306,7 @@ pub struct Metrics {
     pub dlq_depth: IntGaugeVec,
     pub consumer_paused: IntGaugeVec,
     pub task_failures: IntCounterVec,
+    pub ready: IntGaugeVec,
 }
 
 static METRICS: OnceLock<Result<Metrics, String>> = OnceLock::new();
@@ -420,6 +421,11 @@ impl Metrics {
                 "task_failures_total",
                 "Long-running tasks of the service that ended or panicked unexpectedly.",
                 &["task"],
+            )?,
+            ready: gauge(
+                "ready",
+                "1 while the service is ready (what /readyz and gRPC health answer), else 0.",
+                &["service"],
             )?,
             registry,
         })

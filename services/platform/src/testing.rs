@@ -583,6 +583,29 @@ pub async fn wait_ready(admin: std::net::SocketAddr, service: &str) {
     .unwrap_or_else(|| panic!("{service} did not become ready (database, migrations, broker)"));
 }
 
+/// How many deliveries the consumers of this process handled on `queue` with `outcome` (ok,
+/// duplicate, retried, dead_lettered, race_retried), over every routing key: a test waits for
+/// a burst to be fully handled with it instead of sleeping.
+pub fn consumer_count(queue: &str, outcome: &str) -> u64 {
+    use prometheus::core::Collector;
+    crate::telemetry::metrics()
+        .consumer_processed
+        .collect()
+        .iter()
+        .flat_map(|f| f.get_metric())
+        .filter(|m| {
+            let labels = m.get_label();
+            labels
+                .iter()
+                .any(|l| l.name() == "queue" && l.value() == queue)
+                && labels
+                    .iter()
+                    .any(|l| l.name() == "outcome" && l.value() == outcome)
+        })
+        .map(|m| m.get_counter().get_value() as u64)
+        .sum()
+}
+
 /// Deletes every Redis key under `prefix` (a test's own keys).
 pub async fn delete_redis_keys(prefix: &str) {
     let Ok(client) = redis::Client::open(redis_url()) else {

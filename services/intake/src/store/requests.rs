@@ -311,6 +311,28 @@ fn stuck_condition(c: &StuckCutoffs, values: &mut Vec<Value>) -> String {
     format!("(status NOT IN ({finals}) AND ({}))", any.join(" OR "))
 }
 
+/// Every request by status and branch (the funnel metric).
+pub async fn count_by_status<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<(String, String, i64)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        status: String,
+        branch: String,
+        n: i64,
+    }
+    let rows = Count::find_by_statement(stmt(
+        "SELECT status, branch, count(*)::bigint AS n FROM requests GROUP BY status, branch",
+        [],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.status, c.branch, c.n))
+        .collect())
+}
+
 /// How many open requests are stuck, by status and branch (the metric).
 pub async fn count_stuck<C: ConnectionTrait>(
     conn: &C,

@@ -98,6 +98,12 @@ impl Supervisor {
         let mut set = JoinSet::new();
         let mut names = HashMap::new();
         for (name, phase, start) in self.tasks {
+            // Every task's series exists from the start (0), so dashboards and alert checks
+            // find it before anything failed.
+            metrics()
+                .task_failures
+                .with_label_values(&[&name])
+                .inc_by(0);
             let fut = start(stops[&phase].clone());
             let handle = set.spawn(fut);
             names.insert(handle.id(), (name, phase));
