@@ -102,8 +102,12 @@ ensure_tools() {
   elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
   fi
+  # promtool (Debian ships it in `prometheus`; no server is started) checks and unit-tests the
+  # chart's alert rules; node/npm type-check the chart's Grafana dashboard.
+  have promtool || missing+=(prometheus)
+  have npm || missing+=(nodejs npm)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
-  say "tools ready (curl, python3-venv)"
+  say "tools ready (curl, python3-venv, promtool, npm)"
 }
 
 ensure_tools
