@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: up token infra build test grpcurl-check fmt-check lint unit chart-test smoke bench fuzz clean help
+.PHONY: up token infra build test grpcurl-check observability-check fmt-check lint unit chart-test chart-run smoke bench fuzz clean help
 
 help:
 	@echo "make up          infrastructure + build + every service + demo data (Ctrl-C stops)"
@@ -11,6 +11,8 @@ help:
 	@echo "make test        fmt, clippy -D warnings, all tests against real Postgres/RabbitMQ, chart checks"
 	@echo "make infra       start (or install) Postgres, RabbitMQ, Redis and create the databases"
 	@echo "make chart-test  helm lint, render and schema-validate the chart (no cluster needed)"
+	@echo "make chart-run   start every Deployment and Job the chart renders, from its spec, with the built binaries"
+	@echo "make observability-check  promtool check/test of the alert rules, Grafana schema check of the dashboard"
 	@echo "make smoke       10-second low-rate k6 runs of the load scenarios (part of make test)"
 	@echo "make bench       release build + pgbench baseline + k6 + event lag -> loadtest/results/<date>.md"
 	@echo "make fuzz        a bounded fuzz run of the gateway's request parsing (nightly + cargo-fuzz)"
@@ -43,11 +45,24 @@ chart-test:
 	@mkdir -p target
 	bash scripts/chart-check.sh 2>&1 | tee target/chart-check.log
 
+# Every rendered Deployment and Job started from its own spec with target/debug's binaries (built
+# by `unit`; a missing one is built, never release) against the local servers: env names the
+# binary reads, probes, SIGTERM, Jobs exit 0, replicas, auth setups, the ci-bad run fixtures.
+chart-run: infra
+	@mkdir -p target
+	bash scripts/chart-run.sh 2>&1 | tee target/chart-run.log
+
 smoke: infra
 	@mkdir -p target
 	bash loadtest/smoke.sh 2>&1 | tee target/smoke.log
 
 # The README's grpcurl examples with the grpcurl it names (1.8.6: reflection v1alpha).
+# The chart's alert rules (promtool check + unit tests) and Grafana dashboard (PromQL parses, the
+# Grafana schema type-checks); docs/operations.md has a runbook for every alert.
+observability-check:
+	@mkdir -p target
+	bash scripts/observability-check.sh 2>&1 | tee target/observability.log
+
 grpcurl-check: infra
 	@mkdir -p target
 	bash scripts/grpcurl-check.sh 2>&1 | tee target/grpcurl.log
@@ -59,8 +74,8 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd services/gateway && $(CARGO) +nightly fuzz run create_request -- -runs=$${RUNS:-200000} -max_total_time=$${SECONDS_MAX:-120}
 
-test: fmt-check lint unit chart-test smoke grpcurl-check
-	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) | \
+test: fmt-check lint unit chart-test chart-run smoke grpcurl-check observability-check
+	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/chart-run.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) <(tail -n 1 target/observability.log) | \
 	  awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed/ { p += $$2; f += $$4 } END { printf "make test: %d passed, %d failed\n", p, f }'
 
 clean:

@@ -4,8 +4,9 @@ Kubernetes schemas can express.
 
     chart_invariants.py --values charts/aftersales/values.yaml [--values SET.yaml ...] RENDERED.yaml
 
-The value files are merged the way Helm merges them (later files win, null deletes a key) to know
-which services are enabled; the checks then look only at the rendered objects. Every violation is
+The value files are merged the way Helm merges them (later files win, null deletes a key), and each
+service's block over `serviceDefaults` the way the chart does, to know which services and features
+are enabled; the checks then look only at the rendered objects. Every violation is
 printed on its own line; the exit status is 1 if there is any.
 """
 
@@ -36,7 +37,9 @@ SERVICES = list(ADMIN_PORTS)
 DB_SERVICES = set(GRPC_PORTS)  # every service but the gateway owns a database
 
 # Names whose value must come from a Secret, never a literal.
-SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|(DATABASE|AMQP|REDIS)__URL)$")
+SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|(DATABASE|AMQP|REDIS)__URL)$|CARRIER_SECRETS__")
+# Development only: no deployed binary mints tokens (the chart never sets it).
+NEVER_RENDERED = {"AFTERSALES__AUTH__DEV_TOKENS"}
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 # Kubernetes' quantity grammar (resource.Quantity).
 QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$")
@@ -74,11 +77,17 @@ def quantity(value) -> Decimal | None:
         return None
 
 
+def effective(values: dict, name: str) -> dict:
+    """A service's settings as the chart uses them: its block merged over serviceDefaults."""
+    return merge(values.get("serviceDefaults") or {}, (values.get("services") or {}).get(name) or {})
+
+
 class Checker:
     def __init__(self, values: dict, objects: list[dict]):
         self.values = values
         self.objects = objects
         self.errors: list[str] = []
+        self.auth_mode = (values.get("auth") or {}).get("mode", "hs256")
 
     def error(self, obj: dict | None, message: str) -> None:
         where = f"{obj['kind']}/{obj['metadata']['name']}: " if obj else ""
@@ -139,6 +148,7 @@ class Checker:
             if image.endswith(":latest") or ("@" not in image and ":" not in image.rsplit("/", 1)[-1]):
                 self.error(obj, f"{cname} image {image!r} is not pinned to a tag or digest")
             self.check_env(obj, cname, c.get("env") or [])
+            self.check_auth_env(obj, cname, c, spec)
 
     def check_resources(self, obj: dict, cname: str, resources: dict) -> None:
         for part in ("requests", "limits"):
@@ -153,6 +163,51 @@ class Checker:
             lim = quantity((resources.get("limits") or {}).get(res, ""))
             if req is not None and lim is not None and req > lim:
                 self.error(obj, f"{cname} requests more {res} than its limit")
+
+    def container_env(self, c: dict) -> dict:
+        """name -> EnvVar of a container: its ConfigMaps (envFrom) and then its own env."""
+        out: dict = {}
+        configmaps = {o["metadata"]["name"]: o for o in self.of_kind("ConfigMap")}
+        for src in c.get("envFrom") or []:
+            ref = (src.get("configMapRef") or {}).get("name")
+            for key, value in ((configmaps.get(ref) or {}).get("data") or {}).items():
+                out[key] = {"name": key, "value": value}
+        for var in c.get("env") or []:
+            out[var["name"]] = var
+        return out
+
+    def check_auth_env(self, obj: dict, cname: str, c: dict, spec: dict) -> None:
+        """auth.mode decides which auth variables the container gets; *_FILE points into a mount."""
+        env = self.container_env(c)
+        for name in NEVER_RENDERED & set(env):
+            self.error(obj, f"{cname} sets {name}: a deployment never mints tokens")
+        want = {
+            "hs256": "AFTERSALES__AUTH__JWT_SECRET",
+            "jwks": "AFTERSALES__AUTH__JWKS_URL",
+            "pem": "AFTERSALES__AUTH__JWT_PUBLIC_KEY_FILE",
+        }
+        for mode, var in want.items():
+            if mode == self.auth_mode and var not in env:
+                self.error(obj, f"{cname} has no {var} although auth.mode is {mode}")
+            if mode != self.auth_mode and var in env:
+                self.error(obj, f"{cname} sets {var} although auth.mode is {self.auth_mode}")
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        mounts = c.get("volumeMounts") or []
+        for name, var in env.items():
+            if not name.endswith("_FILE") or var.get("value") is None:
+                continue
+            path = var["value"]
+            mount = next((m for m in mounts if path.startswith(m["mountPath"].rstrip("/") + "/")), None)
+            if mount is None:
+                self.error(obj, f"{cname} env {name}={path} is under no volumeMount")
+                continue
+            volume = volumes.get(mount["name"]) or {}
+            source = volume.get("secret") or volume.get("configMap")
+            rel = path[len(mount["mountPath"].rstrip("/")) + 1:]
+            if not source:
+                self.error(obj, f"{cname} env {name}: volume {mount['name']} is no Secret or ConfigMap")
+            elif source.get("items") and rel not in {i["path"] for i in source["items"]}:
+                self.error(obj, f"{cname} env {name}: {rel} is not an item of volume {mount['name']}")
 
     def check_env(self, obj: dict, cname: str, env: list[dict]) -> None:
         for var in env:
@@ -177,13 +232,15 @@ class Checker:
             self.error(secret, "the chart must render no Secret (credentials come from existing Secrets)")
         for cm in self.of_kind("ConfigMap"):
             for key, value in (cm.get("data") or {}).items():
+                if key in NEVER_RENDERED:
+                    self.error(cm, f"{key} is set: a deployment never mints tokens")
                 if SECRET_ENV.search(key):
                     self.error(cm, f"{key} is a secret and must not be in a ConfigMap")
                 if CREDENTIALS_IN_URL.search(str(value)):
                     self.error(cm, f"{key} holds credentials in a URL")
 
         for name in SERVICES:
-            svc = services.get(name, {})
+            svc = effective(self.values, name)
             on = name in enabled
             expected = {
                 "Deployment": on,
@@ -193,6 +250,7 @@ class Checker:
                 "HorizontalPodAutoscaler": on and svc.get("autoscaling", {}).get("enabled", False),
                 "PodDisruptionBudget": on and svc.get("podDisruptionBudget", {}).get("enabled", False),
                 "NetworkPolicy": on and netpols_on,
+                "ServiceMonitor": on and (svc.get("serviceMonitor") or {}).get("enabled", False),
             }
             for kind, want in expected.items():
                 found = self.for_service(kind, name)
@@ -218,6 +276,8 @@ class Checker:
                 self.check_job(job, name)
             for np in self.for_service("NetworkPolicy", name):
                 self.check_networkpolicy(np, name, enabled)
+            for sm in self.for_service("ServiceMonitor", name):
+                self.check_servicemonitor(sm, name)
 
         for sa in self.of_kind("ServiceAccount"):
             if sa.get("automountServiceAccountToken") is not False:
@@ -278,6 +338,8 @@ class Checker:
         allowed_out = {53, 4317} | {
             self.values["networkPolicies"]["egress"][k]["port"] for k in ("dns", "otlp")
         }
+        if self.auth_mode == "jwks":
+            allowed_out.add(self.values["networkPolicies"]["egress"]["identityProvider"]["port"])
         if name in DB_SERVICES:
             allowed_out |= {5432, 5672, self.values["networkPolicies"]["egress"]["postgres"]["port"],
                             self.values["networkPolicies"]["egress"]["rabbitmq"]["port"]}
@@ -289,6 +351,24 @@ class Checker:
             self.error(np, "an egress rule opens every port")
         if egress_ports - allowed_out:
             self.error(np, f"egress to unexpected ports {sorted(p for p in egress_ports - allowed_out if p)}")
+
+    def check_servicemonitor(self, sm: dict, name: str) -> None:
+        services = self.for_service("Service", name)
+        selector = (sm["spec"].get("selector") or {}).get("matchLabels") or {}
+        if not services or not selector or not selector.items() <= services[0]["metadata"].get("labels", {}).items():
+            self.error(sm, "selector does not select the service's Service")
+            return
+        port_names = {p.get("name") for p in services[0]["spec"].get("ports") or []}
+        admin = {p.get("name") for p in services[0]["spec"].get("ports") or [] if p.get("port") == ADMIN_PORTS[name]}
+        for ep in sm["spec"].get("endpoints") or []:
+            if ep.get("port") not in port_names:
+                self.error(sm, f"endpoint port {ep.get('port')!r} is not a port of the Service")
+            elif ep.get("port") not in admin:
+                self.error(sm, f"endpoint port {ep.get('port')!r} is not the admin port {ADMIN_PORTS[name]}")
+            if ep.get("path", "/metrics") != "/metrics":
+                self.error(sm, f"endpoint path {ep.get('path')!r} is not /metrics")
+        if not sm["spec"].get("endpoints"):
+            self.error(sm, "has no endpoints")
 
     def check_selectors(self) -> None:
         pods = [(o, o["spec"]["template"]["metadata"].get("labels") or {})

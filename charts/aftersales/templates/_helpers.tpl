@@ -6,7 +6,8 @@ is written twice.
 Most templates take a context dict built by "aftersales.eachService":
   root  the chart's top-level context ($)
   name  the service name (intake, claims-review, …, gateway)
-  svc   its block under .Values.services
+  svc   its effective settings: .Values.serviceDefaults with its block under .Values.services
+        merged over it (mergeOverwrite: maps merge key by key, lists and plain values replace)
   cat   its entry in "aftersales.catalog"
 */}}
 
@@ -21,16 +22,18 @@ without an entry here is rejected by values.schema.json before rendering.
   usesAmqp      talks to RabbitMQ (the gateway reads the event stream for SSE and /board)
   usesRedis     talks to Redis
   usesAuth      verifies bearer JWTs (every service does, DESIGN §7: the gateway forwards the caller's token)
+  policyFile    reads a policy file (AFTERSALES__CLAIMS_REVIEW__POLICY_FILE), mounted from the chart's ConfigMap
+  carrierHooks  receives carrier webhooks: AFTERSALES__GATEWAY__CARRIER_SECRETS__<CARRIER> from a Secret
 */}}
 {{- define "aftersales.catalog" -}}
-intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true}
-gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true}
+intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true, carrierHooks: false}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true}
 {{- end -}}
 
 {{/*
@@ -41,9 +44,10 @@ Usage (a whole template file): {{ include "aftersales.eachService" (dict "root" 
 {{- $root := .root -}}
 {{- $template := .template -}}
 {{- $catalog := include "aftersales.catalog" $root | fromYaml -}}
-{{- range $name, $svc := $root.Values.services }}
-{{- if $svc.enabled }}
+{{- range $name, $block := $root.Values.services }}
+{{- if $block.enabled }}
 {{- $cat := required (printf "services.%s: no such service in the chart's catalog" $name) (get $catalog $name) }}
+{{- $svc := mergeOverwrite (deepCopy ($root.Values.serviceDefaults | default dict)) (deepCopy $block) }}
 {{- $out := include $template (dict "root" $root "name" $name "svc" $svc "cat" $cat) | trim }}
 {{- if $out }}
 ---
@@ -140,9 +144,20 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- end -}}
 {{- end -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" .name -}}
+{{- /* OTLP/gRPC is the only protocol the binaries export with: no OTEL_EXPORTER_OTLP_PROTOCOL. */ -}}
 {{- with $root.Values.otel.endpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
-{{- $_ := set $env "OTEL_EXPORTER_OTLP_PROTOCOL" "grpc" -}}
+{{- end -}}
+{{- if .cat.usesAuth -}}
+{{- $auth := $root.Values.auth -}}
+{{- if eq $auth.mode "jwks" -}}
+{{- $_ := set $env "AFTERSALES__AUTH__JWKS_URL" (required "auth.jwks.url is required with auth.mode=jwks" $auth.jwks.url) -}}
+{{- $_ := set $env "AFTERSALES__AUTH__JWKS_REFRESH_SECS" (toString (int $auth.jwks.refreshSecs)) -}}
+{{- else if eq $auth.mode "pem" -}}
+{{- $_ := set $env "AFTERSALES__AUTH__JWT_PUBLIC_KEY_FILE" (include "aftersales.publicKeyPath" $root) -}}
+{{- end -}}
+{{- with $auth.issuer }}{{ $_ := set $env "AFTERSALES__AUTH__ISSUER" . }}{{ end -}}
+{{- with $auth.audience }}{{ $_ := set $env "AFTERSALES__AUTH__AUDIENCE" . }}{{ end -}}
 {{- end -}}
 {{- $attrs := list "service.namespace=aftersales" (printf "service.version=%s" (include "aftersales.imageTag" .)) (printf "k8s.namespace.name=%s" $root.Release.Namespace) -}}
 {{- with $root.Values.otel.environment }}{{ $attrs = append $attrs (printf "deployment.environment.name=%s" .) }}{{ end -}}
@@ -177,13 +192,31 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
       name: {{ $values.redis.existingSecret }}
       key: {{ $values.redis.key }}
 {{- end }}
-{{- if .cat.usesAuth }}
+{{- if and .cat.usesAuth (eq $values.auth.mode "hs256") }}
 - name: AFTERSALES__AUTH__JWT_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ $values.auth.existingSecret }}
-      key: {{ $values.auth.key }}
+      name: {{ required "auth.hs256.existingSecret is required with auth.mode=hs256" $values.auth.hs256.existingSecret }}
+      key: {{ $values.auth.hs256.key }}
 {{- end }}
+{{- if .cat.carrierHooks }}
+{{- range $carrier := $values.carriers.names }}
+- name: AFTERSALES__GATEWAY__CARRIER_SECRETS__{{ $carrier | upper }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "carriers.existingSecret is required when carriers.names is set" $values.carriers.existingSecret }}
+      key: {{ $carrier }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Where files from Secrets and ConfigMaps are mounted (read-only), and the variables naming them. */}}
+{{- define "aftersales.publicKeyPath" -}}/etc/aftersales/auth/public.pem{{- end -}}
+{{- define "aftersales.policyPath" -}}/etc/aftersales/policy/policy.toml{{- end -}}
+
+{{/* claims-review's policy: the values' TOML, or the demo policy the chart carries. */}}
+{{- define "aftersales.policy" -}}
+{{- .Values.claimsReview.policy | default (.Files.Get "files/claims-review-policy.toml") -}}
 {{- end -}}
 
 {{/* ---------------------------------------------------------------- pod pieces */}}
@@ -208,16 +241,66 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* The only writable place: /tmp. */}}
-{{- define "aftersales.tmpVolume" -}}
+{{/* The pod's volumes: /tmp (the only writable place), the identity provider's public key
+(auth.mode=pem) and, for a Deployment (.withPolicy), claims-review's policy. The Jobs mount no
+policy: they run before the release's ConfigMaps exist on a first install, and none of them
+reads it (without AFTERSALES__CLAIMS_REVIEW__POLICY_FILE the binary holds the demo policy). */}}
+{{- define "aftersales.volumes" -}}
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
+{{- if and .cat.usesAuth (eq .root.Values.auth.mode "pem") }}
+- name: auth-public-key
+  secret:
+    secretName: {{ required "auth.pem.existingSecret is required with auth.mode=pem" .root.Values.auth.pem.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .root.Values.auth.pem.key }}
+        path: {{ include "aftersales.publicKeyPath" .root | base }}
+{{- end }}
+{{- if and .withPolicy .cat.policyFile }}
+- name: policy
+  configMap:
+    name: {{ include "aftersales.name" . }}-policy
+    defaultMode: 0440
+    items:
+      - key: policy.toml
+        path: {{ include "aftersales.policyPath" .root | base }}
+{{- end }}
 {{- end -}}
 
-{{- define "aftersales.tmpMount" -}}
+{{- define "aftersales.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if and .cat.usesAuth (eq .root.Values.auth.mode "pem") }}
+- name: auth-public-key
+  mountPath: {{ include "aftersales.publicKeyPath" .root | dir }}
+  readOnly: true
+{{- end }}
+{{- if and .withPolicy .cat.policyFile }}
+- name: policy
+  mountPath: {{ include "aftersales.policyPath" .root | dir }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling and priority of a pod (Deployments and Jobs), from the service's settings. */}}
+{{- define "aftersales.scheduling" -}}
+{{- with .svc.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .svc.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .svc.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .svc.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* Liveness asks the gRPC server itself (grpc.health.v1, overall status) on gRPC services,
@@ -269,6 +352,12 @@ readinessProbe:
 {{/* ---------------------------------------------------------------- resources */}}
 
 {{- define "aftersales.deployment" -}}
+{{- $grace := int .svc.terminationGracePeriodSeconds -}}
+{{- $drain := get (.svc.env | default dict) "AFTERSALES__SERVER__SHUTDOWN_GRACE_MS" | default "10000" | int -}}
+{{- if ge $drain (mul $grace 1000) -}}
+{{- fail (printf "services.%s: terminationGracePeriodSeconds (%d s) must be longer than the drain after SIGTERM, AFTERSALES__SERVER__SHUTDOWN_GRACE_MS (%d ms)" .name $grace $drain) -}}
+{{- end -}}
+{{- $ctx := merge (dict "withPolicy" true) . -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -291,9 +380,15 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "aftersales.labels" . | nindent 8 }}
+        {{- include "aftersales.podLabels" . | nindent 8 }}
       annotations:
+        {{- with .svc.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
         checksum/config: {{ include "aftersales.configEnv" . | sha256sum }}
+        {{- if .cat.policyFile }}
+        checksum/policy: {{ include "aftersales.policy" .root | sha256sum }}
+        {{- end }}
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ .cat.adminPort | quote }}
         prometheus.io/path: /metrics
@@ -307,8 +402,12 @@ spec:
       {{- end }}
       securityContext:
         {{- include "aftersales.podSecurityContext" . | nindent 8 }}
-      terminationGracePeriodSeconds: 30
+      terminationGracePeriodSeconds: {{ $grace }}
+      {{- include "aftersales.scheduling" . | nindent 6 }}
       topologySpreadConstraints:
+        {{- if .svc.topologySpreadConstraints }}
+        {{- toYaml .svc.topologySpreadConstraints | nindent 8 }}
+        {{- else }}
         {{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
         - maxSkew: 1
           topologyKey: {{ $key }}
@@ -318,6 +417,7 @@ spec:
               {{- include "aftersales.selectorLabels" $ | nindent 14 }}
           matchLabelKeys:
             - pod-template-hash
+        {{- end }}
         {{- end }}
       containers:
         - name: {{ .name }}
@@ -332,15 +432,25 @@ spec:
                 name: {{ include "aftersales.name" . }}
           env:
             {{- include "aftersales.secretEnv" . | trim | nindent 12 }}
+            {{- if .cat.policyFile }}
+            - name: AFTERSALES__CLAIMS_REVIEW__POLICY_FILE
+              value: {{ include "aftersales.policyPath" .root }}
+            {{- end }}
           {{- include "aftersales.probes" . | nindent 10 }}
           resources:
             {{- toYaml .svc.resources | nindent 12 }}
           securityContext:
             {{- include "aftersales.containerSecurityContext" . | nindent 12 }}
           volumeMounts:
-            {{- include "aftersales.tmpMount" . | nindent 12 }}
+            {{- include "aftersales.volumeMounts" $ctx | nindent 12 }}
       volumes:
-        {{- include "aftersales.tmpVolume" . | nindent 8 }}
+        {{- include "aftersales.volumes" $ctx | nindent 8 }}
+{{- end -}}
+
+{{/* A pod's labels: the extra ones first, so the chart's own win. */}}
+{{- define "aftersales.podLabels" -}}
+{{- $labels := include "aftersales.labels" . | fromYaml -}}
+{{- toYaml (merge $labels (.svc.podLabels | default dict)) -}}
 {{- end -}}
 
 {{- define "aftersales.service" -}}
@@ -393,6 +503,10 @@ metadata:
   name: {{ include "aftersales.name" . }}
   labels:
     {{- include "aftersales.labels" . | nindent 4 }}
+  {{- with (.svc.serviceAccount | default dict).annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 automountServiceAccountToken: false
 {{- end -}}
 
@@ -536,6 +650,9 @@ spec:
     {{- if .root.Values.otel.endpoint }}
     {{- include "aftersales.egressRule" (dict "peer" $np.egress.otlp "protocols" (list "TCP")) | nindent 4 }}
     {{- end }}
+    {{- if and .cat.usesAuth (eq .root.Values.auth.mode "jwks") }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.identityProvider "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
     {{- if not .cat.grpc }}
     {{- /* The gateway calls every enabled service's gRPC port. */}}
     {{- $catalog := include "aftersales.catalog" $root | fromYaml }}
@@ -584,7 +701,12 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "aftersales.migrationLabels" . | replace "component: migration" (printf "component: %s" .component) | nindent 8 }}
+        {{- $labels := include "aftersales.migrationLabels" . | replace "component: migration" (printf "component: %s" .component) | fromYaml }}
+        {{- toYaml (merge $labels (.svc.podLabels | default dict)) | nindent 8 }}
+      {{- with .svc.podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
     spec:
       restartPolicy: Never
       automountServiceAccountToken: false
@@ -595,6 +717,7 @@ spec:
       {{- end }}
       securityContext:
         {{- include "aftersales.podSecurityContext" . | nindent 8 }}
+      {{- include "aftersales.scheduling" . | nindent 6 }}
       containers:
         - name: {{ .container }}
           image: {{ include "aftersales.image" . }}
@@ -612,9 +735,9 @@ spec:
           securityContext:
             {{- include "aftersales.containerSecurityContext" . | nindent 12 }}
           volumeMounts:
-            {{- include "aftersales.tmpMount" . | nindent 12 }}
+            {{- include "aftersales.volumeMounts" . | nindent 12 }}
       volumes:
-        {{- include "aftersales.tmpVolume" . | nindent 8 }}
+        {{- include "aftersales.volumes" . | nindent 8 }}
 {{- end -}}
 
 {{- define "aftersales.migrationJob" -}}
@@ -626,7 +749,8 @@ spec:
 {{/* The context of one service by name, as "aftersales.eachService" builds it. */}}
 {{- define "aftersales.serviceContext" -}}
 {{- $catalog := include "aftersales.catalog" .root | fromYaml -}}
-{{- toJson (dict "name" .name "svc" (index .root.Values.services .name) "cat" (index $catalog .name)) -}}
+{{- $svc := mergeOverwrite (deepCopy (.root.Values.serviceDefaults | default dict)) (deepCopy (index .root.Values.services .name)) -}}
+{{- toJson (dict "name" .name "svc" $svc "cat" (index $catalog .name)) -}}
 {{- end -}}
 
 {{/* The gateway's Ingress; other services are never exposed. */}}
@@ -662,5 +786,50 @@ spec:
                 name: {{ include "aftersales.name" . }}
                 port:
                   name: http
+{{- end -}}
+{{- end -}}
+
+{{/* claims-review's policy file, mounted by its Deployment ("aftersales.volumes"). */}}
+{{- define "aftersales.policyConfigMap" -}}
+{{- if .cat.policyFile -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "aftersales.name" . }}-policy
+  labels:
+    {{- include "aftersales.labels" . | replace "component: server" "component: policy" | nindent 4 }}
+data:
+  policy.toml: |
+    {{- include "aftersales.policy" .root | trimSuffix "\n" | nindent 4 }}
+{{- end -}}
+{{- end -}}
+
+{{/* A Prometheus Operator ServiceMonitor for the admin port's /metrics, when enabled. */}}
+{{- define "aftersales.serviceMonitor" -}}
+{{- $sm := .svc.serviceMonitor | default dict -}}
+{{- if $sm.enabled -}}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ include "aftersales.name" . }}
+  labels:
+    {{- include "aftersales.labels" . | nindent 4 }}
+    {{- with $sm.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "aftersales.selectorLabels" . | nindent 6 }}
+  endpoints:
+    - port: admin
+      path: /metrics
+      scheme: http
+      {{- with $sm.interval }}
+      interval: {{ . }}
+      {{- end }}
+      {{- with $sm.scrapeTimeout }}
+      scrapeTimeout: {{ . }}
+      {{- end }}
 {{- end -}}
 {{- end -}}
