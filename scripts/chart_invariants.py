@@ -13,6 +13,7 @@ printed on its own line; the exit status is 1 if there is any.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from decimal import Decimal, InvalidOperation
@@ -289,7 +290,41 @@ class Checker:
                     if not backend.endswith("-gateway"):
                         self.error(ing, f"routes to {backend}: only the gateway is exposed")
         self.check_selectors()
+        self.check_monitoring()
         return self.errors
+
+    def check_monitoring(self) -> None:
+        """The PrometheusRule and the dashboard ConfigMap exist exactly when enabled; every alert
+        has a runbook; the dashboard is JSON with the sidecar's label."""
+        alerts = self.values.get("alerts") or {}
+        rules = self.of_kind("PrometheusRule")
+        if bool(alerts.get("enabled")) != bool(rules):
+            self.error(None, f"alerts.enabled is {alerts.get('enabled')} but {len(rules)} PrometheusRule rendered")
+        for rule in rules:
+            names = [r.get("alert") for g in rule["spec"].get("groups") or [] for r in g.get("rules") or []]
+            if not names:
+                self.error(rule, "has no alerts")
+            for g in rule["spec"]["groups"]:
+                for r in g["rules"]:
+                    if "alert" in r and not (r.get("annotations") or {}).get("runbook_url"):
+                        self.error(rule, f"{r['alert']} has no runbook_url")
+        dashboards = self.values.get("dashboards") or {}
+        cms = [cm for cm in self.of_kind("ConfigMap") if cm["metadata"]["name"].endswith("-dashboard")]
+        if bool(dashboards.get("enabled")) != bool(cms):
+            self.error(None, f"dashboards.enabled is {dashboards.get('enabled')} but {len(cms)} dashboard ConfigMap rendered")
+        for cm in cms:
+            labels = cm["metadata"].get("labels") or {}
+            for k, v in (dashboards.get("labels") or {}).items():
+                if labels.get(k) != v:
+                    self.error(cm, f"lacks the sidecar label {k}={v}")
+            for key, text in (cm.get("data") or {}).items():
+                try:
+                    board = json.loads(text)
+                except ValueError as e:
+                    self.error(cm, f"{key} is not JSON: {e}")
+                    continue
+                if not board.get("panels") or not board.get("uid"):
+                    self.error(cm, f"{key} has no panels or no uid")
 
     def check_job(self, job: dict, name: str) -> None:
         annotations = job["metadata"].get("annotations") or {}
