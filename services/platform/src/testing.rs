@@ -291,6 +291,10 @@ pub struct CollectedSpan {
     /// OTLP SpanKind: 2 server, 3 client, 4 producer, 5 consumer.
     pub kind: i32,
     pub attributes: HashMap<String, String>,
+    /// The exporting process's `service.name` resource attribute.
+    pub service: String,
+    /// Span links: (trace id, span id) of each linked span.
+    pub links: Vec<(String, String)>,
 }
 
 #[derive(Default, Clone)]
@@ -307,29 +311,27 @@ impl TraceService for Sink {
             .lock()
             .map_err(|_| tonic::Status::internal("poisoned"))?;
         for rs in request.into_inner().resource_spans {
+            let resource: HashMap<String, String> = rs
+                .resource
+                .as_ref()
+                .map(|r| attribute_map(&r.attributes))
+                .unwrap_or_default();
+            let service = resource.get("service.name").cloned().unwrap_or_default();
             for ss in rs.scope_spans {
                 for s in ss.spans {
-                    let attributes = s
-                        .attributes
-                        .iter()
-                        .map(|kv| {
-                            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                                Some(any_value::Value::StringValue(s)) => s.clone(),
-                                Some(any_value::Value::IntValue(i)) => i.to_string(),
-                                Some(any_value::Value::BoolValue(b)) => b.to_string(),
-                                Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-                                _ => String::new(),
-                            };
-                            (kv.key.clone(), v)
-                        })
-                        .collect();
                     out.push(CollectedSpan {
                         name: s.name,
                         trace_id: hex(&s.trace_id),
                         span_id: hex(&s.span_id),
                         parent_span_id: hex(&s.parent_span_id),
                         kind: s.kind,
-                        attributes,
+                        attributes: attribute_map(&s.attributes),
+                        service: service.clone(),
+                        links: s
+                            .links
+                            .iter()
+                            .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
+                            .collect(),
                     });
                 }
             }
@@ -337,6 +339,74 @@ impl TraceService for Sink {
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
+    }
+}
+
+fn attribute_map(
+    attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+) -> HashMap<String, String> {
+    attributes
+        .iter()
+        .map(|kv| {
+            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => s.clone(),
+                Some(any_value::Value::IntValue(i)) => i.to_string(),
+                Some(any_value::Value::BoolValue(b)) => b.to_string(),
+                Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+                Some(any_value::Value::ArrayValue(a)) => a
+                    .values
+                    .iter()
+                    .filter_map(|v| match v.value.as_ref() {
+                        Some(any_value::Value::StringValue(s)) => Some(s.clone()),
+                        Some(any_value::Value::IntValue(i)) => Some(i.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => String::new(),
+            };
+            (kv.key.clone(), v)
+        })
+        .collect()
+}
+
+/// An OTLP/gRPC trace receiver of its own (for other processes to export to: the whole mesh's
+/// binaries with `OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>`), collecting every span it gets.
+pub struct OtlpReceiver {
+    pub addr: std::net::SocketAddr,
+    spans: Arc<Mutex<Vec<CollectedSpan>>>,
+}
+
+impl OtlpReceiver {
+    /// Binds 127.0.0.1:0 and serves on the current runtime.
+    pub async fn start() -> OtlpReceiver {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind OTLP receiver: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(Sink(spans.clone())))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        OtlpReceiver { addr, spans }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<CollectedSpan> {
+        self.spans.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Forgets what was received (between scenarios).
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.spans.lock() {
+            s.clear();
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line every service binary shares, and `main`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,8 +102,12 @@ pub fn main<S: Service>() -> ExitCode {
         Err(e) => e.exit(),
     };
     if let Some(Command::Config(ConfigCommand::Keys)) = &cli.command {
+        // A closed pipe (`… config keys | head`) ends the listing quietly.
+        let mut out = std::io::stdout().lock();
         for key in crate::config::keys(&kit::defaults::<S>(), S::SPEC.section) {
-            println!("{key}");
+            if writeln!(out, "{key}").is_err() {
+                break;
+            }
         }
         return ExitCode::SUCCESS;
     }
