@@ -25,6 +25,7 @@ const READERS: &[Role] = &[
     Role::Reviewer,
     Role::Warehouse,
     Role::Procurement,
+    Role::Logistics,
     Role::Dispatcher,
     Role::Technician,
     Role::Analyst,

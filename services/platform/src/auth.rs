@@ -26,6 +26,7 @@ pub enum Role {
     Reviewer,
     Warehouse,
     Procurement,
+    Logistics,
     Dispatcher,
     Technician,
     Analyst,
@@ -33,11 +34,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::BranchAgent,
         Role::Reviewer,
         Role::Warehouse,
         Role::Procurement,
+        Role::Logistics,
         Role::Dispatcher,
         Role::Technician,
         Role::Analyst,
@@ -50,6 +52,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Warehouse => "warehouse",
             Role::Procurement => "procurement",
+            Role::Logistics => "logistics",
             Role::Dispatcher => "dispatcher",
             Role::Technician => "technician",
             Role::Analyst => "analyst",

@@ -20,7 +20,17 @@ impl PoUpdate {
 impl Handler for PoUpdate {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let request_nos = match ev.routing_key.as_str() {
-            "procurement.po.issued" => ev.payload::<procurement::PoIssued>()?.request_nos,
+            "procurement.po.issued" => {
+                let po = ev.payload::<procurement::PoIssued>()?;
+                // An amendment (a coalesced shortage joined, a cancelled request's quantity came
+                // off) is re-issued with the next revision: only the requests it added get a
+                // "PO issued" entry, the others already have one.
+                if po.revision > 1 {
+                    po.added_request_nos
+                } else {
+                    po.request_nos
+                }
+            }
             "procurement.po.received" => ev.payload::<procurement::PoReceived>()?.request_nos,
             _ => ev.payload::<procurement::PoOverdue>()?.request_nos,
         };

@@ -259,3 +259,61 @@ async fn a_redelivered_or_late_event_changes_nothing_twice() {
     assert_eq!(r.status, pb::RequestStatus::Approved as i32);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_amended_purchase_order_adds_its_entry_only_to_the_requests_it_added() {
+    let app = spawn_app().await;
+    let mut client = app.agent("SH01").await;
+    let first = submit(&mut client, "SH01").await.request_no;
+    let second = submit(&mut client, "SH01").await.request_no;
+    let po = |revision: u32, request_nos: Vec<String>, added: Vec<String>| procurement::PoIssued {
+        po_number: "PO-2611-0042".into(),
+        revision,
+        request_nos,
+        added_request_nos: added,
+        ..Default::default()
+    };
+    app.publish(
+        "procurement",
+        "PO-2611-0042",
+        "",
+        &po(1, vec![first.clone()], vec![first.clone()]),
+    )
+    .await;
+    // The second request's shortage joined the PO: revision 2 lists both, adds the second.
+    app.publish(
+        "procurement",
+        "PO-2611-0042",
+        "",
+        &po(2, vec![first.clone(), second.clone()], vec![second.clone()]),
+    )
+    .await;
+    let issued_entries = |no: String| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_timeline(pb::GetTimelineRequest { request_no: no })
+                .await
+                .unwrap()
+                .into_inner()
+                .entries
+                .iter()
+                .filter(|e| e.r#type == "procurement.po.issued")
+                .count()
+        }
+    };
+    let both = aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let f = issued_entries(first.clone());
+        let s = issued_entries(second.clone());
+        async move {
+            let (f, s) = (f.await, s.await);
+            (f >= 1 && s >= 1).then_some((f, s))
+        }
+    })
+    .await
+    .expect("both requests show the PO");
+    // Let the second revision be handled before counting again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(both, (1, 1));
+    assert_eq!(issued_entries(first.clone()).await, 1, "the first request got one entry");
+}
