@@ -1,1 +1,12 @@
-//! feedback against the real Postgres and RabbitMQ on 127.0.0.1.
+//! Feedback against the real Postgres and RabbitMQ on 127.0.0.1.
+mod assessment;
+mod auth;
+mod cancel_race;
+mod complaints;
+mod helpers;
+mod kpis;
+mod lifecycle;
+mod replicas;
+mod sabotage;
+mod surveys;
+mod visits;
