@@ -1,11 +1,32 @@
-//! The service as the kit sees it. (A skeleton: its issue builds the domain.)
+//! Field-service as a service of the kit: what it is, and what it runs (the gRPC API, the
+//! consumer of approvals, cancellations, deliveries and surveys, the arrival-deadline scanner)
+//! and its own subcommand `seed`. Start-up, supervision and shutdown are the kit's.
 
-use aftersales_platform::kit::{self, Ctx, NoCommand, Parts, Spec};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
+use aftersales_platform::proto::fieldservice::v1::field_service_service_server::FieldServiceServiceServer;
+use chrono::NaiveTime;
 
 use crate::config::{SERVICE, Settings};
+use crate::domain::slots::Windows;
+use crate::grpc::Api;
+use crate::service::{FieldService, Holds};
 use crate::store::ALL_MIGRATIONS;
 
 pub struct App;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Register the demo technicians of SH01, BJ02 and GZ03 through a running field-service
+    /// (idempotent: seeding twice changes nothing).
+    Seed {
+        /// The field-service to seed.
+        #[arg(long, default_value = "http://127.0.0.1:50056")]
+        addr: String,
+    },
+}
 
 impl kit::Service for App {
     const SPEC: Spec = Spec {
@@ -17,12 +38,67 @@ impl kit::Service for App {
         admin_port: 51056,
         database: Some("aftersales_fieldservice"),
         migrations: ALL_MIGRATIONS,
-        redis: false,
+        redis: true,
     };
     type Config = Settings;
-    type Command = NoCommand;
+    type Command = Command;
 
-    async fn build(_ctx: &mut Ctx<Settings>) -> anyhow::Result<Parts> {
-        Ok(Parts::new())
+    async fn build(ctx: &mut Ctx<Settings>) -> anyhow::Result<Parts> {
+        let own = ctx.config();
+        let policy = Arc::new(own.policy()?.clone());
+        tracing::info!(policy = %policy.version, "policy loaded");
+        let cal = &ctx.platform().calendar;
+        let time = |s: &str| NaiveTime::parse_from_str(s, "%H:%M");
+        let windows = Windows::new(
+            ctx.offset,
+            time(&cal.work_start)?,
+            time(&cal.work_end)?,
+            policy.appointments.window_minutes,
+        );
+        if windows.per_day() == 0 {
+            anyhow::bail!(
+                "field_service policy: appointments.window_minutes ({}) is longer than the working day",
+                policy.appointments.window_minutes
+            );
+        }
+        let holds = Holds::new(
+            ctx.redis()?,
+            Duration::from_secs(policy.appointments.hold_ttl_secs),
+        );
+        let svc = FieldService {
+            db: ctx.db()?,
+            outbox: ctx.outbox.clone(),
+            policy,
+            calendar: ctx.calendar.clone(),
+            offset: ctx.offset,
+            windows,
+            clock: ctx.clock.clone(),
+            holds,
+        };
+        let api = Api {
+            svc: svc.clone(),
+            verifier: ctx.verifier.clone(),
+            max_page_size: own.max_page_size,
+        };
+        let every = Duration::from_millis(own.sla_scan_interval_ms);
+        Ok(Parts::new()
+            .grpc(aftersales_platform::grpc_server!(
+                FieldServiceServiceServer::new(api),
+                ctx
+            ))
+            .subscriptions(crate::events::subscriptions(&svc))
+            .scanner(crate::service::sla::scanner(&svc, every)))
+    }
+
+    async fn command(command: Command, tool: Tool<Settings>) -> anyhow::Result<()> {
+        match command {
+            Command::Seed { addr } => {
+                let secret = tool.dev_secret()?;
+                for line in crate::demo::seed(&addr, &secret).await? {
+                    println!("{line}");
+                }
+                Ok(())
+            }
+        }
     }
 }

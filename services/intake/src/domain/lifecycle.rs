@@ -108,6 +108,13 @@ impl fmt::Display for RequestStatus {
     }
 }
 
+/// Whether a work order's move puts the request in service: the technician is on the way or at
+/// work. Waiting for parts or for an appointment does not (the request can still be cancelled).
+pub fn in_service_move(to: aftersales_platform::proto::fieldservice::v1::WorkOrderStatus) -> bool {
+    use aftersales_platform::proto::fieldservice::v1::WorkOrderStatus as W;
+    matches!(to, W::EnRoute | W::OnSite | W::InRepair | W::Machining)
+}
+
 /// Where an event of another service points the status, by routing key. `None`: the event only
 /// goes into the timeline.
 pub fn target_of(routing_key: &str) -> Option<RequestStatus> {
@@ -124,9 +131,10 @@ pub fn target_of(routing_key: &str) -> Option<RequestStatus> {
         "logistics.shipment.planned" => Sourcing,
         "logistics.shipment.dispatched" => Shipped,
         "logistics.shipment.delivered" => Delivered,
-        "fieldservice.workorder.status_changed" => InService,
+        // fieldservice.workorder.status_changed moves it to InService only when the technician
+        // is on the way or at work (the handler reads the payload: `in_service_move`).
         "fieldservice.workorder.completed" => Completed,
-        "feedback.survey.recorded" => Closed,
+        // A survey closes the request only when the problem is solved: the handler decides.
         _ => return None,
     })
 }
@@ -146,13 +154,13 @@ mod tests {
             "warehouse.reservation.confirmed",
             "logistics.shipment.dispatched",
             "logistics.shipment.delivered",
-            "fieldservice.workorder.status_changed",
             "fieldservice.workorder.completed",
-            "feedback.survey.recorded",
         ] {
             s = s.advance(target_of(rk).unwrap());
         }
-        assert_eq!(s, Closed);
+        assert_eq!(s, Completed);
+        assert_eq!(target_of("feedback.survey.recorded"), None);
+        assert_eq!(s.advance(Closed), Closed);
     }
 
     #[test]

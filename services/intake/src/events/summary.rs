@@ -122,14 +122,24 @@ pub fn summarize(ev: &Received) -> String {
                 )
             }),
         "feedback.survey.recorded" => decode::<feedback::v1::SurveyRecorded>(ev).map(|e| {
-            format!(
-                "Satisfaction survey recorded ({})",
-                if e.satisfied {
-                    "satisfied"
-                } else {
-                    "not satisfied"
+            let satisfied = if e.satisfied {
+                "satisfied"
+            } else {
+                "not satisfied"
+            };
+            if e.resolved {
+                format!("Satisfaction survey recorded ({satisfied}, problem solved)")
+            } else {
+                let mut s =
+                    format!("Satisfaction survey recorded ({satisfied}): problem NOT solved");
+                if !e.complaint_id.is_empty() {
+                    s.push_str(&format!("; complaint {} opened", e.complaint_id));
                 }
-            )
+                if e.follow_up.is_some() {
+                    s.push_str("; follow-up work order requested");
+                }
+                s
+            }
         }),
         _ => None,
     };

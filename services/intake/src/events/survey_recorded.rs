@@ -1,4 +1,6 @@
-//! `feedback.survey.recorded`: the return visit is done; the request's life is over.
+//! `feedback.survey.recorded`: the return visit's survey. Solved: the request's life is over and
+//! it closes. Not solved: it stays open (feedback opened a complaint, field-service a follow-up
+//! work order); the timeline says so.
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::outbox::Outbox;
@@ -26,7 +28,7 @@ impl SurveyRecorded {
 #[async_trait::async_trait]
 impl Handler for SurveyRecorded {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
-        let _: feedback::SurveyRecorded = ev.payload()?;
+        let survey: feedback::SurveyRecorded = ev.payload()?;
         let no = request_no_of(ev);
         let Some(before) = requests::get(txn, &no).await? else {
             return Ok(());
@@ -39,13 +41,13 @@ impl Handler for SurveyRecorded {
         let Some(r) = apply(txn, ev, &no, &super::summary::summarize(ev)).await? else {
             return Ok(());
         };
-        if r.status == RequestStatus::Closed {
+        if survey.resolved && r.status != RequestStatus::Cancelled {
             close(
                 txn,
                 &self.outbox,
                 &r,
                 pb::CloseReason::SurveyRecorded,
-                "survey recorded after the return visit",
+                "survey recorded after the return visit: problem solved",
             )
             .await?;
         }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use sea_orm::DatabaseTransaction;
 
 use crate::domain::RequestStatus;
-use crate::domain::lifecycle::target_of;
+use crate::domain::lifecycle::{in_service_move, target_of};
 use crate::service::Intake;
 use crate::store::requests::{self, StoredRequest};
 use crate::store::timeline;
@@ -53,9 +53,15 @@ pub async fn apply(
         tracing::warn!(request_no, routing_key = %ev.routing_key, "event about a request intake does not know");
         return Ok(None);
     };
-    let after = target_of(&ev.routing_key)
-        .map(|t| r.status.advance(t))
-        .unwrap_or(r.status);
+    let target = match ev.routing_key.as_str() {
+        "fieldservice.workorder.status_changed" => {
+            let moved: aftersales_platform::proto::fieldservice::v1::WorkOrderStatusChanged =
+                ev.payload()?;
+            in_service_move(moved.to()).then_some(RequestStatus::InService)
+        }
+        rk => target_of(rk),
+    };
+    let after = target.map(|t| r.status.advance(t)).unwrap_or(r.status);
     if after != r.status {
         requests::set_status(txn, request_no, after, "", Utc::now()).await?;
         r.status = after;

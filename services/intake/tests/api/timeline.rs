@@ -108,6 +108,7 @@ async fn the_timeline_follows_the_request_across_services_and_the_survey_closes_
             request_no: no.clone(),
             branch: b.into(),
             satisfied: true,
+            resolved: true,
             ..Default::default()
         },
     )
@@ -315,5 +316,174 @@ async fn an_amended_purchase_order_adds_its_entry_only_to_the_requests_it_added(
     // Let the second revision be handled before counting again.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(both, (1, 1));
-    assert_eq!(issued_entries(first.clone()).await, 1, "the first request got one entry");
+    assert_eq!(
+        issued_entries(first.clone()).await,
+        1,
+        "the first request got one entry"
+    );
+}
+
+#[tokio::test]
+async fn an_unsolved_survey_keeps_the_request_open_and_says_why_on_the_timeline() {
+    let app = spawn_app().await;
+    let mut client = app.agent("SH01").await;
+    let no = submit(&mut client, "SH01").await.request_no;
+    let b = "SH01";
+    app.publish(
+        "fieldservice",
+        &no,
+        b,
+        &aftersales_platform::proto::fieldservice::v1::WorkOrderCompleted {
+            request_no: no.clone(),
+            work_order_no: "WO-2611-000001".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Completed)
+        .await;
+    app.publish(
+        "feedback",
+        &no,
+        b,
+        &feedback::SurveyRecorded {
+            request_no: no.clone(),
+            branch: b.into(),
+            satisfied: false,
+            resolved: false,
+            complaint_id: "C-2611-000007".into(),
+            follow_up: Some(Default::default()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let entry = aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let mut client = client.clone();
+        let no = no.clone();
+        async move {
+            let t = client
+                .get_timeline(pb::GetTimelineRequest { request_no: no })
+                .await
+                .ok()?
+                .into_inner();
+            t.entries
+                .into_iter()
+                .find(|e| e.r#type == "feedback.survey.recorded")
+        }
+    })
+    .await
+    .expect("the survey reaches the timeline");
+    assert!(
+        entry.summary.contains("NOT solved")
+            && entry.summary.contains("C-2611-000007")
+            && entry.summary.contains("follow-up"),
+        "{}",
+        entry.summary
+    );
+    let r = client
+        .get_request(pb::GetRequestRequest {
+            request_no: no.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .request
+        .unwrap();
+    assert_eq!(r.status(), pb::RequestStatus::Completed, "still open");
+
+    // The follow-up visit's survey solves it: now it closes.
+    app.publish(
+        "feedback",
+        &no,
+        b,
+        &feedback::SurveyRecorded {
+            request_no: no.clone(),
+            branch: b.into(),
+            satisfied: true,
+            resolved: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    app.wait_status(&mut client, &no, pb::RequestStatus::Closed)
+        .await;
+}
+
+#[tokio::test]
+async fn a_work_order_waiting_for_parts_keeps_the_request_cancellable_and_a_technician_on_site_puts_it_in_service()
+ {
+    use aftersales_platform::proto::fieldservice::v1 as fs;
+    let app = spawn_app().await;
+    let mut client = app.agent("SH01").await;
+    let b = "SH01";
+    let moved = |no: &str, to: fs::WorkOrderStatus| fs::WorkOrderStatusChanged {
+        request_no: no.into(),
+        branch: b.into(),
+        work_order_no: format!("WO-{no}"),
+        to: to as i32,
+        ..Default::default()
+    };
+    let waiting = submit(&mut client, b).await.request_no;
+    let visited = submit(&mut client, b).await.request_no;
+    for no in [&waiting, &visited] {
+        app.publish(
+            "claims",
+            no,
+            b,
+            &claims::ClaimApproved {
+                request_no: no.clone(),
+                branch: b.into(),
+                ..Default::default()
+            },
+        )
+        .await;
+        app.wait_status(&mut client, no, pb::RequestStatus::Approved)
+            .await;
+    }
+    app.publish(
+        "fieldservice",
+        &waiting,
+        b,
+        &moved(&waiting, fs::WorkOrderStatus::WaitingParts),
+    )
+    .await;
+    app.publish(
+        "fieldservice",
+        &visited,
+        b,
+        &moved(&visited, fs::WorkOrderStatus::OnSite),
+    )
+    .await;
+    app.wait_status(&mut client, &visited, pb::RequestStatus::InService)
+        .await;
+    // The waiting one's move is on its timeline, its status unchanged, and it can be cancelled.
+    aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let mut client = client.clone();
+        let no = waiting.clone();
+        async move {
+            let t = client
+                .get_timeline(pb::GetTimelineRequest { request_no: no })
+                .await
+                .ok()?
+                .into_inner();
+            t.entries
+                .iter()
+                .any(|e| e.r#type == "fieldservice.workorder.status_changed")
+                .then_some(())
+        }
+    })
+    .await
+    .expect("the move reaches the timeline");
+    let cancelled = client
+        .cancel_request(pb::CancelRequestRequest {
+            request_no: waiting.clone(),
+            reason: "customer bought a new unit".into(),
+            idempotency_key: "cancel-waiting".into(),
+        })
+        .await
+        .expect("a request waiting for parts can be cancelled")
+        .into_inner()
+        .request
+        .unwrap();
+    assert_eq!(cancelled.status(), pb::RequestStatus::Cancelled);
 }
