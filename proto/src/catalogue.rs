@@ -76,6 +76,7 @@ catalogue! {
     "procurement.po.issued" => procurement::PoIssued,
     "procurement.po.received" => procurement::PoReceived,
     "procurement.po.overdue" => procurement::PoOverdue,
+    "procurement.po.cancelled" => procurement::PoCancelled,
     "procurement.supplier.status_changed" => procurement::SupplierStatusChanged,
 
     "logistics.shipment.planned" => logistics::ShipmentPlanned,
@@ -84,6 +85,7 @@ catalogue! {
     "logistics.shipment.exception" => logistics::ShipmentException,
     "logistics.pickup.scheduled" => logistics::PickupScheduled,
     "logistics.pickup.completed" => logistics::PickupCompleted,
+    "logistics.pickup.overdue" => logistics::PickupOverdue,
 
     "fieldservice.workorder.created" => fieldservice::WorkOrderCreated,
     "fieldservice.workorder.scheduled" => fieldservice::WorkOrderScheduled,
@@ -96,6 +98,7 @@ catalogue! {
     "feedback.survey.recorded" => feedback::SurveyRecorded,
     "feedback.complaint.opened" => feedback::ComplaintOpened,
     "feedback.complaint.escalated" => feedback::ComplaintEscalated,
+    "feedback.complaint.resolved" => feedback::ComplaintResolved,
 }
 
 /// Whether `routing_key` is in the catalogue.

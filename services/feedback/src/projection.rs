@@ -244,6 +244,22 @@ fn decode(
                 quoted_minor: quoted,
             }]
         }
+        "procurement.po.cancelled" => {
+            let p = procurement::v1::PoCancelled::decode(bytes)?;
+            // A cancelled PO bought nothing: it outranks every revision (in whatever order the
+            // two arrive) and counts zero.
+            vec![Fact::Purchase {
+                po_number: if p.po_number.is_empty() {
+                    env.subject.clone()
+                } else {
+                    p.po_number
+                },
+                revision: i32::MAX,
+                at: at(&p.cancelled_at),
+                actual_minor: 0,
+                quoted_minor: 0,
+            }]
+        }
         "fieldservice.workorder.completed" => {
             let p = fieldservice::v1::WorkOrderCompleted::decode(bytes)?;
             let no = request(&p.request_no, env);
@@ -617,6 +633,31 @@ mod tests {
             ..Default::default()
         };
         assert!(facts_of(&unquoted).is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_purchase_order_outranks_every_revision_and_counts_zero() {
+        let cancelled = procurement::v1::PoCancelled {
+            po_number: "PO-1".into(),
+            ..Default::default()
+        };
+        let f = facts(
+            &envelope("procurement.po.cancelled", cancelled.encode_to_vec()),
+            &Policy::demo().unwrap(),
+            &Calendar::standard(480),
+        );
+        assert!(
+            matches!(
+                f.as_slice(),
+                [Fact::Purchase {
+                    actual_minor: 0,
+                    quoted_minor: 0,
+                    revision: i32::MAX,
+                    ..
+                }]
+            ),
+            "{f:?}"
+        );
     }
 
     fn facts_of(p: &procurement::v1::PoIssued) -> Vec<Fact> {

@@ -117,33 +117,6 @@ impl Feedback {
         Ok(())
     }
 
-    /// Records an event of feedback's that the catalogue does not list yet (so it cannot be
-    /// published): in the event log only, for the KPIs. `feedback.complaint.resolved` until the
-    /// catalogue has it.
-    pub async fn record_unpublished<E: Message + prost::Name, C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        routing_key: &str,
-        meta: EventMeta<'_>,
-        payload: &E,
-    ) -> Result<(), Error> {
-        let now = chrono::Utc::now();
-        let env = EventEnvelope {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            r#type: E::full_name(),
-            occurred_at: Some(crate::wire::timestamp(now)),
-            producer: self.outbox.producer().to_owned(),
-            subject: meta.subject.to_owned(),
-            sequence: 0,
-            branch: meta.branch.to_owned(),
-            payload: payload.encode_to_vec(),
-            routing_key: routing_key.to_owned(),
-            request_no: meta.request_no.to_owned(),
-        };
-        self.record(conn, &env).await?;
-        Ok(())
-    }
-
     /// Records an idempotency key in `conn`'s transaction: `None` for a new command, the target
     /// of the first use for a repeat of the same command; the key reused for another command is
     /// ALREADY_EXISTS.

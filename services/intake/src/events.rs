@@ -20,6 +20,7 @@ const SPECIAL: &[&str] = &[
     "procurement.po.issued",
     "procurement.po.received",
     "procurement.po.overdue",
+    "procurement.po.cancelled",
 ];
 
 pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
@@ -40,6 +41,7 @@ pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
         "procurement.po.issued",
         "procurement.po.received",
         "procurement.po.overdue",
+        "procurement.po.cancelled",
     ] {
         subs.push(Subscription::new(rk, po_update::PoUpdate::new(intake)));
     }

@@ -275,9 +275,12 @@ impl ProcurementService for Api {
         &self,
         request: Request<pb::CancelPurchaseOrderRequest>,
     ) -> Result<Response<pb::CancelPurchaseOrderResponse>, Status> {
-        self.writer(&request)?;
+        let caller = self.writer(&request)?;
         let cmd = CancelPo::try_from(request.get_ref()).map_err(Error::from)?;
-        let v = self.procurement.cancel_purchase_order(cmd).await?;
+        let v = self
+            .procurement
+            .cancel_purchase_order(&caller.subject, cmd)
+            .await?;
         Ok(Response::new(pb::CancelPurchaseOrderResponse {
             purchase_order: Some(wire::po(&v, self.procurement.today())),
         }))

@@ -288,9 +288,8 @@ impl Feedback {
         )
         .map_err(|r| Error::precondition(format!("complaint {}: {r}", c.complaint_id)))?;
         complaints::update(&txn, &c).await?;
-        self.record_unpublished(
+        self.emit(
             &txn,
-            "feedback.complaint.resolved",
             meta(&c.request_no, &c.complaint_id, &c.branch),
             &wire::complaint_resolved(&c),
         )

@@ -32,6 +32,7 @@ impl Handler for PoUpdate {
                 }
             }
             "procurement.po.received" => ev.payload::<procurement::PoReceived>()?.request_nos,
+            "procurement.po.cancelled" => ev.payload::<procurement::PoCancelled>()?.request_nos,
             _ => ev.payload::<procurement::PoOverdue>()?.request_nos,
         };
         let summary = super::summary::summarize(ev);

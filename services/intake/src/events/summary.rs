@@ -76,6 +76,18 @@ pub fn summarize(ev: &Received) -> String {
             .map(|e| format!("Purchase order {} received", e.po_number)),
         "procurement.po.overdue" => decode::<procurement::v1::PoOverdue>(ev)
             .map(|e| format!("Purchase order {} is late", e.po_number)),
+        "procurement.po.cancelled" => decode::<procurement::v1::PoCancelled>(ev).map(|e| {
+            format!(
+                "Purchase order {} cancelled ({}); the parts wait for a supplier again",
+                e.po_number, e.reason
+            )
+        }),
+        "logistics.pickup.overdue" => decode::<logistics::v1::PickupOverdue>(ev).map(|e| {
+            format!(
+                "The customer's own return {} has not arrived: call the customer",
+                e.pickup_no
+            )
+        }),
         "logistics.shipment.dispatched" => decode::<logistics::v1::ShipmentDispatched>(ev)
             .map(|e| format!("Shipped with {}, waybill {}", e.carrier, e.waybill_no)),
         "logistics.shipment.delivered" => decode::<logistics::v1::ShipmentDelivered>(ev)

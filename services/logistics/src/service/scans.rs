@@ -13,6 +13,7 @@ use crate::carrier::SIM;
 use crate::domain::{ExceptionKind, PickupStatus, Source, TrackingStatus};
 use crate::error::Error;
 use crate::store::{pickups, shipments, sim};
+use crate::wire;
 
 /// Items one scan handles at most; the next tick takes the rest.
 const BATCH: u64 = 200;
@@ -145,6 +146,13 @@ impl Logistics {
                 self.policy.pickup.chase_after_days
             );
             pickups::save(&txn, &p).await?;
+            self.stage(
+                &txn,
+                &p.request_no,
+                &p.branch,
+                &wire::pickup_overdue_event(&p),
+            )
+            .await?;
             txn.commit().await?;
             tracing::info!(request_no = %p.request_no, pickup_no = %p.pickup_no, "customer chased for the return");
             n += 1;

@@ -141,6 +141,7 @@ async fn a_return_for_the_customers_own_reasons_pays_the_regions_pick_up_fee() {
 #[tokio::test]
 async fn a_customer_shipping_the_unit_themselves_is_chased_once_after_five_working_days() {
     let app = spawn_app().await;
+    let mut overdue = app.subscribe("logistics.pickup.overdue").await;
     let no = request_no("SH01");
     let mut agent = app.agent("SH01");
     let p = agent
@@ -197,6 +198,19 @@ async fn a_customer_shipping_the_unit_themselves_is_chased_once_after_five_worki
         .pickup
         .unwrap();
     assert_eq!(first.chased_at, again.chased_at);
+    // Announced once, for the branch to call the customer.
+    let env = crate::helpers::next_event(&mut overdue, "logistics.pickup.overdue", &no).await;
+    let ev: aftersales_platform::proto::logistics::v1::PickupOverdue = crate::helpers::decode(&env);
+    assert_eq!(
+        (ev.pickup_no.as_str(), ev.request_no.as_str()),
+        (p.pickup_no.as_str(), no.as_str())
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), overdue.recv())
+            .await
+            .is_err(),
+        "a second pickup.overdue"
+    );
 
     // It arrives after all: completed (and no more chasing).
     let done = app

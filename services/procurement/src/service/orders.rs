@@ -271,6 +271,27 @@ impl Procurement {
             .await
     }
 
+    /// Stages `procurement.po.cancelled` for a PO that was just cancelled (`by`: who, or
+    /// "system" when its last request was cancelled).
+    pub(crate) async fn stage_cancelled<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        po: &Po,
+        request_nos: Vec<String>,
+        by: &str,
+    ) -> Result<(), Error> {
+        let event = aftersales_platform::proto::procurement::v1::PoCancelled {
+            po_number: po.po_number.clone(),
+            supplier_id: po.supplier_id.clone(),
+            reason: po.cancel_reason.clone(),
+            request_nos,
+            cancelled_at: po.cancelled_at.map(wire::timestamp),
+            cancelled_by: by.to_owned(),
+        };
+        self.stage(txn, &po.po_number, &event.request_nos, &event)
+            .await
+    }
+
     /// Issues a PO a person raised. Every bad field is named at once and nothing is written:
     /// a supplier or quote that does not exist, a part procurement does not buy or the supplier
     /// is not qualified for, a promised date in the past. A supplier that may not take orders,
@@ -506,7 +527,7 @@ impl Procurement {
     /// Cancels a PO nothing was received on. Cancelling a cancelled PO returns it. The shortages
     /// it carried wait for a supplier again (the sourcing scan orders them by the rule); stock
     /// it replenished is left to the next low-stock signal.
-    pub async fn cancel_purchase_order(&self, cmd: CancelPo) -> Result<PoView, Error> {
+    pub async fn cancel_purchase_order(&self, actor: &str, cmd: CancelPo) -> Result<PoView, Error> {
         let po = orders::get(&self.db, &cmd.po_number)
             .await?
             .ok_or_else(|| Error::not_found(format!("purchase order {}", cmd.po_number)))?;
@@ -530,13 +551,20 @@ impl Procurement {
         po.cancelled_at = Some(now);
         po.cancel_reason = cmd.reason.clone();
         orders::update(&txn, &po).await?;
+        let mut served = BTreeSet::new();
         for d in demands::ordered_on(&txn, &po.po_number).await? {
             let back = match d.kind {
                 Kind::Shortage => Status::Unsourced,
                 Kind::Replenishment => Status::Cancelled,
             };
+            served.extend(d.request_no.clone());
             demands::set_off_order(&txn, d.demand_id, back, now).await?;
         }
+        for l in &po.lines {
+            served.extend(l.manual_request_nos.iter().cloned());
+        }
+        self.stage_cancelled(&txn, &po, served.into_iter().collect(), actor)
+            .await?;
         let view = self.view(&txn, po).await?;
         txn.commit().await?;
         tracing::info!(po_number = %cmd.po_number, reason = %cmd.reason, "purchase order cancelled by hand");

@@ -171,6 +171,14 @@ impl Procurement {
             po.revision += 1;
             orders::update(txn, &po).await?;
             let status = po.status;
+            if status == PoStatus::Cancelled {
+                // Left with nothing: what it still served was this request's quantity.
+                let mut served: Vec<String> =
+                    ds.iter().filter_map(|d| d.request_no.clone()).collect();
+                served.sort_unstable();
+                served.dedup();
+                self.stage_cancelled(txn, &po, served, "system").await?;
+            }
             let view = self.view(txn, po).await?;
             if status.is_open() {
                 self.stage_issued(txn, &view, Vec::new()).await?;

@@ -473,6 +473,7 @@ async fn the_last_request_of_a_po_cancelled_cancels_the_po_and_a_shortage_after_
     app.register("SUP-A", &["RMT-01"]).await;
     app.quote("SUP-A", "RMT-01", 3_300, 3).await;
     let no = request_no(1);
+    let mut cancelled_events = app.subscribe("procurement.po.cancelled").await;
     app.shortage(&no, "RMT-01", 2).await;
     let po = app.wait_po_of(&no).await;
 
@@ -488,6 +489,16 @@ async fn the_last_request_of_a_po_cancelled_cancels_the_po_and_a_shortage_after_
         "every request it served was cancelled"
     );
     assert!(cancelled.request_nos.is_empty());
+    let env = crate::helpers::next_event(&mut cancelled_events, |_| true).await;
+    let ev: aftersales_platform::proto::procurement::v1::PoCancelled = crate::helpers::decode(&env);
+    assert_eq!(
+        (
+            ev.po_number.as_str(),
+            ev.request_nos.clone(),
+            ev.cancelled_by.as_str()
+        ),
+        (po.po_number.as_str(), vec![no.clone()], "system")
+    );
 
     // Cancelled first: the shortage that follows finds the marker.
     let later = request_no(2);

@@ -4,7 +4,7 @@ use aftersales_platform::proto::procurement::v1 as pb;
 use procurement::service::scans::SOURCING;
 use tonic::Code;
 
-use crate::helpers::{request_no, spawn_app};
+use crate::helpers::{decode, next_event, request_no, spawn_app};
 
 fn line(part: &str, quantity: u32) -> pb::PurchaseOrderLineInput {
     pb::PurchaseOrderLineInput {
@@ -142,6 +142,7 @@ async fn a_shortage_po_cancelled_by_hand_is_ordered_again_by_the_sourcing_scan()
     app.register("SUP-A", &["RMT-01"]).await;
     app.quote("SUP-A", "RMT-01", 3_300, 3).await;
     let no = request_no(1);
+    let mut cancelled_events = app.subscribe("procurement.po.cancelled").await;
     app.shortage(&no, "RMT-01", 2).await;
     let first = app.wait_po_of(&no).await;
 
@@ -165,6 +166,14 @@ async fn a_shortage_po_cancelled_by_hand_is_ordered_again_by_the_sourcing_scan()
     );
     let twice = app.buyer().cancel_purchase_order(cancel).await.unwrap();
     assert_eq!(twice.into_inner().purchase_order.unwrap(), cancelled);
+    // Announced once, with the request it served, the reason and who.
+    let env = next_event(&mut cancelled_events, |_| true).await;
+    let ev: aftersales_platform::proto::procurement::v1::PoCancelled = decode(&env);
+    assert_eq!(ev.po_number, first.po_number);
+    assert_eq!(ev.request_nos, vec![no.clone()]);
+    assert_eq!(ev.reason, "the supplier cannot deliver this month");
+    assert!(!ev.cancelled_by.is_empty() && ev.cancelled_by != "system");
+    assert_eq!(env.request_no, no);
     // A cancelled PO is not re-dated.
     let err = app
         .buyer()
