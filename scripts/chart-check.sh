@@ -14,6 +14,8 @@
 # any); a bad set that passes, or fails elsewhere, fails the check. A set whose stage is "run"
 # is a fixture of `make chart-run` (scripts/chart_run.py starts the rendered binaries and must
 # reject it): here it must pass all four static stages, or it would prove nothing about chart-run.
+# Each demo policy the chart carries (files/<service>-policy.toml) must be identical to the
+# service's own (services/<service>/policy/demo.toml).
 # The dev infrastructure (kubectl kustomize k8s/) gets the validate stage too.
 # Ends with "chart-check: N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -104,6 +106,29 @@ for values in "${bad[@]}"; do
     sed 's/^/      /' "$WORK/log" | tail -n 20
   else
     pass "$name: rejected at $stage as expected ($reason)"
+  fi
+done
+
+# The demo policies the chart carries (files/<service>-policy.toml, what an empty
+# `policies.<service>` mounts) are copies of the services' own (services/<service>/policy/demo.toml,
+# what the binary compiles in): the two must not drift apart. Every key of `policies` needs its
+# copy, and every copy its key.
+policy_services="$("$VENV/bin/python" -c 'import sys, yaml; print(*(yaml.safe_load(open(sys.argv[1])).get("policies") or {}))' "$CHART/values.yaml")"
+for f in "$CHART"/files/*-policy.toml; do
+  svc="$(basename "$f" -policy.toml)"
+  case " $policy_services " in *" $svc "*) ;; *) fail "files/$(basename "$f"): no key policies.$svc in values.yaml mounts it";; esac
+done
+for svc in $policy_services; do
+  copy="$CHART/files/$svc-policy.toml" demo="$ROOT/services/$svc/policy/demo.toml"
+  if [ ! -f "$copy" ]; then
+    fail "policies.$svc: the chart carries no files/$svc-policy.toml (copy services/$svc/policy/demo.toml)"
+  elif [ ! -f "$demo" ]; then
+    fail "files/$svc-policy.toml: services/$svc/policy/demo.toml does not exist"
+  elif cmp -s "$copy" "$demo"; then
+    pass "files/$svc-policy.toml: identical to services/$svc/policy/demo.toml"
+  else
+    fail "files/$svc-policy.toml differs from services/$svc/policy/demo.toml (cp services/$svc/policy/demo.toml charts/aftersales/files/$svc-policy.toml):"
+    diff -u "$demo" "$copy" | head -n 20 | sed 's/^/      /'
   fi
 done
 

@@ -17,6 +17,7 @@ import json
 import re
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import yaml
 
@@ -36,6 +37,12 @@ ADMIN_PORTS = {name: port + 1000 for name, port in GRPC_PORTS.items()} | {"gatew
 HTTP_PORTS = {"gateway": 8080}
 SERVICES = list(ADMIN_PORTS)
 DB_SERVICES = set(GRPC_PORTS)  # every service but the gateway owns a database
+REDIS_SERVICES = {"field-service", "gateway"}  # appointment slot holds; rate limits, idempotency, stream
+# The services that read a policy file (AFTERSALES__<SERVICE>__POLICY_FILE), and the demo policy
+# the chart carries for each (files/<service>-policy.toml) when `policies.<service>` is empty.
+POLICY_SERVICES = {"claims-review", "procurement", "logistics", "field-service", "feedback"}
+CHART_FILES = Path(__file__).resolve().parent.parent / "charts" / "aftersales" / "files"
+POLICY_FILE_ENV = re.compile(r"^AFTERSALES__[A-Z0-9_]+__POLICY_FILE$")
 
 # Names whose value must come from a Secret, never a literal.
 SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|(DATABASE|AMQP|REDIS)__URL)$|CARRIER_SECRETS__")
@@ -76,6 +83,11 @@ def quantity(value) -> Decimal | None:
         return Decimal(text[: len(text) - len(suffix)]) * SUFFIX[suffix]
     except InvalidOperation:
         return None
+
+
+def section(name: str) -> str:
+    """A service's section in its variables' names (field-service → FIELD_SERVICE)."""
+    return name.upper().replace("-", "_")
 
 
 def effective(values: dict, name: str) -> dict:
@@ -275,11 +287,28 @@ class Checker:
                     self.error(dep, f"serviceAccountName {sa!r} is not the service's ServiceAccount")
             for job in jobs:
                 self.check_job(job, name)
+            for dep in self.for_service("Deployment", name):
+                self.check_dependencies(dep, name)
+                self.check_policy(dep, name)
             for np in self.for_service("NetworkPolicy", name):
                 self.check_networkpolicy(np, name, enabled)
             for sm in self.for_service("ServiceMonitor", name):
                 self.check_servicemonitor(sm, name)
 
+        policy_cms = {cm["metadata"]["name"] for cm in self.of_kind("ConfigMap")
+                      if cm["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "policy"}
+        wanted_cms = {f"{d['metadata']['name']}-policy" for s in POLICY_SERVICES if s in enabled
+                      for d in self.for_service("Deployment", s)}
+        for extra in sorted(policy_cms - wanted_cms):
+            self.error(None, f"ConfigMap/{extra}: a policy ConfigMap no enabled policy-reading service mounts")
+        unknown_policies = set(self.values.get("policies") or {}) - POLICY_SERVICES
+        if unknown_policies:
+            self.error(None, f"policies names services that read no policy: {sorted(unknown_policies)}")
+        for job in self.of_kind("Job"):
+            component = job["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+            if component != "migration":  # migration Jobs are checked with their service
+                self.check_pod(job, job["spec"]["template"], job["metadata"].get("labels", {}).get("app.kubernetes.io/name", "?"))
+        self.check_rebuild_job()
         for sa in self.of_kind("ServiceAccount"):
             if sa.get("automountServiceAccountToken") is not False:
                 self.error(sa, "must set automountServiceAccountToken: false")
@@ -292,6 +321,76 @@ class Checker:
         self.check_selectors()
         self.check_monitoring()
         return self.errors
+
+    def check_dependencies(self, dep: dict, name: str) -> None:
+        """The Secrets a service needs, and only those: its database, the broker, Redis."""
+        for c in dep["spec"]["template"]["spec"].get("containers") or []:
+            env = self.container_env(c)
+            for var, want in (("AFTERSALES__DATABASE__URL", name in DB_SERVICES),
+                              ("AFTERSALES__AMQP__URL", True),
+                              ("AFTERSALES__REDIS__URL", name in REDIS_SERVICES)):
+                if want and var not in env:
+                    self.error(dep, f"container {c['name']} has no {var}")
+                if not want and var in env:
+                    self.error(dep, f"container {c['name']} gets {var}, which {name} does not use")
+
+    def check_policy(self, dep: dict, name: str) -> None:
+        """A policy-reading service gets its policy file (the values' or the chart's demo copy)
+        from its own ConfigMap, and a checksum that rolls its pods when it changes; no other
+        service gets one."""
+        pod = dep["spec"]["template"]
+        var = f"AFTERSALES__{section(name)}__POLICY_FILE"
+        for c in pod["spec"].get("containers") or []:
+            env = self.container_env(c)
+            others = sorted(n for n in env if POLICY_FILE_ENV.match(n) and n != var)
+            if others:
+                self.error(dep, f"container {c['name']} sets {others}, not {name}'s own variables")
+            if name not in POLICY_SERVICES:
+                if var in env:
+                    self.error(dep, f"container {c['name']} sets {var}, but {name} reads no policy")
+                continue
+            path = (env.get(var) or {}).get("value")
+            if not path:
+                self.error(dep, f"container {c['name']} has no {var}: {name} would run its compiled-in demo policy")
+                continue
+            mount = next((m for m in c.get("volumeMounts") or []
+                          if path.startswith(m["mountPath"].rstrip("/") + "/")), None)
+            volume = next((v for v in pod["spec"].get("volumes") or [] if mount and v["name"] == mount["name"]), {})
+            cm_name = (volume.get("configMap") or {}).get("name")
+            if cm_name != f"{dep['metadata']['name']}-policy":
+                self.error(dep, f"{var} is not mounted from the ConfigMap {dep['metadata']['name']}-policy (but {cm_name!r})")
+                continue
+            cm = next((o for o in self.of_kind("ConfigMap") if o["metadata"]["name"] == cm_name), None)
+            if cm is None:
+                self.error(dep, f"mounts the policy ConfigMap {cm_name}, which is not rendered")
+                continue
+            rendered = ((cm.get("data") or {}).get("policy.toml") or "").rstrip("\n")
+            own = (self.values.get("policies") or {}).get(name) or ""
+            demo = CHART_FILES / f"{name}-policy.toml"
+            want = own if own else (demo.read_text() if demo.exists() else None)
+            if want is None:
+                self.error(cm, f"policies.{name} is empty and the chart carries no {demo.name}")
+            elif rendered != want.rstrip("\n"):
+                source = f"policies.{name}" if own else f"files/{demo.name}"
+                self.error(cm, f"policy.toml is not {source} as given")
+        if name in POLICY_SERVICES and "checksum/policy" not in (pod["metadata"].get("annotations") or {}):
+            self.error(dep, "has no checksum/policy annotation: a changed policy would not roll its pods")
+
+    def check_rebuild_job(self) -> None:
+        """feedback's read-model rebuild: rendered exactly when asked for, with feedback's policy."""
+        asked = bool((self.values.get("rebuildReadModel") or {}).get("enabled"))
+        jobs = self.for_service("Job", "feedback", component="rebuild-read-model")
+        if asked != bool(jobs) or len(jobs) > 1:
+            self.error(None, f"rebuildReadModel.enabled is {asked} but {len(jobs)} rebuild Jobs rendered")
+        for job in jobs:
+            annotations = job["metadata"].get("annotations") or {}
+            if "helm.sh/hook" in annotations:
+                self.error(job, "is a hook: it must run after the policy ConfigMap exists")
+            c = job["spec"]["template"]["spec"]["containers"][0]
+            if c.get("command") != ["/usr/local/bin/feedback"] or c.get("args") != ["rebuild-read-model"]:
+                self.error(job, "does not run '/usr/local/bin/feedback rebuild-read-model'")
+            if "AFTERSALES__FEEDBACK__POLICY_FILE" not in self.container_env(c):
+                self.error(job, "has no AFTERSALES__FEEDBACK__POLICY_FILE: it would rebuild with the demo policy")
 
     def check_monitoring(self) -> None:
         """The PrometheusRule and the dashboard ConfigMap exist exactly when enabled; every alert
@@ -375,17 +474,21 @@ class Checker:
         }
         if self.auth_mode == "jwks":
             allowed_out.add(self.values["networkPolicies"]["egress"]["identityProvider"]["port"])
+        ports = {k: self.values["networkPolicies"]["egress"][k]["port"] for k in ("postgres", "rabbitmq", "redis")}
+        needed = {ports["rabbitmq"]}
         if name in DB_SERVICES:
-            allowed_out |= {5432, 5672, self.values["networkPolicies"]["egress"]["postgres"]["port"],
-                            self.values["networkPolicies"]["egress"]["rabbitmq"]["port"]}
-        else:
-            allowed_out |= {5672, 6379, self.values["networkPolicies"]["egress"]["rabbitmq"]["port"],
-                            self.values["networkPolicies"]["egress"]["redis"]["port"]}
-            allowed_out |= {GRPC_PORTS[s] for s in enabled if s in GRPC_PORTS}
+            needed.add(ports["postgres"])
+        if name in REDIS_SERVICES:
+            needed.add(ports["redis"])
+        if name not in GRPC_PORTS:
+            needed |= {GRPC_PORTS[s] for s in enabled if s in GRPC_PORTS}
+        allowed_out |= needed
         if None in egress_ports or any(not r.get("ports") for r in spec.get("egress") or []):
             self.error(np, "an egress rule opens every port")
         if egress_ports - allowed_out:
             self.error(np, f"egress to unexpected ports {sorted(p for p in egress_ports - allowed_out if p)}")
+        if needed - egress_ports:
+            self.error(np, f"no egress to ports {sorted(needed - egress_ports)} the service needs")
 
     def check_servicemonitor(self, sm: dict, name: str) -> None:
         services = self.for_service("Service", name)

@@ -2,8 +2,9 @@
 """`make chart-run`: the chart runs what it says.
 
 No cluster runs on these machines, so the check goes the other way round: it renders the chart
-(the defaults plus charts/aftersales/ci-run/values.yaml) and starts every Deployment and every
-Job of the render from its own spec, with the real service binaries (target/debug/<service>)
+(the defaults, all eight services, plus charts/aftersales/ci-run/values.yaml) and starts every
+Deployment and every Job of the render (the optional DLQ-replay and read-model rebuild too) from
+its own spec, with the real service binaries (target/debug/<service>)
 against the real Postgres, RabbitMQ and Redis on 127.0.0.1:
 
   - the container's command, args and environment exactly as rendered: `envFrom` ConfigMaps,
@@ -26,8 +27,9 @@ against the real Postgres, RabbitMQ and Redis on 127.0.0.1:
     that announced most stopped, the other one's scanner announces the last deadline;
   - auth: the pem and jwks setups (ci-run/auth-*-values.yaml) start intake and the gateway and
     accept a token signed by the identity provider's key, refusing HS256 and a wrong audience;
-  - catalog: with all eight services enabled, every rendered variable is read by its binary and
-    `config check` passes (the services that are not built out yet included);
+  - settings: every service enabled with the tuned settings of
+    charts/aftersales/ci/service-settings-values.yaml: every rendered variable is read by its
+    binary and `config check` accepts the values (the schema's bounds are the binaries');
   - negative fixtures: every charts/aftersales/ci-bad/ set marked `# expect-failure: run` must
     make this check fail (matching its `# expect-match:`); one that passes fails the check.
 
@@ -504,7 +506,7 @@ class Run:
         self.values_file = self.dir / "run-values.yaml"
         self.values_file.write_text(yaml.safe_dump({
             "serviceDefaults": {"env": {"AFTERSALES__AMQP__NAME_PREFIX": self.prefix}},
-            "services": {"gateway": {"env": {"AFTERSALES__REDIS__KEY_PREFIX": self.prefix}}},
+            "services": {s: {"env": {"AFTERSALES__REDIS__KEY_PREFIX": self.prefix}} for s in ("gateway", "field-service")},
         }))
         self.secrets = self.load_secrets()
 
@@ -1336,11 +1338,16 @@ def auth_run(run: Run, mode: str, report: Report) -> None:
 # ---------------------------------------------------------------------------------------- catalog
 
 
+SETTINGS_VALUES = CHART / "ci" / "service-settings-values.yaml"
+
+
 def catalog_run(run: Run, report: Report) -> None:
+    """Every service enabled with its settings tuned away from the defaults: each rendered name is
+    read by its binary and `config check` accepts each value."""
     names = ["intake", "claims-review", "procurement", "warehouse", "logistics", "field-service", "feedback", "gateway"]
-    what = "catalog: all eight services enabled"
+    what = f"catalog: all eight services enabled, settings of {SETTINGS_VALUES.relative_to(CHART)}"
     try:
-        rendered = run.render(sets=[f"services.{n}.enabled=true" for n in names])
+        rendered = run.render(SETTINGS_VALUES, sets=[f"services.{n}.enabled=true" for n in names])
     except RuntimeError as e:
         report.fail(what, [str(e)])
         return

@@ -22,17 +22,18 @@ without an entry here is rejected by values.schema.json before rendering.
   usesAmqp      talks to RabbitMQ (the gateway reads the event stream for SSE and /board)
   usesRedis     talks to Redis
   usesAuth      verifies bearer JWTs (every service does, DESIGN §7: the gateway forwards the caller's token)
-  policyFile    reads a policy file (AFTERSALES__CLAIMS_REVIEW__POLICY_FILE), mounted from the chart's ConfigMap
+  policyFile    reads a policy file (AFTERSALES__<SERVICE>__POLICY_FILE), mounted from its policy
+                ConfigMap: `policies.<service>` in values, or the demo policy in files/<service>-policy.toml
   carrierHooks  receives carrier webhooks: AFTERSALES__GATEWAY__CARRIER_SECRETS__<CARRIER> from a Secret
 */}}
 {{- define "aftersales.catalog" -}}
 intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true, carrierHooks: false}
-procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
 warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: true,  carrierHooks: false}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
 gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true}
 {{- end -}}
 
@@ -163,7 +164,29 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- with $root.Values.otel.environment }}{{ $attrs = append $attrs (printf "deployment.environment.name=%s" .) }}{{ end -}}
 {{- with $root.Values.otel.resourceAttributes }}{{ $attrs = append $attrs . }}{{ end -}}
 {{- $_ := set $env "OTEL_RESOURCE_ATTRIBUTES" (join "," $attrs) -}}
-{{- toYaml (merge (deepCopy (.svc.env | default dict)) $env) -}}
+{{- /* The service's own settings (`services.<name>.settings`): each key is the variable
+AFTERSALES__<SERVICE>__<KEY in snake case>, e.g. logistics' carrierOverride is
+AFTERSALES__LOGISTICS__CARRIER_OVERRIDE. Numbers are written as integers (values files give
+them as floats). Setting one in `env` as well is refused: one place per setting. */ -}}
+{{- $userEnv := .svc.env | default dict -}}
+{{- range $key, $value := .svc.settings | default dict -}}
+{{- $var := printf "AFTERSALES__%s__%s" (include "aftersales.section" $.name) ($key | snakecase | upper) -}}
+{{- if hasKey $userEnv $var -}}
+{{- fail (printf "services.%s: %s is set both as settings.%s and in env; set it in one place (settings)" $.name $var $key) -}}
+{{- end -}}
+{{- if or (kindIs "float64" $value) (kindIs "int64" $value) (kindIs "int" $value) -}}
+{{- $_ := set $env $var (toString (int64 $value)) -}}
+{{- else -}}
+{{- $_ := set $env $var (toString $value) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (merge (deepCopy $userEnv) $env) -}}
+{{- end -}}
+
+{{/* A service's section in its variables' names: AFTERSALES__<section>__… (field-service →
+FIELD_SERVICE). Takes the service name. */}}
+{{- define "aftersales.section" -}}
+{{- . | upper | replace "-" "_" -}}
 {{- end -}}
 
 {{/* Secret environment: EnvVars reading existing Secrets, never values. */}}
@@ -214,9 +237,23 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- define "aftersales.publicKeyPath" -}}/etc/aftersales/auth/public.pem{{- end -}}
 {{- define "aftersales.policyPath" -}}/etc/aftersales/policy/policy.toml{{- end -}}
 
-{{/* claims-review's policy: the values' TOML, or the demo policy the chart carries. */}}
+{{/* A service's policy (catalog: policyFile): `policies.<service>` from the values, or, when
+empty, the demo policy the chart carries in files/<service>-policy.toml (a copy of
+services/<service>/policy/demo.toml; chart-check fails when the two differ). Takes a service
+context. */}}
 {{- define "aftersales.policy" -}}
-{{- .Values.claimsReview.policy | default (.Files.Get "files/claims-review-policy.toml") -}}
+{{- $file := printf "files/%s-policy.toml" .name -}}
+{{- $policy := get (.root.Values.policies | default dict) .name | default (.root.Files.Get $file) -}}
+{{- required (printf "policies.%s is empty and the chart carries no %s" .name $file) $policy -}}
+{{- end -}}
+
+{{/* The variable pointing a policy-reading service at its mounted policy, for the pods that
+mount it (.withPolicy: the Deployment and the read-model rebuild). */}}
+{{- define "aftersales.policyEnv" -}}
+{{- if and .withPolicy .cat.policyFile }}
+- name: AFTERSALES__{{ include "aftersales.section" .name }}__POLICY_FILE
+  value: {{ include "aftersales.policyPath" .root }}
+{{- end }}
 {{- end -}}
 
 {{/* ---------------------------------------------------------------- pod pieces */}}
@@ -242,9 +279,10 @@ seccompProfile:
 {{- end -}}
 
 {{/* The pod's volumes: /tmp (the only writable place), the identity provider's public key
-(auth.mode=pem) and, for a Deployment (.withPolicy), claims-review's policy. The Jobs mount no
-policy: they run before the release's ConfigMaps exist on a first install, and none of them
-reads it (without AFTERSALES__CLAIMS_REVIEW__POLICY_FILE the binary holds the demo policy). */}}
+(auth.mode=pem) and, for a Deployment or the read-model rebuild (.withPolicy), the service's
+policy. The hook Jobs mount no policy: they run before the release's ConfigMaps exist on a first
+install, and none of them evaluates one (without AFTERSALES__<SERVICE>__POLICY_FILE the binary
+holds its demo policy). */}}
 {{- define "aftersales.volumes" -}}
 - name: tmp
   emptyDir:
@@ -387,7 +425,7 @@ spec:
         {{- end }}
         checksum/config: {{ include "aftersales.configEnv" . | sha256sum }}
         {{- if .cat.policyFile }}
-        checksum/policy: {{ include "aftersales.policy" .root | sha256sum }}
+        checksum/policy: {{ include "aftersales.policy" . | sha256sum }}
         {{- end }}
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ .cat.adminPort | quote }}
@@ -432,10 +470,7 @@ spec:
                 name: {{ include "aftersales.name" . }}
           env:
             {{- include "aftersales.secretEnv" . | trim | nindent 12 }}
-            {{- if .cat.policyFile }}
-            - name: AFTERSALES__CLAIMS_REVIEW__POLICY_FILE
-              value: {{ include "aftersales.policyPath" .root }}
-            {{- end }}
+            {{- include "aftersales.policyEnv" $ctx | nindent 12 }}
           {{- include "aftersales.probes" . | nindent 10 }}
           resources:
             {{- toYaml .svc.resources | nindent 12 }}
@@ -730,6 +765,7 @@ spec:
               value: {{ $value | quote }}
             {{- end }}
             {{- include "aftersales.secretEnv" . | trim | nindent 12 }}
+            {{- include "aftersales.policyEnv" . | nindent 12 }}
           resources:
             {{- toYaml .svc.resources | nindent 12 }}
           securityContext:
@@ -789,7 +825,7 @@ spec:
 {{- end -}}
 {{- end -}}
 
-{{/* claims-review's policy file, mounted by its Deployment ("aftersales.volumes"). */}}
+{{/* A service's policy file (catalog: policyFile), mounted by its Deployment ("aftersales.volumes"). */}}
 {{- define "aftersales.policyConfigMap" -}}
 {{- if .cat.policyFile -}}
 apiVersion: v1
@@ -800,7 +836,7 @@ metadata:
     {{- include "aftersales.labels" . | replace "component: server" "component: policy" | nindent 4 }}
 data:
   policy.toml: |
-    {{- include "aftersales.policy" .root | trimSuffix "\n" | nindent 4 }}
+    {{- include "aftersales.policy" . | trimSuffix "\n" | nindent 4 }}
 {{- end -}}
 {{- end -}}
 
