@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: up token infra build test grpcurl-check observability-check fmt-check lint unit chart-test chart-run smoke bench fuzz clean help
+.PHONY: up token infra build test grpcurl-check observability-check fmt-check lint unit chart-test chart-run smoke api-test api-test-full bench fuzz clean help
 
 help:
 	@echo "make up          infrastructure + build + every service + demo data (Ctrl-C stops)"
@@ -14,6 +14,8 @@ help:
 	@echo "make chart-run   start every Deployment and Job the chart renders, from its spec, with the built binaries"
 	@echo "make observability-check  promtool check/test of the alert rules, Grafana schema check of the dashboard"
 	@echo "make smoke       10-second low-rate k6 runs of the load scenarios (part of make test)"
+	@echo "make api-test    schemathesis on the gateway's /openapi.json against the real services (part of make test)"
+	@echo "make api-test-full  the same with many more cases per operation and the stateful phase"
 	@echo "make bench       release build + pgbench baseline + k6 + event lag -> loadtest/results/<date>.md"
 	@echo "make fuzz        a bounded fuzz run of the gateway's request parsing (nightly + cargo-fuzz)"
 
@@ -67,6 +69,17 @@ grpcurl-check: infra
 	@mkdir -p target
 	bash scripts/grpcurl-check.sh 2>&1 | tee target/grpcurl.log
 
+# The API fuzzer (loadtest/api-test.sh): a few minutes, at most API_TEST_EXAMPLES cases per
+# operation and phase; api-test-full runs many more and the stateful phase.
+api-test: infra
+	@mkdir -p target
+	bash loadtest/api-test.sh 2>&1 | tee target/api-test.log
+
+api-test-full: infra
+	@mkdir -p target
+	API_TEST_EXAMPLES=$${API_TEST_EXAMPLES:-400} API_TEST_PHASES=examples,coverage,fuzzing,stateful \
+	  bash loadtest/api-test.sh 2>&1 | tee target/api-test-full.log
+
 bench: infra
 	bash loadtest/bench.sh
 
@@ -74,8 +87,8 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd services/gateway && $(CARGO) +nightly fuzz run create_request -- -runs=$${RUNS:-200000} -max_total_time=$${SECONDS_MAX:-120}
 
-test: fmt-check lint unit chart-test chart-run smoke grpcurl-check observability-check
-	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/chart-run.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) <(tail -n 1 target/observability.log) | \
+test: fmt-check lint unit chart-test chart-run smoke grpcurl-check observability-check api-test
+	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/chart-run.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) <(tail -n 1 target/observability.log) <(tail -n 1 target/api-test.log) | \
 	  awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed/ { p += $$2; f += $$4 } END { printf "make test: %d passed, %d failed\n", p, f }'
 
 clean:

@@ -1,285 +1,459 @@
-//! The REST resources, one module each, plus the wire shapes they share, and [`routes`]: the
-//! one table the router is built from and the OpenAPI document is generated from, so the two
-//! cannot drift apart.
+//! The REST resources, one module each, plus the wire shapes they share. Every handler carries
+//! its `#[utoipa::path]`; [`routers`] gathers them into `OpenApiRouter`s, from which the gateway
+//! takes both the axum router it serves and the OpenAPI document ([`document`]), so the two
+//! cannot drift apart. The document is also the gate: [`crate::contract`] reads each operation's
+//! roles (its security scopes), its branch scope and its parameter and body schemas from it.
+//!
+//! A new service's paths are added the same way: a module here with its handlers annotated (path,
+//! parameters, body with an example from the demo data, responses, `security(("bearer" = [roles]))`,
+//! `extensions(("x-branch-scope" = …), ("x-problems" = [statuses]))`), its `routes()` added to
+//! [`routers`], its wire types deriving `ToSchema`. Nothing else: the gate, `/openapi.json`,
+//! `/docs`, the cross-branch matrix test and the API fuzzer pick it up from the document.
 
 pub mod board;
 pub mod carriers;
 pub mod claims;
 pub mod docs;
+pub mod page;
 pub mod requests;
+pub mod schema;
 pub mod stock;
 pub mod warehouse;
 pub mod wire;
 
-use axum::routing::{MethodRouter, get, post};
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, SchemaFormat, Type};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
+use crate::problem::ProblemDetails;
+use schema::{BEARER, PROBLEMS_EXTENSION, SCOPE_EXTENSION};
 
-/// One route: what it is for, and the handler serving it.
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    /// The status of a successful answer.
-    pub ok: u16,
-    /// Needs a bearer token (then the branch's rate limit; POSTs take `Idempotency-Key`).
-    pub auth: bool,
-    /// An example request body, for the docs.
-    pub example: Option<&'static str>,
-    pub handler: MethodRouter<AppState>,
+/// The document's frame: its title, the tags, the schemas every operation shares.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "After-sales gateway",
+        description = "The front door of the after-sales mesh (DESIGN §8): REST/JSON over the \
+            services. Send `Authorization: Bearer <JWT>` (claims `sub`, `branch` — a branch code or \
+            `*` for head office — and `roles`); each operation's security scopes are the roles that \
+            may call it, and its `x-branch-scope` says whose data it serves: `branch` (a branch \
+            sees only its own; another branch's resource answers 404), `head_office` (only \
+            `branch: \"*\"` tokens), `global` (the same for everyone) or `public` (no token). \
+            Errors are RFC 9457 `application/problem+json`: 400 when a request does not match this \
+            document (every bad field named), 422 when it does but breaks a rule a schema cannot \
+            state. POSTs take an `Idempotency-Key`.",
+        license(name = "Apache-2.0"),
+    ),
+    tags(
+        (name = "requests", description = "Service requests (intake)"),
+        (name = "claims", description = "Warranty claims and the review queue (claims-review)"),
+        (name = "warehouse", description = "Stock, receipts, pick lists, stocktakes, the ledger, back-orders"),
+        (name = "events", description = "The live event stream"),
+        (name = "carriers", description = "Carrier webhooks"),
+        (name = "pages", description = "The dispatch board, these docs and this document"),
+    ),
+    // The identifier schemas parameters refer to (bodies bring theirs along).
+    components(schemas(
+        ProblemDetails, schema::RequestNo, schema::PartNo, schema::BranchCode, schema::Phone,
+        schema::Serial, schema::PickListId, schema::DocumentId, schema::IdempotencyKey,
+        schema::EntityTag, schema::Date, schema::PhotoUrl, docs::DocsFile,
+    )),
+)]
+pub struct ApiDoc;
+
+/// The operations that need a bearer token, and the public ones (pages, the document, signed
+/// webhooks). The gateway serves each group with its own layers.
+pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let authed = OpenApiRouter::new()
+        .merge(requests::routes())
+        .merge(claims::routes())
+        .merge(stock::routes())
+        .merge(warehouse::routes())
+        .merge(crate::stream::routes());
+    let public = OpenApiRouter::new()
+        .merge(carriers::routes())
+        .merge(board::routes())
+        .merge(docs::routes());
+    (authed, public)
 }
 
-fn route(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    ok: u16,
-    auth: bool,
-    handler: MethodRouter<AppState>,
-) -> Route {
-    Route {
-        method,
-        path,
-        summary,
-        ok,
-        auth,
-        example: None,
-        handler,
+/// The whole document from the two groups' paths.
+pub fn assemble(
+    authed: utoipa::openapi::OpenApi,
+    public: utoipa::openapi::OpenApi,
+) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(authed);
+    doc.merge(public);
+    Shared.modify(&mut doc);
+    doc
+}
+
+/// The document as served, built from the same routers as the server (tests, tools).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (authed, public) = routers();
+    assemble(authed.into_openapi(), public.into_openapi())
+}
+
+/// The problem responses, by status: what each means here.
+const PROBLEMS: &[(u16, &str, &str)] = &[
+    (
+        400,
+        "BadRequest",
+        "The request does not match this document; `violations` names every bad field, parameter or header.",
+    ),
+    (
+        401,
+        "Unauthenticated",
+        "No bearer token, or one that is expired, forged or from an unknown key (or, for a webhook, a bad signature).",
+    ),
+    (
+        403,
+        "Forbidden",
+        "The token's roles are not among this operation's security scopes, or the operation is head office's and the token is a branch's.",
+    ),
+    (
+        404,
+        "NotFound",
+        "No such resource, or another branch's (which a branch may not see).",
+    ),
+    (
+        409,
+        "Conflict",
+        "The resource's state forbids this (decided, issued, closed, …), a stale `expected_version`, or the first request with this Idempotency-Key is still being served.",
+    ),
+    (
+        412,
+        "PreconditionFailed",
+        "`If-Match` names a version that is no longer current: reload and retry.",
+    ),
+    (
+        413,
+        "PayloadTooLarge",
+        "The body is larger than the gateway accepts.",
+    ),
+    (
+        415,
+        "UnsupportedMediaType",
+        "The body is not `application/json`.",
+    ),
+    (
+        422,
+        "Unprocessable",
+        "The request matches this document but breaks a rule no schema states (dates in the future or out of order, a part listed twice, a part not in the catalogue, …), or its Idempotency-Key was used with another request.",
+    ),
+    (
+        428,
+        "PreconditionRequired",
+        "A conditional write without `If-Match` or `expected_version`.",
+    ),
+    (
+        429,
+        "TooManyRequests",
+        "Over the caller's or the branch's rate limit; `Retry-After` says when to retry.",
+    ),
+    (
+        503,
+        "Unavailable",
+        "A service behind the gateway is unavailable; retry shortly.",
+    ),
+    (
+        504,
+        "GatewayTimeout",
+        "A service behind the gateway did not answer in time.",
+    ),
+];
+
+/// What every authenticated operation may answer besides its own.
+const AUTHENTICATED: &[u16] = &[401, 403, 429, 503, 504];
+
+/// The document's shared parts: the security schemes, the problem responses, and each
+/// operation's `x-problems` turned into explicit responses (no `default`).
+pub struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT from the identity provider (RS256/ES256 by kid). The security \
+                         scopes of an operation are the roles that may call it.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "carrier_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Signature",
+                "sha256=<hex HMAC-SHA256 of the raw body under the carrier's secret>",
+            ))),
+        );
+        for (status, name, description) in PROBLEMS {
+            let mut response = ResponseBuilder::new().description(*description).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if *status == 401 {
+                response = response.header(
+                    "WWW-Authenticate",
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .description(Some("Bearer realm=\"aftersales\""))
+                        .build(),
+                );
+            }
+            if *status == 429 {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .format(Some(SchemaFormat::Custom("int32".into())))
+                                .minimum(Some(1)),
+                        ))
+                        .description(Some("Seconds to wait"))
+                        .build(),
+                );
+            }
+            components
+                .responses
+                .insert((*name).to_owned(), RefOr::T(response.build()));
+        }
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_problems(op);
+                for p in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(p) = p
+                        && let Some(schema) = p.schema.take()
+                    {
+                        p.schema = Some(not_null(schema));
+                    }
+                }
+            }
+        }
     }
 }
 
-/// The DESIGN §8 example of `POST /v1/requests`.
-pub const CREATE_EXAMPLE: &str = r#"{ "branch": "SH01", "channel": "hotline", "kind": "replacement", "urgency": "normal",
-  "customer": { "name": "Li Wei", "phone": "+86 138 0013 8000", "address": "88 Century Avenue, Pudong, Shanghai", "region": "urban" },
-  "product":  { "category": "television", "model": "X55", "serial": "SN12345678",
-                "purchase_date": "2026-10-02", "invoice_no": "INV-9", "invoice_date": "2026-10-02",
-                "factory_date": "2026-08-15" },
-  "fault_description": "no picture", "photos": ["https://photos.example/1.jpg"],
-  "parts": [ { "part_no": "PWR-55-01", "quantity": 1 } ] }"#;
+/// A parameter is absent or has a value, never `null` (a header or a query string cannot say
+/// null): the nullable wrapper utoipa gives an `Option` is taken off.
+fn not_null(schema: RefOr<Schema>) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::OneOf(one)) => {
+            let mut rest: Vec<RefOr<Schema>> = one
+                .items
+                .into_iter()
+                .filter(|i| !matches!(i, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null)))
+                .collect();
+            if rest.len() == 1 {
+                not_null(rest.remove(0))
+            } else {
+                RefOr::T(Schema::OneOf(utoipa::openapi::schema::OneOf {
+                    items: rest,
+                    ..Default::default()
+                }))
+            }
+        }
+        RefOr::T(Schema::Object(mut o)) => {
+            if let SchemaType::Array(types) = &o.schema_type {
+                let kept: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                o.schema_type = match kept.as_slice() {
+                    [one] => SchemaType::Type(one.clone()),
+                    _ => SchemaType::Array(kept),
+                };
+            }
+            RefOr::T(Schema::Object(o))
+        }
+        RefOr::T(Schema::Array(mut a)) => {
+            if let SchemaType::Array(types) = &a.schema_type
+                && types.contains(&Type::Array)
+            {
+                a.schema_type = SchemaType::Type(Type::Array);
+            }
+            RefOr::T(Schema::Array(a))
+        }
+        other => other,
+    }
+}
 
-/// Every route the gateway serves.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route {
-            example: Some(CREATE_EXAMPLE),
-            ..route(
-                "post",
-                "/v1/requests",
-                "Submit a service request (send Idempotency-Key: <uuid>)",
-                201,
-                true,
-                post(requests::create),
-            )
-        },
-        route(
-            "get",
+/// Whether the operation takes a bearer token.
+pub fn is_authenticated(op: &Operation) -> bool {
+    op.extensions
+        .as_ref()
+        .and_then(|e| e.get(SCOPE_EXTENSION))
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| s != "public")
+}
+
+fn add_problems(op: &mut Operation) {
+    let mut statuses: Vec<u16> = op
+        .extensions
+        .as_mut()
+        .and_then(|e: &mut Extensions| e.remove(PROBLEMS_EXTENSION))
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    if is_authenticated(op) {
+        statuses.extend(AUTHENTICATED);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        if let Some((_, name, _)) = PROBLEMS.iter().find(|(s, _, _)| *s == status) {
+            op.responses.responses.insert(
+                status.to_string(),
+                RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_names_its_problems_explicitly_and_none_has_a_default() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                assert!(!responses.contains_key("default"), "{method} {path}");
+                assert!(op.get(PROBLEMS_EXTENSION).is_none(), "{method} {path}");
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{method} {path} has a success"
+                );
+                let scope = op[SCOPE_EXTENSION].as_str().unwrap_or_else(|| {
+                    panic!("{method} {path} says whose data it serves ({SCOPE_EXTENSION})")
+                });
+                assert!(
+                    schema::Scope::parse(scope).is_some(),
+                    "{method} {path}: {scope}"
+                );
+                if scope != "public" {
+                    for s in ["401", "403", "429"] {
+                        assert!(responses.contains_key(s), "{method} {path} answers {s}");
+                    }
+                    let roles = op["security"][0][BEARER].as_array().unwrap_or_else(|| {
+                        panic!("{method} {path} names its roles as bearer scopes")
+                    });
+                    assert!(!roles.is_empty(), "{method} {path}");
+                    for r in roles {
+                        assert!(
+                            aftersales_platform::auth::Role::parse(r.as_str().unwrap()).is_some(),
+                            "{method} {path}: {r}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_owned());
+                }
+                m.values().for_each(|c| refs(c, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let pointer = r.strip_prefix('#').unwrap();
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_the_design_paths() {
+        let doc = serde_json::to_value(document()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
             "/v1/requests",
-            "List requests, newest first (status=a,b  page_token=  page_size=  branch=  customer_phone=)",
-            200,
-            true,
-            get(requests::list),
-        ),
-        route(
-            "get",
             "/v1/requests/{request_no}",
-            "The request with its current status",
-            200,
-            true,
-            get(requests::get),
-        ),
-        route(
-            "get",
             "/v1/requests/{request_no}/timeline",
-            "Every event about the request, oldest first",
-            200,
-            true,
-            get(requests::timeline),
-        ),
-        Route {
-            example: Some(r#"{ "reason": "customer fixed it" }"#),
-            ..route(
-                "post",
-                "/v1/requests/{request_no}/cancel",
-                "Cancel before dispatch",
-                200,
-                true,
-                post(requests::cancel),
-            )
-        },
-        route(
-            "get",
+            "/v1/requests/{request_no}/cancel",
             "/v1/claims",
-            "The review queue (status=pending,info_requested  branch=  escalated_only=  page_token=)",
-            200,
-            true,
-            get(claims::queue),
-        ),
-        route(
-            "get",
             "/v1/claims/{request_no}",
-            "The claim: status, recommendation, lines with coverage and window, explanation, due date",
-            200,
-            true,
-            get(claims::get),
-        ),
-        Route {
-            example: Some(
-                r#"{ "decision": "reject", "reason_code": "return_window_expired", "note": "bought 40 days ago" }"#,
-            ),
-            ..route(
-                "post",
-                "/v1/claims/{request_no}/decision",
-                "Approve, reject or request info (reviewer)",
-                200,
-                true,
-                post(claims::decide),
-            )
-        },
-        route(
-            "get",
+            "/v1/claims/{request_no}/decision",
             "/v1/stock/{part_no}",
-            "Stock of a part, by zone",
-            200,
-            true,
-            get(stock::get),
-        ),
-        Route {
-            example: Some(
-                r#"{ "supplier_id": "SUP-1", "delivery_note": "DN-1", "lines": [ { "part_no": "PWR-55-01", "quantity": 10 } ] }"#,
-            ),
-            ..route(
-                "post",
-                "/v1/receipts",
-                "Receive goods into pending_inspection (warehouse)",
-                201,
-                true,
-                post(warehouse::receive),
-            )
-        },
-        Route {
-            example: Some(
-                r#"{ "lines": [ { "part_no": "PWR-55-01", "passed": 9, "failed": 1, "failure_reason": "cracked" } ] }"#,
-            ),
-            ..route(
-                "post",
-                "/v1/receipts/{receipt_id}/inspection",
-                "Record the inspection: passed units to qualified, failed to nonconforming (warehouse)",
-                200,
-                true,
-                post(warehouse::inspect),
-            )
-        },
-        route(
-            "get",
-            "/v1/pick-lists/{pick_list_id}",
-            "A pick list (PL-<request_no>): its reserved lines and zones",
-            200,
-            true,
-            get(warehouse::pick_list),
-        ),
-        Route {
-            example: Some(
-                r#"{ "lines": [ { "part_no": "PWR-55-01", "quantity": 1 } ], "shipment_no": "" }"#,
-            ),
-            ..route(
-                "post",
-                "/v1/pick-lists/{pick_list_id}/issue",
-                "Issue the parts; the lines must equal the pick list's, else 409 naming the mismatch (warehouse)",
-                200,
-                true,
-                post(warehouse::issue),
-            )
-        },
-        Route {
-            example: Some(
-                r#"{ "zones": ["qualified"], "part_nos": ["PWR-55-01"], "note": "monthly" }"#,
-            ),
-            ..route(
-                "post",
-                "/v1/stocktakes",
-                "Open a stocktake: snapshot the book quantities of the scope (warehouse)",
-                201,
-                true,
-                post(warehouse::open_stocktake),
-            )
-        },
-        Route {
-            example: Some(r#"{ "part_no": "PWR-55-01", "zone": "qualified", "counted": 9 }"#),
-            ..route(
-                "post",
-                "/v1/stocktakes/{stocktake_id}/counts",
-                "Record one line's count; the last count wins (warehouse)",
-                200,
-                true,
-                post(warehouse::record_count),
-            )
-        },
-        Route {
-            example: Some(r#"{ "default_reason": "miscount", "allow_uncounted": false }"#),
-            ..route(
-                "post",
-                "/v1/stocktakes/{stocktake_id}/close",
-                "Close: post the differences as adjustments, report the accuracy (warehouse)",
-                200,
-                true,
-                post(warehouse::close_stocktake),
-            )
-        },
-        route(
-            "get",
-            "/v1/ledger",
-            "Stock movements, newest first (part_no=  zone=  kind=a,b  reference_id=  request_no=  from=  to=  page_size=  page_token=)",
-            200,
-            true,
-            get(warehouse::ledger),
-        ),
-        route(
-            "get",
-            "/v1/backorders",
-            "Back-orders in serving order (part_no=  branch=  status=open|served|cancelled  page_size=  page_token=)",
-            200,
-            true,
-            get(warehouse::backorders),
-        ),
-        route(
-            "get",
             "/v1/events/stream",
-            "Server-Sent Events of the caller's branch as JSON (types=a,b.*  Last-Event-ID; access_token= for EventSource)",
-            200,
-            true,
-            get(crate::stream::sse),
-        ),
-        route(
-            "post",
             "/v1/carriers/{carrier}/events",
-            "Carrier tracking webhook (X-Signature: sha256=<hex HMAC-SHA256 of the body>)",
-            202,
-            false,
-            post(carriers::receive),
-        ),
-        route(
-            "get",
-            "/board",
-            "The dispatch board page",
-            200,
-            false,
-            get(board::page),
-        ),
-        route(
-            "get",
-            "/openapi.json",
-            "This document",
-            200,
-            false,
-            get(docs::openapi),
-        ),
-        route(
-            "get",
-            "/docs",
-            "Browsable API docs",
-            200,
-            false,
-            get(docs::page),
-        ),
-    ]
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path}");
+        }
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let text = p["schema"].to_string();
+                    assert!(
+                        !text.contains("\"null\""),
+                        "{method} {path} {}: {text}",
+                        p["name"]
+                    );
+                }
+            }
+        }
+        for (path, required) in [
+            ("/v1/requests/{request_no}/cancel", false),
+            ("/v1/stocktakes", false),
+            ("/v1/stocktakes/{stocktake_id}/close", false),
+            ("/v1/requests", true),
+        ] {
+            assert_eq!(
+                doc["paths"][path]["post"]["requestBody"]["required"]
+                    .as_bool()
+                    .unwrap_or(false),
+                required,
+                "{path}"
+            );
+        }
+        let create = &doc["paths"]["/v1/requests"]["post"];
+        assert_eq!(
+            create["requestBody"]["content"]["application/json"]["example"]["branch"],
+            "SH01"
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Channel"]["enum"],
+            serde_json::json!(["hotline", "web", "email", "branch"])
+        );
+    }
 }

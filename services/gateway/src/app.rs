@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api;
 use crate::config::{GatewayConfig, SERVICE, Settings};
+use crate::contract::{self, Contract};
 use crate::extract::authenticate;
 use crate::idempotency::idempotency;
 use crate::kv::Redis;
@@ -103,6 +104,7 @@ impl kit::Service for GatewayApp {
             settings,
         }));
         let listener = ctx.take_http_listener()?;
+        let app = router(state.clone())?;
         let feed = Feed::new(
             redis.clone(),
             decoder,
@@ -121,7 +123,7 @@ impl kit::Service for GatewayApp {
                 Ok(())
             })
             .task("http", move |stop| async move {
-                axum::serve(listener, router(state))
+                axum::serve(listener, app)
                     .with_graceful_shutdown(async move { stop.wait().await })
                     .await?;
                 Ok(())
@@ -166,26 +168,31 @@ impl kit::Service for GatewayApp {
     }
 }
 
-/// Every route. `/v1` needs a token (then the branch's rate limit, then idempotency for POSTs);
-/// the admin endpoints, docs, board and carrier webhooks (HMAC-signed) do not.
-pub fn router(state: AppState) -> Router {
-    let mut authed = Router::new();
-    let mut public = Router::new();
-    for r in api::routes() {
-        if r.auth {
-            authed = authed.route(r.path, r.handler);
-        } else {
-            public = public.route(r.path, r.handler);
-        }
-    }
+/// Every route, from the handlers' `OpenApiRouter`s: the operations that need a token
+/// (authentication, then the caller's and the branch's rate limits, then the document's gate,
+/// then idempotency for POSTs) and the public ones (the document's gate only). The document
+/// built from the same routers is the gate's ([`crate::contract`]) and `/openapi.json`.
+pub fn router(state: AppState) -> anyhow::Result<Router> {
+    let (authed, public) = api::routers();
+    let (authed, authed_doc) = authed.split_for_parts();
+    let (public, public_doc) = public.split_for_parts();
+    let contract = Arc::new(Contract::new(&api::assemble(authed_doc, public_doc))?);
     let authed = authed
         .layer(middleware::from_fn_with_state(state.clone(), idempotency))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            contract::enforce,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
+    let public = public.layer(middleware::from_fn_with_state(
+        state.clone(),
+        contract::enforce,
+    ));
+    Ok(Router::new()
         .merge(authed)
         .merge(public)
         .fallback(|| async { Problem::not_found("no such resource") })
@@ -196,6 +203,7 @@ pub fn router(state: AppState) -> Router {
                 "this resource does not answer that method; see /openapi.json",
             )
         })
+        .layer(axum::Extension(contract))
         .layer(middleware::from_fn(count))
         .layer(
             TraceLayer::new_for_http()
@@ -207,7 +215,7 @@ pub fn router(state: AppState) -> Router {
                 .on_eos(()),
         )
         .layer(DefaultBodyLimit::max(state.settings.server.max_body_bytes))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// The root span of a request's trace (or a child of the caller's `traceparent`).

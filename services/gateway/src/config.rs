@@ -6,7 +6,7 @@
 //! `SERVER__HTTP_ADDR`, `SERVER__ADMIN_ADDR`, `SERVER__MAX_BODY_BYTES`, `REDIS__URL`,
 //! `PEERS__<SVC>__URL` (`INTAKE`, `CLAIMS_REVIEW`, `PROCUREMENT`, `WAREHOUSE`, `LOGISTICS`,
 //! `FIELD_SERVICE`, `FEEDBACK`), `AUTH__JWT_SECRET` / `AUTH__JWT_PUBLIC_KEY_FILE`, `AMQP__URL`,
-//! `GATEWAY__…` (limits, stream buffer, carriers).
+//! `GATEWAY__…` (rate limits per branch and per caller, stream buffer, carriers).
 
 use std::collections::HashMap;
 
@@ -74,6 +74,11 @@ pub struct GatewaySettings {
     pub rate_limit_burst: u32,
     /// Token bucket per branch: tokens added per second.
     pub rate_limit_per_second: u32,
+    /// Token bucket per caller (`sub` within its branch): size of a burst. Below the branch's,
+    /// so that one client cannot take its whole branch's share.
+    pub rate_limit_caller_burst: u32,
+    /// Token bucket per caller: tokens added per second.
+    pub rate_limit_caller_per_second: u32,
     /// How long a POST's first response is kept for `Idempotency-Key` replays.
     pub idempotency_ttl_secs: u64,
     /// Approximate length of the recent-events buffer (Redis stream) that `Last-Event-ID`
@@ -97,6 +102,8 @@ impl Config for GatewayConfig {
     const DEFAULTS: &'static str = r#"
 rate_limit_burst = 100
 rate_limit_per_second = 50
+rate_limit_caller_burst = 60
+rate_limit_caller_per_second = 30
 idempotency_ttl_secs = 86400
 stream_max_len = 10000
 heartbeat_secs = 15
@@ -154,6 +161,14 @@ url = "http://127.0.0.1:50057"
         positive(
             "gateway.rate_limit_per_second",
             g.rate_limit_per_second as u64,
+        )?;
+        positive(
+            "gateway.rate_limit_caller_burst",
+            g.rate_limit_caller_burst as u64,
+        )?;
+        positive(
+            "gateway.rate_limit_caller_per_second",
+            g.rate_limit_caller_per_second as u64,
         )?;
         positive("gateway.idempotency_ttl_secs", g.idempotency_ttl_secs)?;
         positive("gateway.stream_max_len", g.stream_max_len)?;

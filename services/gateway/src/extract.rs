@@ -1,7 +1,8 @@
 //! Edge parsing: the caller's token (header, or `access_token` for `EventSource`, which cannot
-//! set headers), role checks, and JSON bodies whose errors name the field and say why.
+//! set headers) and JSON bodies whose errors name the field and say why. Who may call what is
+//! the document's to say ([`crate::contract`]).
 
-use aftersales_platform::auth::{AuthError, Caller, Role};
+use aftersales_platform::auth::AuthError;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -33,6 +34,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let Some(token) = token else {
         return Problem::from(AuthError::Missing).into_response();
     };
+    // A key the identity provider rotated in since the last fetch is fetched now (at most
+    // every second), so a token with a new kid verifies on its first use.
+    state.verifier.ensure_key(&token).await;
     match state.verifier.verify(&token) {
         Ok(caller) => {
             tracing::Span::current().record("enduser.id", caller.subject.as_str());
@@ -51,18 +55,6 @@ fn query_token(query: Option<&str>) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == "access_token")
         .map(|(_, v)| v.to_owned())
-}
-
-/// Every role (reads are open to any verified caller within their branch).
-pub const ANY_ROLE: &[Role] = &Role::ALL;
-
-/// The caller must hold one of `roles` (admin always may): else 403.
-pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), Problem> {
-    if caller.has_any(roles) {
-        return Ok(());
-    }
-    let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-    Err(AuthError::Forbidden(names.join(", ")).into())
 }
 
 /// A JSON body. A syntax or type error answers 400 naming the field (`customer.region`) and

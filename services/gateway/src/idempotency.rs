@@ -1,7 +1,10 @@
 //! `Idempotency-Key` on every POST: the first response is stored (24 h by default) and
 //! replayed for a retry with the same key; the same key with a different body answers 422.
-//! Records are scoped to the caller (`sub`), so one caller's key never replays to another.
-//! Without Redis the request is served as is (intake's own idempotency key still holds).
+//! Records are scoped to the caller's subject AND branch, so one caller's key never replays to
+//! another, nor to the same subject acting for another branch. A replay is served only after the
+//! request passed the gate again ([`crate::contract`] runs before this layer): a caller whose
+//! role was removed since gets 403, not the stored answer. Without Redis the request is served
+//! as is (intake's own idempotency key still holds).
 
 use aftersales_platform::auth::Caller;
 use axum::body::Body;
@@ -48,13 +51,25 @@ impl Record {
 /// The key handed to a peer's own idempotency (intake): derived from the caller and the
 /// client's key, in the alphabet the peers accept; a fresh one when the client sent none.
 pub fn upstream_key(caller: &Caller, headers: &HeaderMap) -> String {
-    match headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) {
-        Some(k) => format!(
-            "gw-{}",
-            &hex_digest(&[caller.subject.as_bytes(), b"\0", k.as_bytes()])[..40]
-        ),
+    match headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.trim().is_empty())
+    {
+        Some(k) => format!("gw-{}", &scoped(caller, k)[..40]),
         None => uuid::Uuid::new_v4().to_string(),
     }
+}
+
+/// The client's key within the caller's scope: its subject and its branch (`*` for head office).
+fn scoped(caller: &Caller, key: &str) -> String {
+    hex_digest(&[
+        caller.subject.as_bytes(),
+        b"\0",
+        caller.branch().unwrap_or("*").as_bytes(),
+        b"\0",
+        key.as_bytes(),
+    ])
 }
 
 fn hex_digest(parts: &[&[u8]]) -> String {
@@ -69,7 +84,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(client_key) = req.headers().get(IDEMPOTENCY_KEY).cloned() else {
+    // An empty key is no key.
+    let Some(client_key) = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        .cloned()
+    else {
         return next.run(req).await;
     };
     let Some(caller) = req.extensions().get::<Caller>().cloned() else {
@@ -107,10 +128,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         b"\n",
         &bytes,
     ]);
-    let key = state.redis.key(&format!(
-        "idem:{}",
-        hex_digest(&[caller.subject.as_bytes(), b"\0", client_key.as_bytes()])
-    ));
+    let key = state
+        .redis
+        .key(&format!("idem:{}", scoped(&caller, &client_key)));
     let ttl = state.settings.gateway.idempotency_ttl_secs;
     // A request that never finishes (a crash mid-way) must not block its key for a day: the
     // pending marker outlives the longest upstream call only a little.

@@ -5,15 +5,15 @@
 //! # Layout
 //! - [`config`]: typed settings (its own sections plus the platform's `auth`, `amqp`,
 //!   `telemetry`); no database.
-//! - [`app`]: startup, the router and its layers (trace span, metrics, body limit), `/readyz`.
-//! - [`extract`]: the caller's token, role checks, JSON bodies that name the bad field.
+//! - [`app`]: startup, the router and its layers (trace span, metrics, body limit).
+//! - [`api`]: the resources, each handler annotated for the OpenAPI document (utoipa), and the
+//!   document itself; [`contract`]: the document as the gate (roles, branch scope, schemas).
+//! - [`extract`]: the caller's token, JSON bodies that name the bad field.
 //! - [`problem`]: RFC 9457 problem details and the gRPC-status mapping.
 //! - [`peers`]: gRPC channels to the services; calls forward the caller's JWT and the trace.
-//! - [`api`]: the resources: requests, claims, stock and the warehouse's receipts, pick lists,
-//!   stocktakes, ledger and back-orders, carrier webhooks, board, OpenAPI.
 //! - [`kv`]: Redis, and how a feature degrades without it.
-//! - [`ratelimit`]: per-branch token bucket (Lua, atomic).
-//! - [`idempotency`]: `Idempotency-Key` on POSTs.
+//! - [`ratelimit`]: per-caller and per-branch token buckets (Lua, atomic).
+//! - [`idempotency`]: `Idempotency-Key` on POSTs, per caller and branch.
 //! - [`stream`]: events from the broker into a Redis stream, and `GET /v1/events/stream`.
 //! - [`metrics`]: the gateway's own Prometheus metrics.
 #![forbid(unsafe_code)]
@@ -22,6 +22,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod contract;
 pub mod extract;
 pub mod idempotency;
 pub mod kv;

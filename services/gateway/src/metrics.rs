@@ -64,8 +64,8 @@ fn define() -> Result<GatewayMetrics, prometheus::Error> {
         )?,
         rate_limited: counter(
             "rate_limited_total",
-            "Requests refused by the per-branch rate limit.",
-            &["branch"],
+            "Requests refused by a rate limit, by branch and which bucket (caller, branch).",
+            &["branch", "bucket"],
         )?,
         idempotent_replays: counter(
             "idempotent_replays_total",

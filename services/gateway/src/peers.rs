@@ -6,12 +6,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use aftersales_platform::auth::Caller;
-use aftersales_platform::grpc::{self, ClientInterceptor};
+use aftersales_platform::grpc::ClientInterceptor;
 use aftersales_platform::proto::claims::v1::claims_service_client::ClaimsServiceClient;
 use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
 use aftersales_platform::proto::warehouse::v1::warehouse_service_client::WarehouseServiceClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 
 use crate::config::Settings;
@@ -35,7 +35,7 @@ impl Peers {
             if url.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(grpc::channel(url, deadline)?))
+            Ok(Some(channel(url, deadline)?))
         };
         Ok(Self {
             intake: make(&settings.peers.intake.url)?,
@@ -74,6 +74,22 @@ impl Peers {
             .map_err(|s| Problem::from_status(peer, &s))?;
         Ok((ch, interceptor))
     }
+}
+
+/// Trailers this large are accepted from a peer: a refusal naming every bad line of a long
+/// request (`google.rpc.BadRequest` in `grpc-status-details-bin`) outgrows h2's default 16 KiB,
+/// and the call then failed as a protocol error (a 500) instead of a 422. Found by the API fuzzer.
+const MAX_HEADER_LIST_BYTES: u32 = 1024 * 1024;
+
+/// The platform's channel (`aftersales_platform::grpc::channel`: lazy, its connect timeout and default deadline,
+/// no Nagle), with room for long error details.
+fn channel(url: &str, deadline: Duration) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(deadline)
+        .tcp_nodelay(true)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .connect_lazy())
 }
 
 /// Runs one RPC in a client span (`<package.Service>/<Method>`) so the interceptor injects this

@@ -5,13 +5,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tonic::Code;
+use utoipa::ToSchema;
 
 use aftersales_platform::auth::AuthError;
 
 /// A bad field, as the caller sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldViolation {
+    /// The field's path in the request (`customer.phone`, `parts[0].quantity`), or the name of
+    /// the parameter or header.
+    #[schema(example = "customer.phone")]
     pub field: String,
+    #[schema(example = "does not match the pattern of a phone number")]
     pub description: String,
 }
 
@@ -32,21 +37,34 @@ impl std::ops::DerefMut for Problem {
     }
 }
 
-/// The members of a problem. `violations` is an extension member, present for 400s.
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem (`application/problem+json`). `violations` is an extension member,
+/// present for 400 and 422.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemDetails {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(example = "https://aftersales.example/problems/invalid-argument")]
     pub kind: String,
+    #[schema(example = "Bad Request")]
     pub title: String,
+    #[schema(minimum = 400, maximum = 599, example = 400)]
     pub status: u16,
     pub detail: String,
+    /// Every bad field of the request, at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<FieldViolation>,
+    /// The request's trace id, for support.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub trace_id: Option<String>,
     /// Seconds to wait (429); also sent as `Retry-After`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub retry_after: Option<u64>,
+    /// The peer's gRPC code this problem came from, for the handler that asked (never sent).
+    #[serde(skip)]
+    pub grpc_code: Option<Code>,
 }
 
 impl Problem {
@@ -59,6 +77,7 @@ impl Problem {
             violations: Vec::new(),
             trace_id: aftersales_platform::telemetry::current_trace_id(),
             retry_after: None,
+            grpc_code: None,
         }))
     }
 
@@ -78,6 +97,27 @@ impl Problem {
             field: field.into(),
             description: description.into(),
         }])
+    }
+
+    /// A well-formed request (it matches the document) that a service refused by a rule the
+    /// document cannot state: dates in the future or out of order, a part listed twice, …
+    pub fn unprocessable(violations: Vec<FieldViolation>, detail: String) -> Self {
+        let detail = if violations.is_empty() {
+            detail
+        } else {
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", detail);
+        p.violations = violations;
+        p
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -100,7 +140,7 @@ impl Problem {
         let mut p = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",
-            format!("too many requests for this branch; retry in {retry_after_secs} s"),
+            format!("too many requests; retry in {retry_after_secs} s"),
         );
         p.retry_after = Some(retry_after_secs);
         p
@@ -108,8 +148,16 @@ impl Problem {
 
     /// A peer's answer, mapped by its gRPC code (DESIGN §7, issue 5).
     pub fn from_status(peer: &str, status: &tonic::Status) -> Self {
+        let mut p = Self::map_status(peer, status);
+        p.grpc_code = Some(status.code());
+        p
+    }
+
+    fn map_status(peer: &str, status: &tonic::Status) -> Self {
         let message = status.message().to_owned();
         match status.code() {
+            // The gateway checked the request against the document before calling: what a
+            // service still refuses breaks a rule the document cannot state.
             Code::InvalidArgument => {
                 let violations: Vec<FieldViolation> = aftersales_platform::grpc::violations(status)
                     .into_iter()
@@ -118,11 +166,7 @@ impl Problem {
                         description: v.description,
                     })
                     .collect();
-                if violations.is_empty() {
-                    Self::new(StatusCode::BAD_REQUEST, "invalid-argument", message)
-                } else {
-                    Self::bad_request(violations)
-                }
+                Self::unprocessable(violations, message)
             }
             Code::NotFound => Self::not_found(message),
             Code::AlreadyExists => Self::new(StatusCode::CONFLICT, "already-exists", message),
@@ -216,13 +260,13 @@ mod tests {
     }
 
     #[test]
-    fn invalid_argument_becomes_400_with_every_field_violation() {
+    fn invalid_argument_becomes_422_with_every_field_violation() {
         let s = invalid_argument(&[
             Violation::new("customer.phone", "bad"),
             Violation::new("parts[0].quantity", "must be positive"),
         ]);
         let p = Problem::from_status("intake", &s);
-        assert_eq!(p.status, 400);
+        assert_eq!(p.status, 422);
         assert_eq!(p.violations.len(), 2);
         assert_eq!(p.violations[0].field, "customer.phone");
     }

@@ -32,7 +32,6 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::app::AppState;
-use crate::extract::{ANY_ROLE, require};
 use crate::kv::{KvError, READ_BLOCK, Redis, degraded};
 use crate::metrics::gateway_metrics;
 use crate::problem::Problem;
@@ -278,22 +277,58 @@ impl Filter {
     }
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// Comma-separated routing keys (`claims.claim.approved`) or prefixes (`claims.*`).
+    /// Only these event types, comma-separated: routing keys (`claims.claim.approved`) or
+    /// prefixes (`claims.*`).
+    #[param(
+        max_length = 2000,
+        pattern = r"^[A-Za-z0-9_.*, -]*$",
+        example = "claims.*,intake.request.submitted"
+    )]
     pub types: Option<String>,
     /// `Last-Event-ID` for clients that cannot set headers.
+    #[param(
+        pattern = r"^[ \t\n\r\x0B\x0C]*[0-9]+(-[0-9]+)?[ \t\n\r\x0B\x0C]*$",
+        max_length = 41
+    )]
     pub last_event_id: Option<String>,
+    /// The bearer token, for `EventSource` (which cannot set headers); accepted on this path
+    /// only.
+    #[param(max_length = 8192)]
+    pub access_token: Option<String>,
 }
 
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(sse))
+}
+
+/// The live event stream (Server-Sent Events)
+///
+/// Events of the caller's branch (head office: all) as JSON: the envelope and the payload with
+/// proto field names; each event's `id` is its position, which `Last-Event-ID` resumes after. A
+/// `gap` event says that events were dropped from the buffer; an `expired` event ends the stream
+/// when the token expires; comments are heartbeats.
+#[utoipa::path(
+    get,
+    path = "/v1/events/stream",
+    tag = "events",
+    params(
+        StreamQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (`<ms>-<seq>`)"),
+    ),
+    responses((status = 200, description = "The stream (never ends on its own)", content_type = "text/event-stream", body = String)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400]))),
+)]
 pub async fn sse(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     query: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let Query(query) = query.map_err(|e| Problem::field("query", e.body_text()))?;
     let last_id = headers
         .get("last-event-id")

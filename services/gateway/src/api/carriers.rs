@@ -14,6 +14,10 @@ use crate::problem::Problem;
 
 pub const SIGNATURE: &str = "x-signature";
 
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(receive))
+}
+
 /// Whether `signature` (`sha256=<hex>` or bare hex) is the HMAC of `body` under `secret`;
 /// compared in constant time.
 pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
@@ -28,6 +32,23 @@ pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
+/// A carrier's tracking update (webhook)
+///
+/// Public: no bearer token; the body is signed instead, `X-Signature: sha256=<hex HMAC-SHA256
+/// of the raw body under the carrier's secret>`. Until logistics is deployed a correctly signed
+/// call answers 503 (the carrier retries).
+#[utoipa::path(
+    post,
+    path = "/v1/carriers/{carrier}/events",
+    tag = "carriers",
+    params(
+        ("carrier" = String, Path, description = "The carrier's configured name", pattern = "^[a-z0-9_-]{1,32}$", example = "sf"),
+    ),
+    request_body(content = Object, description = "The carrier's event, as it sends it", example = json!({"waybill": "SF123", "status": "in_transit"})),
+    responses((status = 202, description = "Accepted for logistics")),
+    security(("carrier_signature" = [])),
+    extensions(("x-branch-scope" = json!("public")), ("x-problems" = json!([400, 401, 404, 413, 503]))),
+)]
 pub async fn receive(
     State(state): State<AppState>,
     Path(carrier): Path<String>,

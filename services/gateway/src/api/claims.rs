@@ -1,22 +1,40 @@
-//! `/v1/claims/{request_no}` (GET) and `/v1/claims/{request_no}/decision` (POST) over
-//! claims-review's gRPC; JSON as DESIGN §8 pins it.
+//! `/v1/claims` (the review queue), `/v1/claims/{request_no}` and its decision, over
+//! claims-review's gRPC; JSON as DESIGN §8 pins it. A claim has a version: reads answer it as
+//! the `ETag`, a decision takes it back as `If-Match` (or the body's `expected_version`).
 
-use aftersales_platform::auth::{Caller, Role};
+use aftersales_platform::auth::Caller;
 use aftersales_platform::proto::claims::v1 as pb;
 use aftersales_platform::proto::common::v1 as common;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use tonic::Code;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+#[allow(unused_imports)] // named by the schema attributes
+use crate::api::schema::{
+    BranchCode, ClaimStatus, EntityTag, IdempotencyKey, MissingInfo, PartNo, Recommendation,
+    RejectReason, RequestNo,
+};
 use crate::api::wire::{Coverage, rfc3339};
 use crate::app::AppState;
-use crate::extract::{ANY_ROLE, JsonBody, require};
+use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
 use crate::peers::call;
 use crate::problem::Problem;
 
 const PEER: &str = "claims-review";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(queue))
+        .routes(routes!(get))
+        .routes(routes!(decide))
+}
 
 /// `CLAIM_STATUS_INFO_REQUESTED` → `info_requested`.
 pub fn enum_text(name: &str, prefix: &str) -> String {
@@ -25,9 +43,12 @@ pub fn enum_text(name: &str, prefix: &str) -> String {
         .to_ascii_lowercase()
 }
 
-#[derive(Debug, Serialize)]
+/// An amount in the currency's minor unit (fen, cents).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Money {
+    #[schema(example = "CNY")]
     pub currency: String,
+    #[schema(example = 4500)]
     pub amount_minor: i64,
 }
 
@@ -38,32 +59,62 @@ fn money(m: Option<common::Money>) -> Option<Money> {
     })
 }
 
-#[derive(Debug, Serialize)]
+/// A part of the claim and how the policy covers it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClaimLine)]
 pub struct Line {
+    #[schema(value_type = PartNo)]
     pub part_no: String,
     pub quantity: u32,
+    #[schema(value_type = CoverageOrNone)]
     pub coverage: String,
     /// The warranty window that applied, as a sentence.
     pub window: String,
     pub fee: Option<Money>,
+    /// The policy rule that decided the line.
     pub rule: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A coverage, or empty while none was found.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub enum CoverageOrNone {
+    #[serde(rename = "")]
+    None,
+    #[serde(rename = "free")]
+    Free,
+    #[serde(rename = "paid")]
+    Paid,
+    #[serde(rename = "contract")]
+    Contract,
+}
+
+/// A warranty claim (DESIGN §8).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Claim {
+    #[schema(value_type = RequestNo)]
     pub request_no: String,
+    #[schema(value_type = BranchCode)]
     pub branch: String,
+    #[schema(value_type = ClaimStatus)]
     pub status: String,
+    #[schema(value_type = Recommendation)]
     pub recommendation: String,
     pub policy_version: String,
     pub lines: Vec<Line>,
+    /// The rules that decided, in words.
     pub explanation: Vec<String>,
+    #[schema(format = DateTime)]
     pub due_at: Option<String>,
+    #[schema(format = DateTime)]
     pub decided_at: Option<String>,
     pub decided_by: String,
     pub note: String,
+    #[schema(value_type = Vec<MissingInfo>)]
     pub missing_info: Vec<String>,
-    /// Pass it back as `expected_version` when deciding.
+    /// The claim's version, also its `ETag`: send it back as `If-Match` (or
+    /// `expected_version`) when deciding.
+    #[schema(minimum = 1, example = 1)]
     pub version: u64,
     pub total_fee: Option<Money>,
 }
@@ -103,110 +154,238 @@ impl From<pb::Claim> for Claim {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct DecisionBody {
-    /// `approve|reject|request_info`.
-    pub decision: String,
-    /// For `reject`: one of claims-review's reasons, lower-case (`return_window_expired`).
-    pub reason_code: String,
-    pub note: String,
-    /// For `request_info`: what is missing, lower-case (`invoice`, `photos` …).
-    pub missing: Vec<String>,
-    /// The claim's `version` the reviewer saw; 0 = do not check.
-    pub expected_version: u64,
+impl Claim {
+    /// The claim with its version as the `ETag`.
+    fn into_response(self, status: StatusCode) -> Response {
+        let etag = HeaderValue::from_str(&format!("\"{}\"", self.version)).ok();
+        let mut res = (status, Json(self)).into_response();
+        if let Some(v) = etag {
+            res.headers_mut().insert(header::ETAG, v);
+        }
+        res
+    }
+}
+
+/// `POST /v1/claims/{request_no}/decision`. The version the reviewer saw goes in `If-Match`
+/// (`"3"`) or in `expected_version`; one of them is required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum DecisionBody {
+    /// Approve as the policy covered it.
+    Approve {
+        #[serde(default)]
+        #[schema(
+            max_length = 2000,
+            example = "checked the photos",
+            pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+        )]
+        note: String,
+        /// The claim's `version` the reviewer saw (or send `If-Match`).
+        #[serde(default)]
+        #[schema(minimum = 1)]
+        expected_version: Option<u64>,
+    },
+    /// Reject, with one of the fixed reasons and the reason in words.
+    Reject {
+        reason_code: RejectReason,
+        #[schema(
+            min_length = 1,
+            max_length = 2000,
+            example = "bought 40 days ago",
+            pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+        )]
+        note: String,
+        #[serde(default)]
+        #[schema(minimum = 1)]
+        expected_version: Option<u64>,
+    },
+    /// Ask the branch for what is missing.
+    RequestInfo {
+        #[schema(min_items = 1, max_items = 10)]
+        missing: Vec<MissingInfo>,
+        #[serde(default)]
+        #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
+        note: String,
+        #[serde(default)]
+        #[schema(minimum = 1)]
+        expected_version: Option<u64>,
+    },
 }
 
 impl DecisionBody {
+    fn expected_version(&self) -> Option<u64> {
+        match self {
+            DecisionBody::Approve {
+                expected_version, ..
+            }
+            | DecisionBody::Reject {
+                expected_version, ..
+            }
+            | DecisionBody::RequestInfo {
+                expected_version, ..
+            } => *expected_version,
+        }
+    }
+
     fn into_proto(
         self,
         request_no: String,
         idempotency_key: String,
-    ) -> Result<pb::DecideClaimRequest, Problem> {
-        let upper = |s: &str| s.trim().to_ascii_uppercase();
-        let (decision, detail) = match self.decision.as_str() {
-            "approve" => (
+        expected_version: u64,
+    ) -> pb::DecideClaimRequest {
+        use pb::decide_claim_request::Detail;
+        let upper = |s: &str| s.to_ascii_uppercase();
+        let (decision, detail, note) = match self {
+            DecisionBody::Approve { note, .. } => (
                 pb::Decision::Approve,
-                Some(pb::decide_claim_request::Detail::Approve(
-                    pb::Approve::default(),
-                )),
+                Detail::Approve(pb::Approve::default()),
+                note,
             ),
-            "reject" => {
-                let code = pb::RejectReason::from_str_name(&format!(
-                    "REJECT_REASON_{}",
-                    upper(&self.reason_code)
-                ))
-                .filter(|c| *c != pb::RejectReason::Unspecified)
-                .ok_or_else(|| Problem::field("reason_code", "is not a known rejection reason"))?;
-                (
-                    pb::Decision::Reject,
-                    Some(pb::decide_claim_request::Detail::Reject(pb::Reject {
-                        reason_code: code as i32,
-                    })),
-                )
-            }
-            "request_info" => {
-                let mut missing = Vec::new();
-                for (i, m) in self.missing.iter().enumerate() {
-                    let v = pb::MissingInfo::from_str_name(&format!("MISSING_INFO_{}", upper(m)))
-                        .filter(|v| *v != pb::MissingInfo::Unspecified)
-                        .ok_or_else(|| {
-                            Problem::field(
-                                format!("missing[{i}]"),
-                                "is not a known kind of information",
-                            )
-                        })?;
-                    missing.push(v as i32);
-                }
-                (
-                    pb::Decision::RequestInfo,
-                    Some(pb::decide_claim_request::Detail::RequestInfo(
-                        pb::RequestInfo { missing },
-                    )),
-                )
-            }
-            _ => {
-                return Err(Problem::field(
-                    "decision",
-                    "must be one of approve|reject|request_info",
-                ));
-            }
+            DecisionBody::Reject {
+                reason_code, note, ..
+            } => (
+                pb::Decision::Reject,
+                Detail::Reject(pb::Reject {
+                    reason_code: pb::RejectReason::from_str_name(&format!(
+                        "REJECT_REASON_{}",
+                        upper(reason_code.as_str())
+                    ))
+                    .map(|r| r as i32)
+                    .unwrap_or(0),
+                }),
+                note,
+            ),
+            DecisionBody::RequestInfo { missing, note, .. } => (
+                pb::Decision::RequestInfo,
+                Detail::RequestInfo(pb::RequestInfo {
+                    missing: missing
+                        .iter()
+                        .filter_map(|m| {
+                            pb::MissingInfo::from_str_name(&format!(
+                                "MISSING_INFO_{}",
+                                upper(m.as_str())
+                            ))
+                        })
+                        .map(|m| m as i32)
+                        .collect(),
+                }),
+                note,
+            ),
         };
-        Ok(pb::DecideClaimRequest {
+        pb::DecideClaimRequest {
             idempotency_key,
             request_no,
-            expected_version: self.expected_version,
+            expected_version,
             decision: decision as i32,
-            detail,
-            note: self.note,
-        })
+            detail: Some(detail),
+            note,
+        }
+    }
+}
+
+/// Where the version a decision is based on came from: a stale `If-Match` is 412, a stale
+/// body field 409 (as before `If-Match` existed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    IfMatch(u64),
+    Body(u64),
+}
+
+impl Precondition {
+    pub fn version(self) -> u64 {
+        match self {
+            Precondition::IfMatch(v) | Precondition::Body(v) => v,
+        }
+    }
+}
+
+/// The version a write is conditioned on: `If-Match` (one strong entity tag, `"3"`) or the
+/// body's `expected_version`; both must agree when both are sent; neither is 428.
+pub fn precondition(headers: &HeaderMap, body: Option<u64>) -> Result<Precondition, Problem> {
+    let sent = headers
+        .get(header::IF_MATCH)
+        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
+    let if_match = match sent {
+        None => None,
+        Some(v) => {
+            let parsed = v
+                .to_str()
+                .ok()
+                .and_then(|t| t.trim().strip_prefix('"')?.strip_suffix('"'))
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|n| *n > 0);
+            Some(parsed.ok_or_else(|| {
+                Problem::field(
+                    "If-Match",
+                    "must be the claim's ETag as sent: a quoted version, \"3\"",
+                )
+            })?)
+        }
+    };
+    match (if_match, body) {
+        (Some(h), Some(b)) if h != b => Err(Problem::unprocessable(
+            vec![crate::problem::FieldViolation {
+                field: "expected_version".into(),
+                description: format!("is {b} but If-Match says \"{h}\"; send one of them"),
+            }],
+            String::new(),
+        )),
+        (Some(h), _) => Ok(Precondition::IfMatch(h)),
+        (None, Some(b)) => Ok(Precondition::Body(b)),
+        (None, None) => Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "send the claim's version you decided on: If-Match: \"<ETag of GET /v1/claims/{request_no}>\" (or expected_version in the body)",
+        )),
     }
 }
 
 /// `GET /v1/claims`: the review queue.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
-    /// Comma-separated: `pending,info_requested`.
+    /// Only these statuses, comma-separated (`pending,info_requested`).
+    #[param(value_type = Option<Vec<ClaimStatus>>, style = Form, explode = false)]
     pub status: Option<String>,
+    /// Head office: one branch's claims (a branch token sees only its own anyway).
+    #[param(value_type = Option<BranchCode>)]
     pub branch: Option<String>,
+    /// Only claims past their due date.
     pub escalated_only: Option<bool>,
+    /// At most 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub page_size: Option<u32>,
+    /// From the previous page's `next_page_token`.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_.=-]*$")]
     pub page_token: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of the queue, due soonest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimList {
     pub items: Vec<Claim>,
+    /// Pass it as `page_token` for the next page; empty on the last.
     pub next_page_token: String,
 }
 
+/// The review queue
+///
+/// A branch token sees its branch's claims only, whatever `branch` says.
+#[utoipa::path(
+    get,
+    path = "/v1/claims",
+    tag = "claims",
+    params(QueueQuery),
+    responses((status = 200, description = "A page of claims", body = ClaimList)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 422]))),
+)]
 pub async fn queue(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ClaimList>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let Query(q) = query.map_err(|e| Problem::field("query", e.body_text()))?;
     let mut statuses = Vec::new();
     for s in q
@@ -247,12 +426,25 @@ pub async fn queue(
     }))
 }
 
+/// The claim of a request
+///
+/// Status, recommendation, lines with coverage and window, the explanation, the due date; its
+/// `version` comes as the `ETag`.
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{request_no}",
+    tag = "claims",
+    params(("request_no" = RequestNo, Path)),
+    responses((status = 200, description = "The claim", body = Claim,
+        headers(("ETag" = EntityTag, description = "The claim's version, for If-Match")))),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(request_no): Path<String>,
-) -> Result<Json<Claim>, Problem> {
-    require(&caller, ANY_ROLE)?;
+) -> Result<Response, Problem> {
     let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.claims(&caller)?;
@@ -262,28 +454,66 @@ pub async fn get(
         client.get_claim(pb::GetClaimRequest { request_no }),
     )
     .await?;
-    Ok(Json(Claim::from(res.claim.unwrap_or_default())))
+    Ok(Claim::from(res.claim.unwrap_or_default()).into_response(StatusCode::OK))
 }
 
+/// Approve, reject or ask for information
+///
+/// Conditional on the version decided on: `If-Match: "<ETag>"` (a stale one answers 412) or the
+/// body's `expected_version` (a stale one answers 409); without either, 428. A claim that is
+/// not pending answers 409.
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{request_no}/decision",
+    tag = "claims",
+    params(
+        ("request_no" = RequestNo, Path),
+        ("If-Match" = Option<EntityTag>, Header, description = "The claim's ETag the reviewer saw"),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = DecisionBody, example = json!({
+        "decision": "reject", "reason_code": "return_window_expired", "note": "bought 40 days ago",
+        "expected_version": 1
+    })),
+    responses((status = 200, description = "Decided", body = Claim,
+        headers(("ETag" = EntityTag, description = "The claim's new version")))),
+    security(("bearer" = ["reviewer", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 409, 412, 413, 415, 422, 428]))),
+)]
 pub async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(request_no): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<DecisionBody>,
-) -> Result<Json<Claim>, Problem> {
-    require(&caller, &[Role::Reviewer])?;
+) -> Result<Response, Problem> {
     let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
-    let req = body.into_proto(request_no, upstream_key(&caller, &headers))?;
+    let pre = precondition(&headers, body.expected_version())?;
+    let req = body.into_proto(request_no, upstream_key(&caller, &headers), pre.version());
     let mut client = state.peers.claims(&caller)?;
     let res = call(
         PEER,
         "aftersales.claims.v1.ClaimsService/DecideClaim",
         client.decide_claim(req),
     )
-    .await?;
-    Ok(Json(Claim::from(res.claim.unwrap_or_default())))
+    .await;
+    let res = match (res, pre) {
+        // Someone changed the claim since that version: for If-Match that is HTTP's 412.
+        (Err(p), Precondition::IfMatch(v)) if p.grpc_code == Some(Code::Aborted) => {
+            let mut stale = Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                format!(
+                    "the claim is no longer at version {v}: reload it (GET /v1/claims/…) and decide on its current ETag"
+                ),
+            );
+            stale.grpc_code = p.grpc_code;
+            return Err(stale);
+        }
+        (r, _) => r?,
+    };
+    Ok(Claim::from(res.claim.unwrap_or_default()).into_response(StatusCode::OK))
 }
 
 #[cfg(test)]
@@ -301,30 +531,64 @@ mod tests {
         );
     }
 
+    fn if_match(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
     #[test]
-    fn a_decision_names_its_bad_field() {
-        let b = DecisionBody {
-            decision: "maybe".into(),
-            ..Default::default()
-        };
+    fn the_version_comes_from_if_match_or_the_body_and_one_is_required() {
         assert_eq!(
-            b.into_proto("AS".into(), "k".into())
-                .unwrap_err()
-                .violations[0]
-                .field,
-            "decision"
+            precondition(&if_match("\"3\""), None).unwrap(),
+            Precondition::IfMatch(3)
         );
-        let b = DecisionBody {
-            decision: "reject".into(),
-            reason_code: "because".into(),
-            ..Default::default()
-        };
         assert_eq!(
-            b.into_proto("AS".into(), "k".into())
-                .unwrap_err()
-                .violations[0]
-                .field,
-            "reason_code"
+            precondition(&HeaderMap::new(), Some(4)).unwrap(),
+            Precondition::Body(4)
         );
+        assert_eq!(
+            precondition(&if_match("\"4\""), Some(4)).unwrap(),
+            Precondition::IfMatch(4)
+        );
+        assert_eq!(
+            precondition(&HeaderMap::new(), None).unwrap_err().status,
+            428
+        );
+        assert_eq!(
+            precondition(&if_match("\"3\""), Some(4))
+                .unwrap_err()
+                .status,
+            422
+        );
+        assert_eq!(precondition(&if_match("3"), None).unwrap_err().status, 400);
+        assert_eq!(
+            precondition(&if_match("W/\"3\""), None).unwrap_err().status,
+            400
+        );
+    }
+
+    #[test]
+    fn every_reject_reason_and_missing_item_has_its_proto_value() {
+        for r in RejectReason::ALL {
+            assert!(
+                pb::RejectReason::from_str_name(&format!(
+                    "REJECT_REASON_{}",
+                    r.as_str().to_ascii_uppercase()
+                ))
+                .is_some(),
+                "{r:?}"
+            );
+        }
+        for m in MissingInfo::ALL {
+            assert!(
+                pb::MissingInfo::from_str_name(&format!(
+                    "MISSING_INFO_{}",
+                    m.as_str().to_ascii_uppercase()
+                ))
+                .is_some(),
+                "{m:?}"
+            );
+        }
     }
 }

@@ -1,77 +1,99 @@
-//! `/openapi.json` (OpenAPI 3.1), generated from [`crate::api::routes`] — the same table the
-//! router is built from — and `/docs`, a page that renders it.
+//! `/openapi.json`, the OpenAPI 3.1 document generated (utoipa) from the handlers that serve it,
+//! and `/docs`, Swagger UI on it (vendored from npm by `scripts/vendor-swagger-ui.sh`, compiled
+//! in, its start-up in `static/docs.js` so the page runs without inline script).
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use axum::Json;
-use axum::http::header;
-use axum::response::IntoResponse;
-use serde_json::{Map, Value, json};
+use axum::Extension;
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn document() -> Value {
-    let mut paths = Map::new();
-    for r in crate::api::routes() {
-        let params: Vec<Value> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let mut op = json!({
-            "summary": r.summary,
-            "parameters": params,
-            "responses": {
-                r.ok.to_string(): {"description": "OK"},
-                "default": {"description": "Problem details (RFC 9457)",
-                            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-            }
-        });
-        if r.auth {
-            op["security"] = json!([{"bearer": []}]);
-        }
-        if let Some(example) = r
-            .example
-            .and_then(|e| serde_json::from_str::<Value>(e).ok())
-        {
-            op["requestBody"] = json!({"content": {"application/json": {"example": example}}});
-        }
-        let entry = paths
-            .entry(r.path.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        entry[r.method] = op;
+use crate::api::page;
+use crate::app::AppState;
+use crate::contract::Contract;
+use crate::problem::Problem;
+
+const PAGE: &str = include_str!("../../static/docs.html");
+const INIT: &str = include_str!("../../static/docs.js");
+const BUNDLE: &[u8] = include_bytes!("../../static/swagger-ui/swagger-ui-bundle.js");
+const CSS: &[u8] = include_bytes!("../../static/swagger-ui/swagger-ui.css");
+const LICENSE: &[u8] = include_bytes!("../../static/swagger-ui/LICENSE");
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi))
+        .routes(routes!(html))
+        .routes(routes!(asset))
+}
+
+/// This document
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "pages",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+    security(()),
+    extensions(("x-branch-scope" = json!("public"))),
+)]
+pub async fn openapi(Extension(contract): Extension<Arc<Contract>>) -> Response {
+    let mut res = contract.document_json().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// Interactive API documentation
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "pages",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)),
+    security(()),
+    extensions(("x-branch-scope" = json!("public"))),
+)]
+pub async fn html() -> Response {
+    page::html(PAGE)
+}
+
+/// The documentation page's files
+#[utoipa::path(
+    get,
+    path = "/docs/{file}",
+    tag = "pages",
+    params(("file" = DocsFile, Path)),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "text/plain")
+        )),
+    ),
+    security(()),
+    extensions(("x-branch-scope" = json!("public")), ("x-problems" = json!([400, 404]))),
+)]
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match file.as_str() {
+        "docs.js" => page::asset("text/javascript; charset=utf-8", INIT.as_bytes()),
+        "swagger-ui-bundle.js" => page::asset("text/javascript; charset=utf-8", BUNDLE),
+        "swagger-ui.css" => page::asset("text/css; charset=utf-8", CSS),
+        "LICENSE" => page::asset("text/plain; charset=utf-8", LICENSE),
+        _ => Problem::not_found(format!("no file {file:?} here")).into_response(),
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "After-sales gateway", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Problem": {"type": "object", "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"}, "trace_id": {"type": "string"},
-                "violations": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "description": {"type": "string"}}}}}}}
-        }
-    })
 }
 
-pub async fn openapi() -> impl IntoResponse {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    Json(DOC.get_or_init(document).clone())
-}
-
-const PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>After-sales gateway API</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}code{background:#eee;padding:0 .3em}
-.m{display:inline-block;width:4em;font-weight:bold;text-transform:uppercase}</style></head>
-<body><h1>After-sales gateway API</h1><p>The machine-readable document is <a href="/openapi.json">/openapi.json</a>.
-Errors are <code>application/problem+json</code>. Send <code>Authorization: Bearer &lt;jwt&gt;</code>.</p>
-<ul id="routes"></ul><script>
-fetch('/openapi.json').then(r=>r.json()).then(d=>{const ul=document.getElementById('routes');
-for(const [p,ops] of Object.entries(d.paths)){for(const [m,op] of Object.entries(ops)){
-const li=document.createElement('li');li.innerHTML='<span class="m"></span> <code></code> — <span></span>';
-li.children[0].textContent=m;li.children[1].textContent=p;li.children[2].textContent=op.summary;ul.appendChild(li);}}});
-</script></body></html>"#;
-
-pub async fn page() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE)
+/// The files of the documentation page.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub enum DocsFile {
+    #[serde(rename = "docs.js")]
+    Init,
+    #[serde(rename = "swagger-ui-bundle.js")]
+    Bundle,
+    #[serde(rename = "swagger-ui.css")]
+    Css,
+    #[serde(rename = "LICENSE")]
+    License,
 }

@@ -1,30 +1,65 @@
 //! `/v1/requests`: create, get, list, timeline, cancel — REST over intake's gRPC.
 
-use aftersales_platform::auth::{Caller, Role};
+use aftersales_platform::auth::Caller;
 use aftersales_platform::proto::intake::v1 as pb;
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+#[allow(unused_imports)] // named by the path attributes
+use crate::api::schema::{IdempotencyKey, RequestNo};
 use crate::api::wire::{CancelBody, CreateRequest, ListQuery, Request, RequestList, Timeline};
 use crate::app::AppState;
-use crate::extract::{ANY_ROLE, JsonBody, require};
+use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
 use crate::peers::call;
 use crate::problem::Problem;
 
-/// Who may submit and cancel (intake checks the same).
-const WRITERS: &[Role] = &[Role::BranchAgent, Role::Dispatcher];
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get))
+        .routes(routes!(timeline))
+        .routes(routes!(cancel))
+}
 
+/// Submit a service request
+///
+/// Numbers it (`AS-<YYMM>-<branch>-<seq>`), stores it and starts the warranty review. Send an
+/// `Idempotency-Key`: a retry with the same key gets the first answer.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    tag = "requests",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
+    request_body(content = CreateRequest, example = json!({
+        "branch": "SH01", "channel": "hotline", "kind": "replacement", "urgency": "normal",
+        "customer": { "name": "Li Wei", "phone": "+86 138 0013 8000",
+                      "address": "88 Century Avenue, Pudong, Shanghai", "region": "urban" },
+        "product": { "category": "television", "model": "X55", "serial": "SN12345678",
+                     "purchase_date": "2026-10-02", "invoice_no": "INV-9", "invoice_date": "2026-10-02",
+                     "factory_date": "2026-08-15" },
+        "fault_description": "no picture", "photos": ["https://photos.example/1.jpg"],
+        "parts": [ { "part_no": "PWR-55-01", "quantity": 1 } ]
+    })),
+    responses(
+        (status = 201, description = "Submitted", body = Request,
+            headers(("Location" = String, description = "The new request's URL"))),
+        (status = 200, description = "Already submitted with this key (intake's own idempotency)", body = Request),
+    ),
+    security(("bearer" = ["branch_agent", "dispatcher", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 409, 413, 415, 422]))),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateRequest>,
 ) -> Result<Response, Problem> {
-    require(&caller, WRITERS)?;
     let mut body = body;
     if body.branch.is_empty()
         && let Some(b) = caller.branch()
@@ -54,12 +89,21 @@ pub async fn create(
     Ok(response)
 }
 
+/// One request with its current status
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{request_no}",
+    tag = "requests",
+    params(("request_no" = RequestNo, Path)),
+    responses((status = 200, description = "The request", body = Request)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(request_no): Path<String>,
 ) -> Result<Json<Request>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.intake(&caller)?;
@@ -72,12 +116,23 @@ pub async fn get(
     Ok(Json(Request::from(res.request.unwrap_or_default())))
 }
 
+/// Requests, newest first
+///
+/// A branch token lists its branch's requests only, whatever `branch` says.
+#[utoipa::path(
+    get,
+    path = "/v1/requests",
+    tag = "requests",
+    params(ListQuery),
+    responses((status = 200, description = "A page of requests", body = RequestList)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 422]))),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RequestList>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let Query(query) = query.map_err(|e| Problem::field("query", e.body_text()))?;
     let req = query.into_proto()?;
     let mut client = state.peers.intake(&caller)?;
@@ -93,12 +148,24 @@ pub async fn list(
     }))
 }
 
+/// Every event about the request, oldest first
+///
+/// The claim's decisions, the warehouse's reservations and issues for it, shipments, visits:
+/// how a branch follows its own request's movements.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{request_no}/timeline",
+    tag = "requests",
+    params(("request_no" = RequestNo, Path)),
+    responses((status = 200, description = "The timeline", body = Timeline)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
 pub async fn timeline(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(request_no): Path<String>,
 ) -> Result<Json<Timeline>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let mut client = state.peers.intake(&caller)?;
@@ -111,6 +178,22 @@ pub async fn timeline(
     Ok(Json(Timeline::from(res)))
 }
 
+/// Cancel a request before dispatch
+///
+/// Only while submitted, under review, approved or sourcing; else 409.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{request_no}/cancel",
+    tag = "requests",
+    params(
+        ("request_no" = RequestNo, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = Option<CancelBody>, example = json!({ "reason": "customer fixed it" })),
+    responses((status = 200, description = "Cancelled", body = Request)),
+    security(("bearer" = ["branch_agent", "dispatcher", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -118,7 +201,6 @@ pub async fn cancel(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CancelBody>,
 ) -> Result<Json<Request>, Problem> {
-    require(&caller, WRITERS)?;
     let request_no = crate::extract::request_no(&request_no)?.into_string();
     aftersales_platform::grpc::record_request_no(&request_no);
     let key = upstream_key(&caller, &headers);

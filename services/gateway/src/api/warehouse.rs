@@ -1,6 +1,8 @@
 //! Receipts and inspection, pick lists and issue, stocktakes, the ledger and back-orders — REST
 //! over warehouse's gRPC. Zones, kinds and statuses are lower-case on the wire (`qualified`,
-//! `inspection_pass`, `open`); the warehouse itself checks the caller's roles.
+//! `inspection_pass`, `open`). The central warehouse's books (receipts, stocktakes, the ledger)
+//! are head office's: the document scopes them `head_office`, so a branch token gets 403 here
+//! before the warehouse is asked; back-orders and pick lists are a branch's own.
 
 use aftersales_platform::auth::Caller;
 use aftersales_platform::proto::common::v1 as common;
@@ -11,17 +13,38 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::claims::{Money, enum_text};
-use crate::api::wire::rfc3339;
+#[allow(unused_imports)] // named by the schema attributes
+use crate::api::schema::{
+    BackorderStatus, BranchCode, Date, DocumentId, IdempotencyKey, MovementKind, PartNo,
+    PickListId, PickListStatus, ReceiptStatus, RequestNo, StocktakeStatus, Zone,
+};
+use crate::api::wire::{Urgency, rfc3339};
 use crate::app::AppState;
-use crate::extract::{ANY_ROLE, JsonBody, require};
+use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
 use crate::peers::call;
 use crate::problem::{FieldViolation, Problem};
 
 const PEER: &str = "warehouse";
 const SERVICE: &str = "aftersales.warehouse.v1.WarehouseService";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive))
+        .routes(routes!(inspect))
+        .routes(routes!(pick_list))
+        .routes(routes!(issue))
+        .routes(routes!(open_stocktake))
+        .routes(routes!(record_count))
+        .routes(routes!(close_stocktake))
+        .routes(routes!(ledger))
+        .routes(routes!(backorders))
+}
 
 /// Collects every bad field of one request, to answer them all at once.
 #[derive(Default)]
@@ -92,28 +115,55 @@ fn money(m: Option<common::Money>) -> Option<Money> {
 
 // ---- receipts -------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// One line of a delivery.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ReceiptLineIn {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[schema(required = true, minimum = 1, maximum = 1000000, example = 10)]
     pub quantity: u32,
+    /// The purchase order's line, when there is one.
+    #[serde(default)]
+    #[schema(maximum = 100000)]
     pub po_line_no: u32,
 }
 
-/// `POST /v1/receipts`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// `POST /v1/receipts`: goods delivered, booked into `pending_inspection`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ReceiveBody {
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "PO-2611-0007"
+    )]
     pub po_number: String,
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "SUP-1"
+    )]
     pub supplier_id: String,
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "DN-1"
+    )]
     pub delivery_note: String,
+    #[schema(required = true, min_items = 1, max_items = 200)]
     pub lines: Vec<ReceiptLineIn>,
-    /// `YYYY-MM-DD`; empty: today.
+    /// Default: today.
+    #[serde(default)]
+    #[schema(value_type = Date)]
     pub movement_date: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A line of a receipt and its inspection.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptLine {
+    #[schema(value_type = PartNo)]
     pub part_no: String,
     pub quantity: u32,
     pub po_line_no: u32,
@@ -122,18 +172,21 @@ pub struct ReceiptLine {
     pub failure_reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Goods received, and their inspection.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
     pub receipt_id: String,
     pub po_number: String,
     pub supplier_id: String,
     pub delivery_note: String,
-    /// `pending_inspection|inspected`.
+    #[schema(value_type = ReceiptStatus)]
     pub status: String,
     pub lines: Vec<ReceiptLine>,
     pub received_by: String,
+    #[schema(format = DateTime)]
     pub received_at: Option<String>,
     pub inspected_by: String,
+    #[schema(format = DateTime)]
     pub inspected_at: Option<String>,
 }
 
@@ -165,13 +218,25 @@ impl From<pb::Receipt> for Receipt {
     }
 }
 
+/// Receive goods into `pending_inspection`
+#[utoipa::path(
+    post,
+    path = "/v1/receipts",
+    tag = "warehouse",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
+    request_body(content = ReceiveBody, example = json!({
+        "supplier_id": "SUP-1", "delivery_note": "DN-1", "lines": [ { "part_no": "PWR-55-01", "quantity": 10 } ]
+    })),
+    responses((status = 201, description = "Received", body = Receipt)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn receive(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ReceiveBody>,
 ) -> Result<Response, Problem> {
-    require(&caller, ANY_ROLE)?;
     let req = pb::ReceiveGoodsRequest {
         idempotency_key: upstream_key(&caller, &headers),
         po_number: body.po_number,
@@ -200,22 +265,51 @@ pub async fn receive(
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// The inspection of one received part.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct InspectionLineIn {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[serde(default)]
+    #[schema(maximum = 1000000, example = 9)]
     pub passed: u32,
+    #[serde(default)]
+    #[schema(maximum = 1000000, example = 1)]
     pub failed: u32,
+    /// Required when units failed.
+    #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "cracked"
+    )]
     pub failure_reason: String,
 }
 
-/// `POST /v1/receipts/{receipt_id}/inspection`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// `POST /v1/receipts/{receipt_id}/inspection`: passed units go to `qualified`, failed ones to
+/// `nonconforming`; every line of the receipt is inspected at once.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct InspectionBody {
+    #[schema(required = true, min_items = 1, max_items = 200)]
     pub lines: Vec<InspectionLineIn>,
 }
 
+/// Record a receipt's inspection
+#[utoipa::path(
+    post,
+    path = "/v1/receipts/{receipt_id}/inspection",
+    tag = "warehouse",
+    params(
+        ("receipt_id" = DocumentId, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = InspectionBody, example = json!({
+        "lines": [ { "part_no": "PWR-55-01", "passed": 9, "failed": 1, "failure_reason": "cracked" } ]
+    })),
+    responses((status = 200, description = "Inspected", body = Receipt)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn inspect(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -223,7 +317,6 @@ pub async fn inspect(
     headers: HeaderMap,
     JsonBody(body): JsonBody<InspectionBody>,
 ) -> Result<Json<Receipt>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let req = pb::RecordInspectionRequest {
         idempotency_key: upstream_key(&caller, &headers),
         receipt_id,
@@ -250,22 +343,31 @@ pub async fn inspect(
 
 // ---- pick lists -----------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+/// A reserved part and the zone to pick it from.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PickLine {
+    #[schema(value_type = PartNo)]
     pub part_no: String,
     pub quantity: u32,
+    #[schema(value_type = Zone)]
     pub zone: String,
 }
 
-#[derive(Debug, Serialize)]
+/// What to pick for a request (`PL-<request_no>`).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PickList {
+    #[schema(value_type = PickListId)]
     pub pick_list_id: String,
+    #[schema(value_type = RequestNo)]
     pub request_no: String,
+    #[schema(value_type = BranchCode)]
     pub branch: String,
-    /// `open|issued|cancelled`.
+    #[schema(value_type = PickListStatus)]
     pub status: String,
     pub lines: Vec<PickLine>,
+    #[schema(format = DateTime)]
     pub created_at: Option<String>,
+    #[schema(format = DateTime)]
     pub issued_at: Option<String>,
     pub issued_by: String,
     pub shipment_no: String,
@@ -295,12 +397,21 @@ impl From<pb::PickList> for PickList {
     }
 }
 
+/// A pick list: its reserved lines and zones
+#[utoipa::path(
+    get,
+    path = "/v1/pick-lists/{pick_list_id}",
+    tag = "warehouse",
+    params(("pick_list_id" = PickListId, Path)),
+    responses((status = 200, description = "The pick list", body = PickList)),
+    security(("bearer" = ["warehouse", "dispatcher", "technician", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
 pub async fn pick_list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(pick_list_id): Path<String>,
 ) -> Result<Json<PickList>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let mut client = state.peers.warehouse(&caller)?;
     let res = call(
         PEER,
@@ -311,22 +422,52 @@ pub async fn pick_list(
     Ok(Json(PickList::from(res.pick_list.unwrap_or_default())))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// A part and how many.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = IssueLine)]
 pub struct PartLineIn {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[schema(required = true, minimum = 1, maximum = 1000000, example = 1)]
     pub quantity: u32,
 }
 
 /// `POST /v1/pick-lists/{pick_list_id}/issue`: the lines must equal the pick list's.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct IssueBody {
+    #[schema(required = true, min_items = 1, max_items = 200)]
     pub lines: Vec<PartLineIn>,
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "SHP-1"
+    )]
     pub shipment_no: String,
+    /// Default: today.
+    #[serde(default)]
+    #[schema(value_type = Date)]
     pub movement_date: String,
 }
 
+/// Issue a pick list's parts
+///
+/// The lines must equal the pick list's, else 409 naming the mismatch (nothing is issued).
+#[utoipa::path(
+    post,
+    path = "/v1/pick-lists/{pick_list_id}/issue",
+    tag = "warehouse",
+    params(
+        ("pick_list_id" = PickListId, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = IssueBody, example = json!({
+        "lines": [ { "part_no": "PWR-55-01", "quantity": 1 } ], "shipment_no": "SHP-1"
+    })),
+    responses((status = 200, description = "Issued", body = PickList)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn issue(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -334,7 +475,6 @@ pub async fn issue(
     headers: HeaderMap,
     JsonBody(body): JsonBody<IssueBody>,
 ) -> Result<Json<PickList>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let req = pb::IssuePartsRequest {
         idempotency_key: upstream_key(&caller, &headers),
         pick_list_id,
@@ -361,19 +501,32 @@ pub async fn issue(
 
 // ---- stocktakes -----------------------------------------------------------------------------
 
-/// `POST /v1/stocktakes`: the scope; empty zones = every zone, empty part_nos = every part.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// `POST /v1/stocktakes`: the scope; no zones = every zone, no part numbers = every part.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct OpenStocktakeBody {
+    #[serde(default)]
+    #[schema(value_type = Vec<Zone>, max_items = 5)]
     pub zones: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<PartNo>, max_items = 1000)]
     pub part_nos: Vec<String>,
+    #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "monthly"
+    )]
     pub note: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A counted (or not yet counted) line of a stocktake.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StocktakeLine {
+    #[schema(value_type = PartNo)]
     pub part_no: String,
+    #[schema(value_type = Zone)]
     pub zone: String,
+    /// The book quantity when the stocktake opened.
     pub book: u32,
     pub counted: Option<u32>,
     pub difference: i32,
@@ -395,17 +548,23 @@ impl From<pb::StocktakeLine> for StocktakeLine {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A stocktake: the book quantities of its scope, the counts, the accuracy once closed.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Stocktake {
     pub stocktake_id: String,
-    /// `open|closed`.
+    #[schema(value_type = StocktakeStatus)]
     pub status: String,
+    #[schema(value_type = Vec<Zone>)]
     pub zones: Vec<String>,
+    #[schema(value_type = Vec<PartNo>)]
     pub part_nos: Vec<String>,
     pub lines: Vec<StocktakeLine>,
+    /// Lines that matched, in basis points of all lines.
     pub accuracy_bp: u32,
     pub difference_value: Option<Money>,
+    #[schema(format = DateTime)]
     pub opened_at: Option<String>,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     pub opened_by: String,
     pub closed_by: String,
@@ -429,13 +588,27 @@ impl From<pb::Stocktake> for Stocktake {
     }
 }
 
+/// Open a stocktake
+///
+/// Snapshots the book quantities of the scope.
+#[utoipa::path(
+    post,
+    path = "/v1/stocktakes",
+    tag = "warehouse",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
+    request_body(content = Option<OpenStocktakeBody>, example = json!({
+        "zones": ["qualified"], "part_nos": ["PWR-55-01"], "note": "monthly"
+    })),
+    responses((status = 201, description = "Opened", body = Stocktake)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn open_stocktake(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<OpenStocktakeBody>,
 ) -> Result<Response, Problem> {
-    require(&caller, ANY_ROLE)?;
     let mut bad = Violations::default();
     let zones = body
         .zones
@@ -462,11 +635,13 @@ pub async fn open_stocktake(
 }
 
 /// `POST /v1/stocktakes/{id}/counts`: one line's count (the last count wins).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CountBody {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[schema(required = true, value_type = Zone)]
     pub zone: String,
+    #[schema(required = true, maximum = 1000000, example = 9)]
     pub counted: u32,
 }
 
@@ -484,13 +659,25 @@ impl CountBody {
     }
 }
 
+/// Record one line's count
+///
+/// The last count of a line wins; a line outside the stocktake's scope answers 404.
+#[utoipa::path(
+    post,
+    path = "/v1/stocktakes/{stocktake_id}/counts",
+    tag = "warehouse",
+    params(("stocktake_id" = DocumentId, Path)),
+    request_body(content = CountBody, example = json!({ "part_no": "PWR-55-01", "zone": "qualified", "counted": 9 })),
+    responses((status = 200, description = "Counted", body = StocktakeLine)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn record_count(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(stocktake_id): Path<String>,
     JsonBody(body): JsonBody<CountBody>,
 ) -> Result<Json<StocktakeLine>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let req = body.into_proto(stocktake_id)?;
     let mut client = state.peers.warehouse(&caller)?;
     let res = call(
@@ -502,25 +689,58 @@ pub async fn record_count(
     Ok(Json(StocktakeLine::from(res.line.unwrap_or_default())))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// Why a line differs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ReasonIn {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[schema(required = true, value_type = Zone)]
     pub zone: String,
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        example = "miscount",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: String,
 }
 
 /// `POST /v1/stocktakes/{id}/close`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CloseStocktakeBody {
     /// Reasons per differing line; a differing line without one takes `default_reason`.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
     pub reasons: Vec<ReasonIn>,
+    #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "miscount"
+    )]
     pub default_reason: String,
     /// Uncounted lines then count as matching (else 409).
+    #[serde(default)]
     pub allow_uncounted: bool,
 }
 
+/// Close a stocktake
+///
+/// Posts the differences as adjustments and reports the accuracy.
+#[utoipa::path(
+    post,
+    path = "/v1/stocktakes/{stocktake_id}/close",
+    tag = "warehouse",
+    params(
+        ("stocktake_id" = DocumentId, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = Option<CloseStocktakeBody>, example = json!({ "default_reason": "miscount", "allow_uncounted": true })),
+    responses((status = 200, description = "Closed", body = Stocktake)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
 pub async fn close_stocktake(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -528,7 +748,6 @@ pub async fn close_stocktake(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CloseStocktakeBody>,
 ) -> Result<Json<Stocktake>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let mut bad = Violations::default();
     let reasons = body
         .reasons
@@ -589,20 +808,33 @@ fn instant(
 }
 
 /// `GET /v1/ledger`: every filter optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
+    #[param(value_type = Option<PartNo>)]
     pub part_no: Option<String>,
+    #[param(value_type = Option<Zone>)]
     pub zone: Option<String>,
-    /// Comma-separated movement kinds: `receipt,issue`.
+    /// Only these movement kinds, comma-separated (`receipt,issue`).
+    #[param(value_type = Option<Vec<MovementKind>>, style = Form, explode = false)]
     pub kind: Option<String>,
+    /// A receipt, pick list, stocktake … the movement belongs to.
+    #[param(value_type = Option<DocumentId>)]
     pub reference_id: Option<String>,
+    #[param(value_type = Option<RequestNo>)]
     pub request_no: Option<String>,
     /// Recorded at or after (RFC 3339).
+    #[param(format = DateTime, example = "2026-11-01T00:00:00Z")]
     pub from: Option<String>,
     /// Recorded before (RFC 3339).
+    #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub to: Option<String>,
+    /// At most 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub page_size: Option<String>,
+    /// From the previous page's `next_page_token`.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_.=-]*$")]
     pub page_token: Option<String>,
 }
 
@@ -650,36 +882,57 @@ impl LedgerQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One stock movement (the ledger is append-only).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerEntry {
     pub entry_id: u64,
+    #[schema(value_type = PartNo)]
     pub part_no: String,
+    #[schema(value_type = Zone)]
     pub zone: String,
+    #[schema(value_type = MovementKind)]
     pub kind: String,
+    /// Into the zone (+) or out of it (-).
     pub quantity: i32,
     pub balance_after: u32,
     pub reference_type: String,
     pub reference_id: String,
+    /// The request the movement served, when it served one.
     pub request_no: String,
     pub reason: String,
     pub actor: String,
+    /// The business date (`YYYY-MM-DD`).
     pub movement_date: String,
+    #[schema(format = DateTime)]
     pub recorded_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of stock movements, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Ledger {
     /// Newest first.
     pub items: Vec<LedgerEntry>,
     pub next_page_token: String,
 }
 
+/// Stock movements, newest first
+///
+/// The central warehouse's books: head office only. A branch follows its own requests'
+/// movements through `GET /v1/requests/{request_no}/timeline`.
+#[utoipa::path(
+    get,
+    path = "/v1/ledger",
+    tag = "warehouse",
+    params(LedgerQuery),
+    responses((status = 200, description = "A page of movements", body = Ledger)),
+    security(("bearer" = ["warehouse", "procurement", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 422]))),
+)]
 pub async fn ledger(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<LedgerQuery>, QueryRejection>,
 ) -> Result<Json<Ledger>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let Query(q) = query.map_err(|e| Problem::field("query", e.body_text()))?;
     let req = q.into_proto()?;
     let mut client = state.peers.warehouse(&caller)?;
@@ -714,14 +967,23 @@ pub async fn ledger(
 }
 
 /// `GET /v1/backorders`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct BackorderQuery {
+    #[param(value_type = Option<PartNo>)]
     pub part_no: Option<String>,
+    /// Head office: one branch's back-orders (a branch token sees only its own anyway).
+    #[param(value_type = Option<BranchCode>)]
     pub branch: Option<String>,
-    /// `open` (the default), `served` or `cancelled`.
+    /// Default: `open`.
+    #[param(value_type = Option<BackorderStatus>)]
     pub status: Option<String>,
+    /// At most 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub page_size: Option<String>,
+    /// From the previous page's `next_page_token`.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_.=-]*$")]
     pub page_token: Option<String>,
 }
 
@@ -752,39 +1014,60 @@ impl BackorderQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A part a request still waits for.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BackorderLine {
+    #[schema(value_type = PartNo)]
     pub part_no: String,
     pub requested: u32,
     pub reserved: u32,
     pub missing: u32,
 }
 
-#[derive(Debug, Serialize)]
+/// A request waiting for stock.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Backorder {
     pub backorder_id: String,
+    #[schema(value_type = RequestNo)]
     pub request_no: String,
+    #[schema(value_type = BranchCode)]
     pub branch: String,
+    #[schema(value_type = Urgency)]
     pub urgency: String,
+    #[schema(value_type = BackorderStatus)]
     pub status: String,
     pub lines: Vec<BackorderLine>,
+    #[schema(format = DateTime)]
     pub created_at: Option<String>,
+    #[schema(format = DateTime)]
     pub served_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of back-orders.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Backorders {
     /// In serving order: urgency (critical first), then creation time.
     pub items: Vec<Backorder>,
     pub next_page_token: String,
 }
 
+/// Back-orders in serving order
+///
+/// A branch token sees its branch's back-orders only, whatever `branch` says.
+#[utoipa::path(
+    get,
+    path = "/v1/backorders",
+    tag = "warehouse",
+    params(BackorderQuery),
+    responses((status = 200, description = "A page of back-orders", body = Backorders)),
+    security(("bearer" = ["warehouse", "procurement", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 422]))),
+)]
 pub async fn backorders(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<BackorderQuery>, QueryRejection>,
 ) -> Result<Json<Backorders>, Problem> {
-    require(&caller, ANY_ROLE)?;
     let Query(q) = query.map_err(|e| Problem::field("query", e.body_text()))?;
     let req = q.into_proto()?;
     let mut client = state.peers.warehouse(&caller)?;

@@ -4,13 +4,18 @@
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::intake::v1 as intake;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+#[allow(unused_imports)] // named by the schema attributes
+use crate::api::schema::{
+    BranchCode, Date, PartNo, Phone, PhotoUrl, RequestNo as RequestNoSchema, Serial,
+};
 use crate::problem::Problem;
 
 /// A lower-case wire enumeration ↔ a proto enumeration.
 macro_rules! wire_enum {
-    ($name:ident, $proto:ty, { $($variant:ident = $text:literal => $pv:ident),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    ($name:ident, $proto:ty, { $($variant:ident = $text:tt => $pv:ident),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
         impl $name {
             pub const ALL: &[$name] = &[$($name::$variant),+];
@@ -51,54 +56,138 @@ wire_enum!(Coverage, common::Coverage, {
     Free = "free" => Free, Paid = "paid" => Paid, Contract = "contract" => Contract,
 });
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+/// The customer, as a branch records them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 200,
+        example = "Li Wei",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
+    #[schema(required = true, value_type = Phone)]
     pub phone: String,
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        example = "88 Century Avenue, Pudong, Shanghai",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub address: String,
+    /// Decides the arrival deadline and the delivery method.
+    #[schema(required = true, value_type = Region)]
     pub region: Option<Region>,
+    #[serde(default)]
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(
+        max_length = 254,
+        example = "li.wei@example.com",
+        pattern = r"^[^@ \x00-\x1F\x7F-\xA0]+@[^@ \x00-\x1F\x7F-\xA0]+\.[^@ \x00-\x1F\x7F-\xA0]+$"
+    )]
     pub email: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+/// The product and its documents. Dates are `YYYY-MM-DD`, never in the future; the factory date
+/// is not after the purchase, the invoice not before it, and an invoice number goes with its date
+/// (the service answers 422 naming the field otherwise).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Product {
+    /// Lower-case on the way out.
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        example = "television",
+        pattern = r"^[A-Za-z0-9 _-]*[A-Za-z0-9_-][A-Za-z0-9 _-]*$"
+    )]
     pub category: String,
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        example = "X55",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub model: String,
+    #[schema(required = true, value_type = Serial)]
     pub serial: String,
+    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = Date)]
     pub purchase_date: String,
+    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(
+        max_length = 64,
+        example = "INV-9",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub invoice_no: String,
+    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = Date)]
     pub invoice_date: String,
+    #[serde(default)]
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = Date)]
     pub receipt_date: String,
-    pub factory_date: String,
+    #[serde(default)]
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(value_type = Date)]
+    pub factory_date: String,
+    #[serde(default)]
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub service_contract_no: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+/// A part and how many.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct PartLine {
+    #[schema(required = true, value_type = PartNo)]
     pub part_no: String,
+    #[schema(required = true, minimum = 1, maximum = 999, example = 1)]
     pub quantity: u32,
 }
 
-/// `POST /v1/requests`. Every field may be absent here; intake names each one that is missing
-/// or wrong in one answer.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// `POST /v1/requests` (DESIGN §8). A branch token's own branch is the default `branch`. A
+/// request of any kind but `installation` describes the fault; a `replacement` names at least
+/// one part, each part once (the service answers 422 naming the field otherwise).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CreateRequest {
+    /// Default: the caller's branch (head office must name one).
+    #[serde(default)]
+    #[schema(value_type = BranchCode)]
     pub branch: String,
+    #[schema(required = true, value_type = Channel)]
     pub channel: Option<Channel>,
+    #[schema(required = true, value_type = Kind)]
     pub kind: Option<Kind>,
+    #[schema(required = true, value_type = Urgency)]
     pub urgency: Option<Urgency>,
+    #[schema(required = true, value_type = Customer)]
     pub customer: Option<Customer>,
+    #[schema(required = true, value_type = Product)]
     pub product: Option<Product>,
+    #[serde(default)]
+    #[schema(
+        max_length = 4000,
+        example = "no picture",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub fault_description: String,
+    /// http(s) links to the customer's photos.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<PhotoUrl>)]
     pub photos: Vec<String>,
+    #[serde(default)]
+    #[schema(max_items = 50)]
     pub parts: Vec<PartLine>,
+    /// Damage by misuse is suspected: the claim goes to a person.
+    #[serde(default)]
     pub misuse_suspected: bool,
 }
 
@@ -144,32 +233,44 @@ impl CreateRequest {
 }
 
 /// A request as the branches see it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Request {
+    #[schema(value_type = RequestNoSchema)]
     pub request_no: String,
+    #[schema(value_type = Status)]
     pub status: String,
+    #[schema(value_type = BranchCode)]
     pub branch: String,
+    #[schema(value_type = Channel)]
     pub channel: String,
+    #[schema(value_type = Kind)]
     pub kind: String,
+    #[schema(value_type = Urgency)]
     pub urgency: String,
     pub customer: Option<CustomerOut>,
     pub product: Option<Product>,
     pub fault_description: String,
     pub photos: Vec<String>,
     pub parts: Vec<PartLine>,
+    #[schema(format = DateTime, example = "2026-11-22T08:00:00.000Z")]
     pub created_at: Option<String>,
+    #[schema(format = DateTime, example = "2026-11-22T08:00:00.000Z")]
     pub updated_at: Option<String>,
+    /// Why it is in its status (a rejection's reason, a cancellation's).
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub status_reason: String,
     pub submitted_by: String,
     pub misuse_suspected: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The customer of a request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = CustomerOut)]
 pub struct CustomerOut {
     pub name: String,
     pub phone: String,
     pub address: String,
+    #[schema(value_type = Region)]
     pub region: String,
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub email: String,
@@ -221,28 +322,69 @@ impl From<intake::ServiceRequest> for Request {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A page of requests, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RequestList {
     pub items: Vec<Request>,
+    /// Pass it as `page_token` for the next page; empty on the last.
     pub next_page_token: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One event about a request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TimelineEvent {
     pub event_id: String,
+    /// The event's routing key (`claims.claim.approved`).
     #[serde(rename = "type")]
+    #[schema(example = "claims.claim.approved")]
     pub kind: String,
+    #[schema(format = DateTime)]
     pub at: Option<String>,
     pub producer: String,
     pub summary: String,
+    /// The request's status after the event (empty when it did not move it).
+    #[schema(value_type = StatusAfter)]
     pub status_after: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Every event about a request, oldest first: the claim's, the warehouse's movements for it, …
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Timeline {
+    #[schema(value_type = RequestNoSchema)]
     pub request_no: String,
+    #[schema(value_type = Status)]
     pub status: String,
     pub events: Vec<TimelineEvent>,
+}
+
+/// A status, or empty (an event that did not move the request).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only
+pub enum StatusAfter {
+    #[serde(rename = "")]
+    None,
+    #[serde(rename = "submitted")]
+    Submitted,
+    #[serde(rename = "under_review")]
+    UnderReview,
+    #[serde(rename = "approved")]
+    Approved,
+    #[serde(rename = "rejected")]
+    Rejected,
+    #[serde(rename = "sourcing")]
+    Sourcing,
+    #[serde(rename = "shipped")]
+    Shipped,
+    #[serde(rename = "delivered")]
+    Delivered,
+    #[serde(rename = "in_service")]
+    InService,
+    #[serde(rename = "completed")]
+    Completed,
+    #[serde(rename = "closed")]
+    Closed,
+    #[serde(rename = "cancelled")]
+    Cancelled,
 }
 
 impl From<intake::GetTimelineResponse> for Timeline {
@@ -266,21 +408,37 @@ impl From<intake::GetTimelineResponse> for Timeline {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// `POST /v1/requests/{request_no}/cancel`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CancelBody {
+    #[serde(default)]
+    #[schema(
+        max_length = 500,
+        example = "customer fixed it",
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: String,
 }
 
 /// Query of `GET /v1/requests`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Comma-separated statuses.
+    /// Only these statuses, comma-separated (`submitted,under_review`).
+    #[param(value_type = Option<Vec<Status>>, style = Form, explode = false)]
     pub status: Option<String>,
+    /// From the previous page's `next_page_token`.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_.=-]*$")]
     pub page_token: Option<String>,
+    /// At most 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub page_size: Option<String>,
+    /// Head office: one branch's requests (a branch token sees only its own anyway).
+    #[param(value_type = Option<BranchCode>)]
     pub branch: Option<String>,
+    /// Requests of this phone number, however it was typed.
+    #[param(value_type = Option<Phone>)]
     pub customer_phone: Option<String>,
 }
 
@@ -316,6 +474,7 @@ impl ListQuery {
             created: None,
             page_size,
             page_token: self.page_token.unwrap_or_default(),
+            ..Default::default()
         })
     }
 }

@@ -34,23 +34,32 @@ pub struct TestApp {
     warehouse: Option<TestService<warehouse::app::App>>,
     bus: Arc<TestBus>,
     peers_env: Vec<(String, String)>,
+    /// Variables every service of the test was started with (the identity provider's, say).
+    extra_env: Vec<(String, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn(false, Box::new(|_, _| {})).await
+    spawn(false, Vec::new(), Box::new(|_, _| {})).await
+}
+
+/// Intake, claims-review and the warehouse behind the gateway, every one of them started with
+/// `env` too (e.g. `TestIdp::env()`: all trust the test identity provider). The catalogue is
+/// left empty: seeding it needs a token the services accept.
+pub async fn spawn_mesh_with_env(env: Vec<(String, String)>) -> TestApp {
+    spawn(true, env, Box::new(|_, _| {})).await
 }
 
 /// As [`spawn_app`], letting the test change the gateway's settings first.
 pub async fn spawn_app_with(
     configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
 ) -> TestApp {
-    spawn(false, Box::new(configure)).await
+    spawn(false, Vec::new(), Box::new(configure)).await
 }
 
 /// Intake, claims-review (demo policy) and warehouse behind the gateway. The warehouse's
 /// catalogue holds the demo parts, without stock.
 pub async fn spawn_mesh() -> TestApp {
-    let app = spawn(true, Box::new(|_, _| {})).await;
+    let app = spawn(true, Vec::new(), Box::new(|_, _| {})).await;
     app.seed_catalogue().await;
     app
 }
@@ -58,6 +67,7 @@ pub async fn spawn_mesh() -> TestApp {
 async fn start_gateway(
     bus: &Arc<TestBus>,
     peers_env: &[(String, String)],
+    extra_env: &[(String, String)],
     redis_prefix: Option<&str>,
     configure: Configure,
 ) -> TestService<GatewayApp> {
@@ -70,7 +80,7 @@ async fn start_gateway(
             "carrier-secret-of-sf-express",
         )
         .adjust(configure);
-    for (k, v) in peers_env {
+    for (k, v) in peers_env.iter().chain(extra_env) {
         b = b.env(k, v.clone());
     }
     if let Some(p) = redis_prefix {
@@ -79,12 +89,21 @@ async fn start_gateway(
     b.start().await
 }
 
-async fn spawn(mesh: bool, configure: Configure) -> TestApp {
+/// A builder of `S` with the test's broker names and every extra variable.
+fn builder<S: aftersales_platform::kit::Service>(
+    bus: &Arc<TestBus>,
+    extra_env: &[(String, String)],
+) -> aftersales_platform::testing::TestServiceBuilder<S> {
+    let mut b = TestService::<S>::builder().bus(bus);
+    for (k, v) in extra_env {
+        b = b.env(k, v.clone());
+    }
+    b
+}
+
+async fn spawn(mesh: bool, extra_env: Vec<(String, String)>, configure: Configure) -> TestApp {
     let bus = Arc::new(TestBus::new());
-    let intake = TestService::<intake::app::App>::builder()
-        .bus(&bus)
-        .start()
-        .await;
+    let intake = builder::<intake::app::App>(&bus, &extra_env).start().await;
     // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
     let mut peers_env = vec![
         (
@@ -102,12 +121,10 @@ async fn spawn(mesh: bool, configure: Configure) -> TestApp {
     ];
     let (mut claims, mut warehouse) = (None, None);
     if mesh {
-        let c = TestService::<claims_review::app::App>::builder()
-            .bus(&bus)
+        let c = builder::<claims_review::app::App>(&bus, &extra_env)
             .start()
             .await;
-        let w = TestService::<warehouse::app::App>::builder()
-            .bus(&bus)
+        let w = builder::<warehouse::app::App>(&bus, &extra_env)
             .start()
             .await;
         peers_env[1].1 = c.grpc_url();
@@ -115,7 +132,7 @@ async fn spawn(mesh: bool, configure: Configure) -> TestApp {
         claims = Some(c);
         warehouse = Some(w);
     }
-    let gateway = start_gateway(&bus, &peers_env, None, configure).await;
+    let gateway = start_gateway(&bus, &peers_env, &extra_env, None, configure).await;
     TestApp {
         addr: gateway.http_addr(),
         admin_addr: gateway.admin_addr(),
@@ -129,6 +146,7 @@ async fn spawn(mesh: bool, configure: Configure) -> TestApp {
         warehouse,
         bus,
         peers_env,
+        extra_env,
     }
 }
 
@@ -418,6 +436,7 @@ impl TestApp {
         let gateway = start_gateway(
             &self.bus,
             &self.peers_env,
+            &self.extra_env,
             Some(&self.redis_prefix),
             Box::new(configure),
         )

@@ -143,3 +143,83 @@ async fn without_redis_requests_are_still_served_and_a_retry_still_creates_one_r
     assert!(text.contains("aftersales_redis_degraded_total{feature=\"rate_limit\"}"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_same_subject_and_key_in_another_branch_is_a_new_request_not_a_replay() {
+    let app = spawn_app().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let headers = [("idempotency-key", key.as_str())];
+    // The same person, acting for two branches, with the same body (its branch is the token's).
+    let mut body = request_body("SH01");
+    body.as_object_mut().unwrap().remove("branch");
+    let sh01 = aftersales_platform::testing::token(
+        "agent-7",
+        "SH01",
+        &[aftersales_platform::auth::Role::BranchAgent],
+    );
+    let bj02 = aftersales_platform::testing::token(
+        "agent-7",
+        "BJ02",
+        &[aftersales_platform::auth::Role::BranchAgent],
+    );
+
+    let first = app.post("/v1/requests", &sh01, &body, &headers).await;
+    let second = app.post("/v1/requests", &bj02, &body, &headers).await;
+
+    assert_eq!(first.status, 201);
+    assert_eq!(
+        second.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&second.body)
+    );
+    assert_eq!(second.header("idempotent-replayed"), "");
+    assert_eq!(first.json()["branch"], "SH01");
+    assert_eq!(second.json()["branch"], "BJ02", "not SH01's stored answer");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replay_checks_the_callers_role_again_and_a_removed_role_gets_403() {
+    let app = spawn_app().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let headers = [("idempotency-key", key.as_str())];
+    let agent = aftersales_platform::testing::token(
+        "agent-9",
+        "SH01",
+        &[aftersales_platform::auth::Role::BranchAgent],
+    );
+    let first = app
+        .post("/v1/requests", &agent, &request_body("SH01"), &headers)
+        .await;
+    assert_eq!(first.status, 201);
+
+    // The same person after the role was taken away (a new token without it).
+    let demoted = aftersales_platform::testing::token(
+        "agent-9",
+        "SH01",
+        &[aftersales_platform::auth::Role::Technician],
+    );
+    let retry = app
+        .post("/v1/requests", &demoted, &request_body("SH01"), &headers)
+        .await;
+
+    assert_eq!(
+        retry.status,
+        403,
+        "{}",
+        String::from_utf8_lossy(&retry.body)
+    );
+    assert_eq!(retry.header("idempotent-replayed"), "");
+    assert!(
+        !String::from_utf8_lossy(&retry.body).contains("Li Wei"),
+        "no customer data from the stored answer"
+    );
+    // With the role back, the retry is the stored answer.
+    let again = app
+        .post("/v1/requests", &agent, &request_body("SH01"), &headers)
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    assert_eq!(again.body, first.body);
+    app.stop().await;
+}

@@ -430,3 +430,66 @@ async fn a_receipt_is_booked_once_per_idempotency_key_and_only_by_the_warehouse(
     );
     app.stop().await;
 }
+
+/// Found by the API fuzzer: an inspection listing the received part many times over.
+#[tokio::test]
+async fn an_inspection_repeating_a_line_is_refused_as_a_problem_not_a_server_error() {
+    let app = spawn_mesh().await;
+    let r = app
+        .post(
+            "/v1/receipts",
+            &clerk(),
+            &json!({"supplier_id": "SUP-1", "lines": [{"part_no": "PWR-55-01", "quantity": 10}]}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let id = r.json()["receipt_id"].as_str().unwrap().to_owned();
+    let line = json!({"part_no": "PWR-55-01", "passed": 0, "failed": 0});
+    for copies in [2, 60, 200, 1] {
+        let lines: Vec<Value> = std::iter::repeat_n(line.clone(), copies).collect();
+        let r = app
+            .post(
+                &format!("/v1/receipts/{id}/inspection"),
+                &clerk(),
+                &json!({ "lines": lines }),
+                &[],
+            )
+            .await;
+        assert!(
+            r.status < 500,
+            "{copies} copies: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    // Once inspected, again.
+    let ok = app
+        .post(
+            &format!("/v1/receipts/{id}/inspection"),
+            &clerk(),
+            &json!({"lines": [{"part_no": "PWR-55-01", "passed": 10, "failed": 0}]}),
+            &[],
+        )
+        .await;
+    assert!(ok.status < 500, "{}", String::from_utf8_lossy(&ok.body));
+    for copies in [2, 60, 200] {
+        let lines: Vec<Value> = std::iter::repeat_n(line.clone(), copies).collect();
+        let r = app
+            .post(
+                &format!("/v1/receipts/{id}/inspection"),
+                &clerk(),
+                &json!({ "lines": lines }),
+                &[],
+            )
+            .await;
+        assert!(
+            r.status < 500,
+            "{copies} copies: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("content-type"), "application/problem+json");
+    }
+    app.stop().await;
+}

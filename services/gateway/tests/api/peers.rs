@@ -139,7 +139,8 @@ async fn the_openapi_document_docs_and_board_are_served() {
     assert_eq!(docs.status, 200);
     let board = app.send("GET", "/board", None, &[], None).await;
     assert_eq!(board.status, 200);
-    assert!(String::from_utf8_lossy(&board.body).contains("EventSource"));
+    let script = app.send("GET", "/board.js", None, &[], None).await;
+    assert!(String::from_utf8_lossy(&script.body).contains("EventSource"));
     let wrong_method = app.send("DELETE", "/board", None, &[], None).await;
     assert_eq!(wrong_method.status, 405);
     assert_eq!(

@@ -39,3 +39,52 @@ async fn a_branch_over_its_rate_gets_429_with_retry_after_then_recovers() {
     assert!(recovered.is_some(), "the branch never got through again");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn one_caller_over_its_own_limit_does_not_starve_the_rest_of_its_branch() {
+    let app = spawn_app_with(|_, c| {
+        c.gateway.rate_limit_caller_burst = 3;
+        c.gateway.rate_limit_caller_per_second = 1;
+        c.gateway.rate_limit_burst = 1000;
+        c.gateway.rate_limit_per_second = 500;
+    })
+    .await;
+    let greedy = testing::token(
+        "greedy",
+        "SH01",
+        &[aftersales_platform::auth::Role::BranchAgent],
+    );
+    let colleague = testing::token(
+        "colleague",
+        "SH01",
+        &[aftersales_platform::auth::Role::BranchAgent],
+    );
+
+    // The greedy client runs into its own limit.
+    let mut refused = None;
+    for _ in 0..10 {
+        let r = app.get("/v1/requests", &greedy).await;
+        if r.status == 429 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status, 200);
+    }
+    let refused = refused.expect("the caller's bucket ran dry");
+    assert_eq!(refused.header("content-type"), "application/problem+json");
+    assert!(refused.header("retry-after").parse::<u64>().unwrap() >= 1);
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("this caller"),
+        "{}",
+        refused.json()
+    );
+
+    // Its colleague in the same branch is served at once, several times over.
+    for _ in 0..3 {
+        assert_eq!(app.get("/v1/requests", &colleague).await.status, 200);
+    }
+    app.stop().await;
+}

@@ -1,0 +1,400 @@
+//! The cross-branch and cross-role matrix over every operation of the published document
+//! (`/openapi.json`, read at test time, so a new path cannot be left out): each role that is
+//! not among an operation's security scopes gets 403; a branch asking for another branch's
+//! resource gets 404; a list a branch reads never holds another branch's rows; head-office
+//! operations refuse branch tokens; global resources answer every branch alike; and a role in
+//! scope is let through.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aftersales_platform::auth::Role;
+use aftersales_platform::testing;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, agent, clerk, request_body, spawn_mesh};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The resources the matrix addresses: ours (SH01's) and theirs (BJ02's), by path parameter.
+struct Fixtures {
+    ours: HashMap<&'static str, String>,
+    theirs: HashMap<&'static str, String>,
+}
+
+fn token(sub: &str, branch: &str, role: Role) -> String {
+    testing::token(sub, branch, &[role])
+}
+
+async fn post_ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let r = app
+        .post(
+            path,
+            token,
+            &body,
+            &[("idempotency-key", &uuid::Uuid::new_v4().to_string())],
+        )
+        .await;
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{path}: {} {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()
+}
+
+/// An in-warranty request of `branch` for `part_no`; returns its number.
+async fn submit(app: &TestApp, branch: &str, part_no: &str) -> String {
+    submit_as(app, branch, part_no, false).await
+}
+
+/// As [`submit`]; with `misuse`, its claim waits in the review queue for a person.
+async fn submit_as(app: &TestApp, branch: &str, part_no: &str, misuse: bool) -> String {
+    let bought = (chrono::Utc::now() - chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
+    let mut body = request_body(branch);
+    body["product"]["purchase_date"] = json!(bought);
+    body["product"]["invoice_date"] = json!(bought);
+    body["parts"] = json!([{ "part_no": part_no, "quantity": 1 }]);
+    body["misuse_suspected"] = json!(misuse);
+    let r = post_ok(app, "/v1/requests", &agent(branch), body).await;
+    r["request_no"].as_str().unwrap().to_owned()
+}
+
+async fn fixtures(app: &TestApp) -> Fixtures {
+    // Stock for PWR-55-01 (not for PNL-55-01: a request for it waits as a back-order).
+    let receipt = post_ok(
+        app,
+        "/v1/receipts",
+        &clerk(),
+        json!({"supplier_id": "SUP-1", "lines": [{"part_no": "PWR-55-01", "quantity": 10}]}),
+    )
+    .await;
+    let receipt_id = receipt["receipt_id"].as_str().unwrap().to_owned();
+    post_ok(
+        app,
+        &format!("/v1/receipts/{receipt_id}/inspection"),
+        &clerk(),
+        json!({"lines": [{"part_no": "PWR-55-01", "passed": 10, "failed": 0}]}),
+    )
+    .await;
+    let ours = submit(app, "SH01", "PWR-55-01").await;
+    let theirs = submit(app, "BJ02", "PWR-55-01").await;
+    let theirs_waiting = submit(app, "BJ02", "PNL-55-01").await;
+    // A claim of each branch in the review queue.
+    for branch in ["SH01", "BJ02"] {
+        let no = submit_as(app, branch, "PWR-55-01", true).await;
+        testing::eventually(WAIT, || async {
+            let r = app
+                .get(&format!("/v1/claims/{no}"), &crate::helpers::reviewer())
+                .await;
+            (r.status == 200 && r.json()["status"] == "pending").then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the claim of {no} is pending"));
+    }
+    // Approved and reserved: each has its pick list; BJ02's panel waits as a back-order.
+    for no in [&ours, &theirs] {
+        testing::eventually(WAIT, || async {
+            (app.get(&format!("/v1/pick-lists/PL-{no}"), &clerk())
+                .await
+                .status
+                == 200)
+                .then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the pick list of {no}"));
+    }
+    testing::eventually(WAIT, || async {
+        let r = app.get("/v1/backorders", &clerk()).await.json();
+        r["items"]
+            .as_array()?
+            .iter()
+            .any(|b| b["request_no"] == theirs_waiting.as_str())
+            .then_some(())
+    })
+    .await
+    .expect("BJ02's panel is back-ordered");
+    let stocktake = post_ok(
+        app,
+        "/v1/stocktakes",
+        &clerk(),
+        json!({"zones": ["qualified"], "part_nos": ["PWR-55-01"]}),
+    )
+    .await;
+    let stocktake_id = stocktake["stocktake_id"].as_str().unwrap().to_owned();
+    let both = |ours: &str, theirs: &str| (ours.to_owned(), theirs.to_owned());
+    let table = [
+        ("request_no", both(&ours, &theirs)),
+        (
+            "pick_list_id",
+            both(&format!("PL-{ours}"), &format!("PL-{theirs}")),
+        ),
+        ("part_no", both("PWR-55-01", "PWR-55-01")),
+        ("receipt_id", both(&receipt_id, &receipt_id)),
+        ("stocktake_id", both(&stocktake_id, &stocktake_id)),
+    ];
+    Fixtures {
+        ours: table.iter().map(|(k, (o, _))| (*k, o.clone())).collect(),
+        theirs: table.iter().map(|(k, (_, t))| (*k, t.clone())).collect(),
+    }
+}
+
+/// `template` with its parameters filled from `values`; every path parameter needs a fixture.
+fn fill(template: &str, values: &HashMap<&'static str, String>) -> String {
+    template
+        .split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => values
+                    .get(name)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{template}: add a fixture for the path parameter {name} to the matrix"
+                        )
+                    })
+                    .clone(),
+                None => seg.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether a path addresses one branch's resource.
+fn branch_resource(template: &str) -> bool {
+    template.contains("{request_no}") || template.contains("{pick_list_id}")
+}
+
+struct Op {
+    method: String,
+    template: String,
+    roles: Vec<Role>,
+    scope: String,
+    example: Option<Value>,
+    stream: bool,
+}
+
+fn operations(doc: &Value) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let scope = op["x-branch-scope"].as_str().unwrap().to_owned();
+            if scope == "public" {
+                continue;
+            }
+            let roles = op["security"][0]["bearer"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {template}: bearer scopes"))
+                .iter()
+                .map(|r| Role::parse(r.as_str().unwrap()).unwrap())
+                .collect();
+            let has_body = op.get("requestBody").is_some();
+            let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+            assert!(
+                !has_body || !example.is_null(),
+                "{method} {template}: a request body needs an example (the demo data)"
+            );
+            ops.push(Op {
+                method: method.to_uppercase(),
+                template: template.clone(),
+                roles,
+                scope,
+                example: has_body.then_some(example),
+                stream: op["responses"]["200"]["content"]
+                    .get("text/event-stream")
+                    .is_some(),
+            });
+        }
+    }
+    // Reads first: the writes' examples change the fixtures (a cancel, an issue).
+    ops.sort_by_key(|o| o.method != "GET");
+    ops
+}
+
+/// The status of `op` on `path` for `token` (a stream is only opened).
+async fn status(app: &TestApp, op: &Op, path: &str, token: &str) -> (u16, Option<Value>) {
+    if op.stream {
+        let s = app.stream(token, "", None).await;
+        return (s.status, None);
+    }
+    let r = match &op.example {
+        Some(body) => {
+            app.post(
+                path,
+                token,
+                body,
+                &[("idempotency-key", &uuid::Uuid::new_v4().to_string())],
+            )
+            .await
+        }
+        None => app.send(&op.method, path, Some(token), &[], None).await,
+    };
+    if r.status >= 400 {
+        assert_eq!(
+            r.header("content-type"),
+            "application/problem+json",
+            "{} {path}",
+            op.method
+        );
+    }
+    let body = serde_json::from_slice(&r.body).ok();
+    (r.status, body)
+}
+
+/// The branch of a row of a list: its `branch`, or the one in its request number.
+fn row_branch(row: &Value) -> String {
+    if let Some(b) = row["branch"].as_str() {
+        return b.to_owned();
+    }
+    row["request_no"]
+        .as_str()
+        .and_then(|n| n.split('-').nth(2))
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_operation_answers_each_role_and_branch_as_its_security_scopes_and_branch_scope_say()
+{
+    let app = spawn_mesh().await;
+    let fx = fixtures(&app).await;
+    let doc = app
+        .send("GET", "/openapi.json", None, &[], None)
+        .await
+        .json();
+    let ops = operations(&doc);
+    assert!(ops.len() >= 15, "{} operations", ops.len());
+    let mut checked = HashMap::<&str, usize>::new();
+
+    for op in &ops {
+        let label = format!("{} {}", op.method, op.template);
+        let ours = fill(&op.template, &fx.ours);
+        // A role without the scope gets 403, whatever its branch (head office here).
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+            if op.roles.contains(&role) {
+                continue;
+            }
+            let (s, _) = status(&app, op, &ours, &token("matrix", "*", role)).await;
+            assert_eq!(s, 403, "{label} as {role}");
+            *checked.entry("role refused").or_default() += 1;
+        }
+        let role = *op
+            .roles
+            .iter()
+            .find(|r| **r != Role::Admin)
+            .unwrap_or(&Role::Admin);
+        let branch_token = token("matrix-sh01", "SH01", role);
+        let head_office = token("matrix-hq", "*", role);
+        match op.scope.as_str() {
+            "head_office" => {
+                let (s, _) = status(&app, op, &ours, &branch_token).await;
+                assert_eq!(s, 403, "{label}: a branch's {role}");
+                *checked.entry("head office only").or_default() += 1;
+            }
+            "branch" if branch_resource(&op.template) => {
+                let theirs = fill(&op.template, &fx.theirs);
+                let (s, _) = status(&app, op, &theirs, &branch_token).await;
+                assert_eq!(s, 404, "{label}: SH01's {role} on BJ02's {theirs}");
+                *checked.entry("another branch's resource").or_default() += 1;
+            }
+            "branch" if op.method == "GET" && !op.stream => {
+                // A list: ours holds only SH01's rows, whatever we ask; head office's holds
+                // BJ02's too (so the check is not vacuous).
+                for query in ["", "?branch=BJ02"] {
+                    let (s, body) =
+                        status(&app, op, &format!("{ours}{query}"), &branch_token).await;
+                    if s != 200 {
+                        assert!(s == 403 || s == 404, "{label}{query}: {s}");
+                        continue;
+                    }
+                    let rows = body.unwrap()["items"].as_array().cloned().unwrap();
+                    for row in &rows {
+                        assert_eq!(row_branch(row), "SH01", "{label}{query}: {row}");
+                    }
+                }
+                let (_, all) = status(&app, op, &ours, &head_office).await;
+                let all = all.unwrap()["items"].as_array().cloned().unwrap();
+                assert!(
+                    all.iter().any(|r| row_branch(r) == "BJ02"),
+                    "{label}: head office sees BJ02's rows: {all:?}"
+                );
+                *checked.entry("list of one branch").or_default() += 1;
+            }
+            "global" => {
+                let (s, a) = status(&app, op, &ours, &branch_token).await;
+                let (t, b) = status(&app, op, &ours, &head_office).await;
+                assert_eq!((s, a), (t, b), "{label}: every branch sees the same");
+                assert_eq!(s, 200, "{label}");
+                *checked.entry("global").or_default() += 1;
+            }
+            _ => {}
+        }
+        // A role in scope, of the right branch, is let through (the example may still be
+        // refused on its merits: a decided claim, an issued pick list).
+        let right = if op.scope == "head_office" {
+            &head_office
+        } else {
+            &branch_token
+        };
+        let (s, _) = status(&app, op, &ours, right).await;
+        assert!(s != 401 && s != 403, "{label} as SH01's {role}: {s}");
+        *checked.entry("role admitted").or_default() += 1;
+    }
+    println!("matrix: {checked:?}");
+    for kind in [
+        "role refused",
+        "head office only",
+        "another branch's resource",
+        "list of one branch",
+        "global",
+        "role admitted",
+    ] {
+        assert!(
+            checked.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} case"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_branch_agent_gets_403_on_the_ledger_and_follows_its_request_through_the_timeline() {
+    let app = spawn_mesh().await;
+    let r = app.get("/v1/ledger", &agent("SH01")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    // Even a branch's warehouse clerk: the central books are head office's.
+    let branch_clerk = token("clerk-sh01", "SH01", Role::Warehouse);
+    assert_eq!(app.get("/v1/ledger", &branch_clerk).await.status, 403);
+    let r = app
+        .post(
+            "/v1/receipts",
+            &branch_clerk,
+            &json!({"lines": [{"part_no": "PWR-55-01", "quantity": 1}]}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(app.get("/v1/ledger", &clerk()).await.status, 200);
+
+    // The agent sees its request's movements on its timeline.
+    let fx = fixtures(&app).await;
+    let no = &fx.ours["request_no"];
+    let seen = testing::eventually(WAIT, || async {
+        let t = app
+            .get(&format!("/v1/requests/{no}/timeline"), &agent("SH01"))
+            .await
+            .json();
+        t["events"]
+            .as_array()?
+            .iter()
+            .any(|e| e["type"] == "warehouse.reservation.confirmed")
+            .then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "the reservation is on the agent's timeline");
+    app.stop().await;
+}
