@@ -89,6 +89,12 @@ struct ShortageModel {
     model_discontinued_date: String,
 }
 
+/// `BO-<request_no>-R<n>`: the back-order of a replacement reservation.
+fn is_replacement_backorder(id: &str) -> bool {
+    id.rsplit_once("-R")
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
@@ -421,8 +427,9 @@ fn decode(
         }
         "warehouse.reservation.confirmed" => {
             let p = warehouse::v1::ReservationConfirmed::decode(bytes)?;
-            if !p.backorder_id.trim().is_empty() {
-                // Serving a back-order: not the request's first reservation.
+            if !p.backorder_id.trim().is_empty() || !p.exception_id.trim().is_empty() {
+                // Serving a back-order, or a replacement for a lost or damaged shipment: not the
+                // request's first reservation.
                 return Ok(vec![]);
             }
             let model = ReservationModel::decode(bytes).unwrap_or_default();
@@ -440,6 +447,10 @@ fn decode(
         }
         "warehouse.stock.shortage" => {
             let p = warehouse::v1::StockShortage::decode(bytes)?;
+            if is_replacement_backorder(&p.backorder_id) {
+                // A replacement's shortage (BO-<request>-R<n>): not the first reservation.
+                return Ok(vec![]);
+            }
             let model = ShortageModel::decode(bytes).unwrap_or_default();
             let short = distinct(
                 p.lines
@@ -657,6 +668,38 @@ mod tests {
                 }]
             ),
             "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_replacement_reservation_or_its_shortage_is_not_the_first_reservation() {
+        let confirmed = warehouse::v1::ReservationConfirmed {
+            request_no: "AS-2611-SH01-000001".into(),
+            exception_id: "EX-1".into(),
+            ..Default::default()
+        };
+        let shortage = warehouse::v1::StockShortage {
+            request_no: "AS-2611-SH01-000001".into(),
+            backorder_id: "BO-AS-2611-SH01-000001-R1".into(),
+            ..Default::default()
+        };
+        let first = warehouse::v1::StockShortage {
+            request_no: "AS-2611-SH01-000001".into(),
+            backorder_id: "BO-AS-2611-SH01-000001".into(),
+            ..Default::default()
+        };
+        let of = |rk: &str, bytes: Vec<u8>| {
+            facts(
+                &envelope(rk, bytes),
+                &Policy::demo().unwrap(),
+                &Calendar::standard(480),
+            )
+        };
+        assert!(of("warehouse.reservation.confirmed", confirmed.encode_to_vec()).is_empty());
+        assert!(of("warehouse.stock.shortage", shortage.encode_to_vec()).is_empty());
+        assert_eq!(
+            of("warehouse.stock.shortage", first.encode_to_vec()).len(),
+            1
         );
     }
 

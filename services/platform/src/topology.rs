@@ -86,6 +86,8 @@ pub const TABLE: &[Inbox] = &[
             "claims.claim.approved",
             "fieldservice.workorder.completed",
             "intake.request.cancelled",
+            "logistics.pickup.completed",
+            "logistics.shipment.exception",
         ]),
         bound: None,
     },

@@ -1,6 +1,6 @@
 //! The warehouse as a service of the kit: what it is, and what it runs (the gRPC API and the
-//! consumer of approvals, cancellations and completed work orders). Start-up, supervision and
-//! shutdown are the kit's.
+//! consumer of approvals, cancellations, completed work orders, shipment exceptions and completed
+//! pick-ups). Start-up, supervision and shutdown are the kit's.
 
 use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::warehouse::v1::warehouse_service_server::WarehouseServiceServer;

@@ -1,7 +1,8 @@
 //! The warehouse's rules, free of transport and storage: what a quantity, a zone and a catalogue
-//! entry are, how a request's lines are reserved (all or nothing, or partially), how issued lines
-//! are matched against a pick list, when a low-stock alert fires, a stocktake's accuracy and a
-//! part's ABC class. Identifiers (part, request and branch numbers) are the platform's.
+//! entry are, how a request's lines are reserved (all or nothing, or partially), how its pick
+//! lists (the first and its replacements) are named, how issued lines are matched against a pick
+//! list, when a low-stock alert fires, a stocktake's accuracy and a part's ABC class.
+//! Identifiers (part, request and branch numbers) are the platform's.
 
 pub mod abc;
 pub mod catalogue;
@@ -13,5 +14,5 @@ pub mod stocktake;
 pub use aftersales_platform::ids::{BranchCode, RequestNo};
 pub use catalogue::{Lifecycle, Money, PartClass, PartSpec};
 pub use request::{Address, Region, RequestKind};
-pub use reservation::{Allocation, LineRequest, Urgency, plan_reservation};
+pub use reservation::{Allocation, LineRequest, PickListId, Urgency, plan_reservation};
 pub use stock::{MovementKind, PartLine, PartNo, Quantity, Zone};

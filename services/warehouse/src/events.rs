@@ -1,9 +1,13 @@
 //! What the warehouse consumes, declared in one place ([`subscriptions`]), one handler file per
-//! kind of event: an approved claim reserves its parts, a cancelled request releases them, a
-//! completed work order announces the old parts that must come back.
+//! kind of event (the keys of the warehouse's row in `platform::topology`): an approved claim
+//! reserves its parts, a cancelled request releases them, a completed work order announces the
+//! old parts that must come back, a shipment lost or damaged is reserved again as a
+//! replacement, and a completed pick-up's unit is received for inspection.
 
 pub mod claim_approved;
+pub mod pickup_completed;
 pub mod request_cancelled;
+pub mod shipment_exception;
 pub mod workorder_completed;
 
 use aftersales_platform::bus::Subscription;
@@ -23,6 +27,14 @@ pub fn subscriptions(warehouse: &Warehouse) -> Vec<Subscription> {
         Subscription::new(
             "fieldservice.workorder.completed",
             workorder_completed::WorkOrderCompleted::new(warehouse),
+        ),
+        Subscription::new(
+            "logistics.shipment.exception",
+            shipment_exception::ShipmentException::new(warehouse),
+        ),
+        Subscription::new(
+            "logistics.pickup.completed",
+            pickup_completed::PickupCompleted::new(warehouse),
         ),
     ]
 }

@@ -28,12 +28,12 @@ use tonic::{Request, Response, Status};
 pub use catalogue::part_to_proto;
 pub use outbound::pick_list_to_proto;
 
-use crate::domain::{PartNo, PartSpec};
+use crate::domain::{PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
     BackorderQuery, CloseStocktake, InspectReturn, IssueParts, LedgerQuery, OpenStocktake,
     OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn, RecordCount,
-    RecordInspection, ReturnToSupplier, Warehouse, pick_list_id,
+    RecordInspection, ReturnToSupplier, Warehouse,
 };
 
 /// Who may move stock and change the catalogue (admin always may).
@@ -250,13 +250,12 @@ impl WarehouseService for Api {
         request: Request<pb::GetPickListRequest>,
     ) -> Result<Response<pb::GetPickListResponse>, Status> {
         let caller = self.authorize(&request, READERS)?;
-        let request_no = one(
+        let id = one(
             "pick_list_id",
-            outbound::pick_list_request_no(&request.get_ref().pick_list_id),
+            PickListId::parse(&request.get_ref().pick_list_id),
         )?;
-        let r = self.warehouse.pick_list(&request_no).await?;
+        let r = self.warehouse.pick_list(&id).await?;
         if !caller.sees_branch(&r.branch) {
-            let id = pick_list_id(request_no.as_str());
             return Err(Error::not_found(format!("pick list {id}")).into());
         }
         Ok(Response::new(pb::GetPickListResponse {

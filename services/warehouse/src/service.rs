@@ -1,10 +1,10 @@
 //! The warehouse's operations, each one transaction, grouped by area: the catalogue, stock
-//! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation and
-//! release (run inside the event handler's transaction), outbound issue against a pick list,
-//! returned units, old parts and supplier returns, stocktake and period close, and ABC
-//! classification. Each takes a command already parsed into domain types (by the gRPC layer or
-//! an event handler); what they answer is the store's rows, and the events they stage are the
-//! only protobuf they build.
+//! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation,
+//! replacement reservation and release (run inside the event handler's transaction), outbound
+//! issue against a pick list, returned units (received by a clerk or on a completed pick-up),
+//! old parts and supplier returns, stocktake and period close, and ABC classification. Each
+//! takes a command already parsed into domain types (by the gRPC layer or an event handler); what
+//! they answer is the store's rows, and the events they stage are the only protobuf they build.
 //!
 //! Concurrency: every operation that changes stock locks the stock rows it touches through
 //! [`stock::lock`], which takes them in (part_no, zone) order; the last unit therefore goes to
@@ -39,8 +39,8 @@ pub use old_parts::{
     SupplierReturnLine,
 };
 pub use outbound::IssueParts;
-pub use reservations::{ReleaseOutcome, ReserveCommand, ReserveOutcome};
-pub use returns::{AccessoryCheck, InspectReturn, ReceiveReturn};
+pub use reservations::{ReleaseOutcome, ReplaceCommand, ReserveCommand, ReserveOutcome};
+pub use returns::{AccessoryCheck, InspectReturn, PickupReceipt, ReceiveReturn};
 pub use stock::{Adjustment, BackorderQuery, LedgerQuery, StockView};
 pub use stocktake::{CloseStocktake, ClosedPeriod, OpenStocktake, RecordCount};
 
@@ -184,14 +184,6 @@ impl Warehouse {
         }
         Ok(())
     }
-}
-
-pub fn pick_list_id(request_no: &str) -> String {
-    format!("PL-{request_no}")
-}
-
-pub fn backorder_id(request_no: &str) -> String {
-    format!("BO-{request_no}")
 }
 
 /// The advisory lock key of a period ("YYYY-MM"): a fixed prefix and the month number.

@@ -42,6 +42,16 @@ pub const MIGRATIONS: Migrations = Migrations {
             name: "ship_to_json",
             sql: include_str!("store/migrations/0005_ship_to_json.sql"),
         },
+        Migration {
+            version: 6,
+            name: "replacement_reservations",
+            sql: include_str!("store/migrations/0006_replacement_reservations.sql"),
+        },
+        Migration {
+            version: 7,
+            name: "returns_by_pickup",
+            sql: include_str!("store/migrations/0007_returns_by_pickup.sql"),
+        },
     ],
 };
 

@@ -244,6 +244,7 @@ pub fn confirmed(
         onsite_required: false,
         backorder_id: String::new(),
         reserved_at: None,
+        ..Default::default()
     }
 }
 
@@ -264,6 +265,7 @@ pub fn issued(c: &wh::ReservationConfirmed, shipment_no: &str) -> wh::PartsIssue
                     currency: "CNY".into(),
                     amount_minor: 45_000,
                 }),
+                ..Default::default()
             })
             .collect(),
         shipment_no: shipment_no.into(),

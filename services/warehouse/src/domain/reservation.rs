@@ -1,8 +1,110 @@
-//! How a request's part lines are reserved, and how issued lines are matched to a pick list.
+//! How a request's part lines are reserved, how its pick lists are named, and how issued lines
+//! are matched to a pick list.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use aftersales_platform::ids::RequestNo;
 
 use super::stock::stored_enum;
+
+/// One of a request's pick lists. The first reservation of a request is `PL-<request no>` (its
+/// back-order `BO-<request no>`); each shipment lost or damaged on the way is replaced by a
+/// further reservation, the n-th named `PL-<request no>-R<n>` (`BO-<request no>-R<n>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PickListId {
+    request_no: RequestNo,
+    /// 0 for the first; n for the n-th replacement.
+    replacement: u32,
+}
+
+impl PickListId {
+    /// The largest replacement number: far beyond any real request, and it fits the stored
+    /// `INTEGER`.
+    pub const MAX_REPLACEMENT: u32 = 9_999;
+
+    /// A request's first pick list.
+    pub fn first(request_no: RequestNo) -> Self {
+        Self {
+            request_no,
+            replacement: 0,
+        }
+    }
+
+    /// The pick list numbered `replacement` (0 = the first) of a request.
+    pub fn new(request_no: RequestNo, replacement: u32) -> Result<Self, String> {
+        if replacement > Self::MAX_REPLACEMENT {
+            return Err(format!(
+                "replacement {replacement} is beyond {}",
+                Self::MAX_REPLACEMENT
+            ));
+        }
+        Ok(Self {
+            request_no,
+            replacement,
+        })
+    }
+
+    /// `PL-<request no>` or `PL-<request no>-R<n>`, in any case, surrounding blanks ignored.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || {
+            "must be a pick list id (PL-<request number>, or PL-<request number>-R<n> for a replacement)".to_owned()
+        };
+        let id = s.trim().to_ascii_uppercase();
+        let rest = id.strip_prefix("PL-").ok_or_else(bad)?;
+        // A request number ends in its six-digit sequence, so a trailing "-R<digits>" can only
+        // be a replacement's number.
+        let (no, replacement) = match rest.rsplit_once("-R") {
+            Some((no, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                if n.starts_with('0') {
+                    return Err(bad());
+                }
+                (no, n.parse::<u32>().map_err(|_| bad())?)
+            }
+            _ => (rest, 0),
+        };
+        let request_no = RequestNo::parse(no).map_err(|_| bad())?;
+        Self::new(request_no, replacement).map_err(|_| bad())
+    }
+
+    pub fn request_no(&self) -> &RequestNo {
+        &self.request_no
+    }
+
+    /// 0 for a request's first pick list, n for its n-th replacement.
+    pub fn replacement(&self) -> u32 {
+        self.replacement
+    }
+
+    /// The back-order this pick list was while something was missing.
+    pub fn backorder_id(&self) -> String {
+        backorder_id(self.request_no.as_str(), self.replacement)
+    }
+}
+
+impl fmt::Display for PickListId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&pick_list_id(self.request_no.as_str(), self.replacement))
+    }
+}
+
+fn suffix(replacement: u32) -> String {
+    if replacement == 0 {
+        String::new()
+    } else {
+        format!("-R{replacement}")
+    }
+}
+
+/// The id of a request's pick list `replacement` (0 = the first): `PL-<request no>[-R<n>]`.
+pub fn pick_list_id(request_no: &str, replacement: u32) -> String {
+    format!("PL-{request_no}{}", suffix(replacement))
+}
+
+/// The id of a request's back-order `replacement` (0 = the first): `BO-<request no>[-R<n>]`.
+pub fn backorder_id(request_no: &str, replacement: u32) -> String {
+    format!("BO-{request_no}{}", suffix(replacement))
+}
 
 stored_enum!(
     /// The request's urgency; back-orders are served most urgent first, then oldest first.
@@ -132,7 +234,50 @@ mod tests {
         assert!(pick_list_mismatches(&pick, &split).is_empty());
     }
 
+    #[test]
+    fn a_pick_list_id_names_the_request_and_which_of_its_pick_lists() {
+        let first = PickListId::parse(" pl-as-2611-sh01-000042 ").unwrap();
+        assert_eq!(first.request_no().as_str(), "AS-2611-SH01-000042");
+        assert_eq!(first.replacement(), 0);
+        assert_eq!(first.to_string(), "PL-AS-2611-SH01-000042");
+        assert_eq!(first.backorder_id(), "BO-AS-2611-SH01-000042");
+        let second = PickListId::parse("PL-AS-2611-SH01-000042-r2").unwrap();
+        assert_eq!(second.replacement(), 2);
+        assert_eq!(second.to_string(), "PL-AS-2611-SH01-000042-R2");
+        assert_eq!(second.backorder_id(), "BO-AS-2611-SH01-000042-R2");
+        // A branch code starting with R is part of the request number, not a replacement.
+        let r_branch = PickListId::parse("PL-AS-2611-R1-000042").unwrap();
+        assert_eq!(r_branch.request_no().as_str(), "AS-2611-R1-000042");
+        assert_eq!(r_branch.replacement(), 0);
+        for bad in [
+            "AS-2611-SH01-000042",
+            "PL-whatever",
+            "PL-AS-2611-SH01-000042-R0",
+            "PL-AS-2611-SH01-000042-R01",
+            "PL-AS-2611-SH01-000042-R",
+            "PL-AS-2611-SH01-000042-R10000",
+            "PL-AS-2611-SH01-000042-X1",
+        ] {
+            assert!(PickListId::parse(bad).is_err(), "{bad} parsed");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn every_pick_list_id_reads_back_as_itself(
+            branch in "[A-Z][A-Z0-9]{1,7}",
+            seq in 1u32..=999_999,
+            replacement in 0u32..=PickListId::MAX_REPLACEMENT,
+        ) {
+            let no = RequestNo::parse(&format!("AS-2611-{branch}-{seq:06}")).unwrap();
+            let id = PickListId::new(no, replacement).unwrap();
+            prop_assert_eq!(PickListId::parse(&id.to_string()).unwrap(), id.clone());
+            prop_assert_eq!(
+                PickListId::parse(&id.to_string().to_ascii_lowercase()).unwrap(),
+                id
+            );
+        }
+
         #[test]
         fn a_plan_never_takes_more_than_available_or_missing(
             lines in prop::collection::vec((0u32..20, 0u32..20, 0u32..20), 1..6),

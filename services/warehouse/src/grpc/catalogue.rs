@@ -5,7 +5,7 @@ use aftersales_platform::validate::{Invalid, Violations, optional_text, required
 
 use super::{Paged, optional, page};
 use crate::domain::{BranchCode, Money, PartNo, PartSpec, RequestNo, Zone};
-use crate::service::{BackorderQuery, LedgerQuery, PartsQuery, StockView, backorder_id};
+use crate::service::{BackorderQuery, LedgerQuery, PartsQuery, StockView};
 use crate::store::parts::Part;
 use crate::store::reservations::{BackorderState, Reservation, Status};
 use crate::store::stock::LedgerEntry;
@@ -249,7 +249,7 @@ pub fn backorder_to_proto(r: &Reservation) -> pb::Backorder {
         Status::Released => pb::BackorderStatus::Cancelled,
     };
     pb::Backorder {
-        backorder_id: backorder_id(&r.request_no),
+        backorder_id: r.backorder_id(),
         request_no: r.request_no.clone(),
         branch: r.branch.clone(),
         urgency: wire::urgency(r.urgency),

@@ -1,13 +1,14 @@
-//! Outbound: parts leave only against a pick list, exactly as it stands.
+//! Outbound: parts leave only against a pick list (a request's first, or a replacement), exactly
+//! as it stands.
 
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::NaiveDate;
 use sea_orm::TransactionTrait;
 
-use super::{Warehouse, pick_list_id};
+use super::Warehouse;
 use crate::domain::reservation::pick_list_mismatches;
-use crate::domain::{MovementKind, PartLine, RequestNo, Zone};
+use crate::domain::{MovementKind, PartLine, PickListId, Zone};
 use crate::error::Error;
 use crate::store::reservations::{self, Reservation, Status};
 use crate::store::{parts, stock};
@@ -16,8 +17,7 @@ use crate::wire;
 /// Parts presented for issue against a pick list.
 #[derive(Debug, Clone)]
 pub struct IssueParts {
-    /// The pick list's request.
-    pub request_no: RequestNo,
+    pub pick_list: PickListId,
     /// The caller's branch; `None` for head office. Another branch's pick list is not found.
     pub branch_scope: Option<String>,
     pub lines: Vec<PartLine>,
@@ -27,13 +27,11 @@ pub struct IssueParts {
 }
 
 impl Warehouse {
-    pub async fn pick_list(&self, request_no: &RequestNo) -> Result<Reservation, Error> {
-        reservations::get(&self.db, request_no.as_str())
+    pub async fn pick_list(&self, id: &PickListId) -> Result<Reservation, Error> {
+        reservations::get_nth(&self.db, id.request_no().as_str(), replacement(id))
             .await?
             .filter(|r| r.confirmed_at.is_some())
-            .ok_or_else(|| {
-                Error::not_found(format!("pick list {}", pick_list_id(request_no.as_str())))
-            })
+            .ok_or_else(|| Error::not_found(format!("pick list {id}")))
     }
 
     /// Issues a pick list: the presented lines must equal it (part, quantity), or nothing is
@@ -41,14 +39,17 @@ impl Warehouse {
     /// same lines returns it.
     pub async fn issue(&self, actor: &str, cmd: IssueParts) -> Result<Reservation, Error> {
         let movement_date = self.movement_date(cmd.movement_date)?;
-        let request_no = cmd.request_no.as_str();
+        let (request_no, replacement) = (
+            cmd.pick_list.request_no().as_str(),
+            replacement(&cmd.pick_list),
+        );
+        let pick_id = cmd.pick_list.to_string();
         let txn = self.db.begin().await?;
-        let res = reservations::get_for_update(&txn, request_no)
+        let res = reservations::get_for_update(&txn, request_no, replacement)
             .await?
             .filter(|r| r.confirmed_at.is_some())
             .filter(|r| cmd.branch_scope.as_ref().is_none_or(|b| *b == r.branch))
-            .ok_or_else(|| Error::not_found(format!("pick list {}", pick_list_id(request_no))))?;
-        let pick_id = pick_list_id(request_no);
+            .ok_or_else(|| Error::not_found(format!("pick list {pick_id}")))?;
         let pick: Vec<(String, u32)> = res
             .lines
             .iter()
@@ -116,11 +117,16 @@ impl Warehouse {
                 part_no: l.part_no.clone(),
                 quantity: l.held as u32,
                 zone: wire::zone(l.zone),
-                unit_cost: part.map(|p| wire::money(&p.unit_cost_currency, p.unit_cost_minor)),
+                unit_cost: part
+                    .as_ref()
+                    .map(|p| wire::money(&p.unit_cost_currency, p.unit_cost_minor)),
+                name: part.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                specification: part.map(|p| p.spec).unwrap_or_default(),
             });
         }
         let at = self.now();
-        reservations::set_issued(&txn, request_no, actor, &cmd.shipment_no, at).await?;
+        reservations::set_issued(&txn, request_no, replacement, actor, &cmd.shipment_no, at)
+            .await?;
         let event = pb::PartsIssued {
             request_no: res.request_no.clone(),
             branch: res.branch.clone(),
@@ -137,10 +143,15 @@ impl Warehouse {
                 &event,
             )
             .await?;
-        let res = reservations::get(&txn, request_no)
+        let res = reservations::get_nth(&txn, request_no, replacement)
             .await?
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("pick list vanished")))?;
         txn.commit().await?;
         Ok(res)
     }
+}
+
+/// A pick list's replacement number as stored (at most [`PickListId::MAX_REPLACEMENT`]).
+fn replacement(id: &PickListId) -> i32 {
+    id.replacement() as i32
 }

@@ -1,21 +1,25 @@
 //! Reservations: an approved request's lines are held all or nothing (or partially, when
 //! configured) and confirmed as a pick list, or back-ordered and served as stock arrives, most
-//! urgent first; a cancelled request gives back what it held. These run in the event handler's
-//! transaction.
+//! urgent first; a cancelled request gives back what it held. A shipment lost or damaged on the
+//! way is replaced by a further reservation of the request, reserved and served the same way
+//! (pick list `PL-<request no>-R<n>`). These run in the event handler's transaction.
 //!
-//! Approval and cancellation of one request may be handled in any order, concurrently (a
-//! backlog handled 32 at a time) and more than once. Two rules make every interleaving come out
-//! right:
-//! - [`Warehouse::reserve`] and [`Warehouse::release`] first take the request's transaction
-//!   lock ([`reservations::lock_request`]): they run one after the other, and the second sees
-//!   what the first committed, including "nothing yet". Whichever comes first decides.
-//! - Once the reservation row exists, everything else that changes it (serving a back-order,
+//! Approval, replacements and cancellation of one request may be handled in any order,
+//! concurrently (a backlog handled 32 at a time) and more than once. Two rules make every
+//! interleaving come out right:
+//! - [`Warehouse::reserve`], [`Warehouse::reserve_replacement`] and [`Warehouse::release`] first
+//!   take the request's transaction lock ([`reservations::lock_request`]): they run one after
+//!   the other, and each sees what the one before committed, including "nothing yet". Whichever
+//!   comes first decides.
+//! - Once a reservation row exists, everything else that changes it (serving a back-order,
 //!   issuing the pick list) holds its row lock, which the release takes too
-//!   ([`reservations::get_for_update`]); each checks the status under that lock, so a RELEASED
-//!   reservation is never served, confirmed or issued.
+//!   ([`reservations::of_request_for_update`]); each checks the status under that lock, so a
+//!   RELEASED reservation is never served, confirmed or issued.
 //!
-//! A cancellation handled first leaves a RELEASED reservation without lines, the durable marker
-//! on which every later approval reserves and publishes nothing.
+//! A cancellation handled first leaves a RELEASED first reservation without lines, the durable
+//! marker on which every later approval or replacement reserves and publishes nothing; one
+//! handled after the first pick list was issued leaves it ISSUED, stamped `request_cancelled_at`,
+//! on which no replacement is reserved either.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,9 +27,9 @@ use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use super::{Warehouse, backorder_id, pick_list_id};
+use super::Warehouse;
 use crate::domain::{
-    Address, BranchCode, LineRequest, PartLine, RequestKind, RequestNo, Urgency, Zone,
+    Address, BranchCode, LineRequest, PartLine, PickListId, RequestKind, RequestNo, Urgency, Zone,
     plan_reservation,
 };
 use crate::error::Error;
@@ -47,16 +51,34 @@ pub struct ReserveCommand {
     pub lines: Vec<PartLine>,
 }
 
+/// A replacement for a shipment lost or damaged on the way, as logistics reported it
+/// (`logistics.shipment.exception` asking for one).
+#[derive(Debug, Clone)]
+pub struct ReplaceCommand {
+    /// The exception: a replacement is reserved once per exception, however often it comes.
+    pub exception_id: String,
+    pub request_no: RequestNo,
+    pub branch: BranchCode,
+    /// The shipment lost or damaged, which the replacement replaces.
+    pub shipment_no: String,
+    pub urgency: Urgency,
+    /// Where the replacement goes; the first reservation's address when `None`.
+    pub ship_to: Option<Address>,
+    /// The same part twice is summed.
+    pub lines: Vec<PartLine>,
+}
+
 /// What a release did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseOutcome {
     /// Nothing was reserved yet: the request is marked so that its approval reserves nothing.
     Marked,
-    /// What the request held (pick list, back-order, units) was given back.
+    /// What the request held (pick lists, back-orders, units) was given back.
     Released,
     /// Released before (a redelivered or repeated cancellation): nothing done.
     AlreadyReleased,
-    /// Its parts were issued and left the warehouse: nothing to give back.
+    /// Its parts were issued and left the warehouse (and no replacement is open): nothing to
+    /// give back.
     AlreadyIssued,
 }
 
@@ -65,10 +87,22 @@ pub enum ReleaseOutcome {
 pub enum ReserveOutcome {
     Confirmed,
     Backordered,
-    /// The request already had a reservation (redelivery) or was cancelled before: nothing done.
+    /// The request already had a reservation (redelivery) or was cancelled before; for a
+    /// replacement: its exception was handled before. Nothing done.
     AlreadyHandled,
+    /// A replacement for a request that was cancelled (its reservation released): nothing done.
+    Cancelled,
     /// Nothing to reserve (no part lines).
     NothingToReserve,
+}
+
+/// The units wanted per part (the same part twice is summed), in part order.
+fn wanted(lines: &[PartLine]) -> BTreeMap<&str, i64> {
+    let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+    for l in lines {
+        *wanted.entry(l.part_no.as_str()).or_default() += i64::from(l.quantity.get());
+    }
+    wanted
 }
 
 impl Warehouse {
@@ -81,10 +115,7 @@ impl Warehouse {
         txn: &DatabaseTransaction,
         cmd: &ReserveCommand,
     ) -> Result<ReserveOutcome, Error> {
-        let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
-        for l in &cmd.lines {
-            *wanted.entry(l.part_no.as_str()).or_default() += i64::from(l.quantity.get());
-        }
+        let wanted = wanted(&cmd.lines);
         if wanted.is_empty() {
             return Ok(ReserveOutcome::NothingToReserve);
         }
@@ -92,20 +123,88 @@ impl Warehouse {
         reservations::lock_request(txn, request_no).await?;
         // Under the lock, an existing row is final: an earlier approval, or the cancellation's
         // marker.
-        let inserted = reservations::insert_if_new(
-            txn,
-            &NewReservation {
-                request_no,
-                branch: cmd.branch.as_str(),
-                urgency: cmd.urgency,
-                kind: cmd.kind,
-                ship_to: cmd.ship_to.as_ref(),
-                onsite_required: cmd.onsite_required,
-                status: Status::Backordered,
-            },
-        )
-        .await?;
-        if !inserted {
+        let new = NewReservation {
+            request_no,
+            replacement: 0,
+            exception_id: None,
+            replaces_shipment_no: "",
+            branch: cmd.branch.as_str(),
+            urgency: cmd.urgency,
+            kind: cmd.kind,
+            ship_to: cmd.ship_to.as_ref(),
+            onsite_required: cmd.onsite_required,
+            status: Status::Backordered,
+        };
+        self.hold_new(txn, &new, wanted).await
+    }
+
+    /// Reserves the lines of a shipment lost or damaged again, as the request's next pick list
+    /// (`PL-<request no>-R<n>`), in `txn` (the event handler's transaction), exactly as the
+    /// first reservation: confirmed with `replaces_shipment_no` and `exception_id`, or
+    /// back-ordered. Once per exception; nothing for a cancelled request. Its kind and on-site
+    /// flag are the first reservation's, its address the exception's (else the first's).
+    pub async fn reserve_replacement(
+        &self,
+        txn: &DatabaseTransaction,
+        cmd: &ReplaceCommand,
+    ) -> Result<ReserveOutcome, Error> {
+        let wanted = wanted(&cmd.lines);
+        if wanted.is_empty() {
+            return Ok(ReserveOutcome::NothingToReserve);
+        }
+        let request_no = cmd.request_no.as_str();
+        reservations::lock_request(txn, request_no).await?;
+        if reservations::by_exception(txn, &cmd.exception_id)
+            .await?
+            .is_some()
+        {
+            return Ok(ReserveOutcome::AlreadyHandled);
+        }
+        // Under the lock a handled cancellation shows on the first reservation (a request
+        // issued before it stays ISSUED); one handled after this commits releases the
+        // replacement with the rest.
+        let first = reservations::get(txn, request_no).await?;
+        if first
+            .as_ref()
+            .is_some_and(|f| f.status == Status::Released || f.request_cancelled_at.is_some())
+        {
+            return Ok(ReserveOutcome::Cancelled);
+        }
+        let replacement = reservations::next_replacement(txn, request_no).await?;
+        if replacement.unsigned_abs() > PickListId::MAX_REPLACEMENT {
+            return Err(Error::precondition(format!(
+                "request {request_no} has had {} replacements already",
+                PickListId::MAX_REPLACEMENT
+            )));
+        }
+        let new = NewReservation {
+            request_no,
+            replacement,
+            exception_id: Some(&cmd.exception_id),
+            replaces_shipment_no: &cmd.shipment_no,
+            branch: cmd.branch.as_str(),
+            urgency: cmd.urgency,
+            kind: first.as_ref().and_then(|f| f.kind),
+            ship_to: cmd
+                .ship_to
+                .as_ref()
+                .or_else(|| first.as_ref().and_then(|f| f.ship_to.as_ref())),
+            onsite_required: first.as_ref().is_some_and(|f| f.onsite_required),
+            status: Status::Backordered,
+        };
+        self.hold_new(txn, &new, wanted).await
+    }
+
+    /// Under the request's lock: stores `new` with the `wanted` lines unless it exists
+    /// ([`ReserveOutcome::AlreadyHandled`]), and holds them, or back-orders them.
+    async fn hold_new(
+        &self,
+        txn: &DatabaseTransaction,
+        new: &NewReservation<'_>,
+        wanted: BTreeMap<&str, i64>,
+    ) -> Result<ReserveOutcome, Error> {
+        let (request_no, replacement) = (new.request_no, new.replacement);
+        if !reservations::insert_if_new(txn, new).await? {
             return Ok(ReserveOutcome::AlreadyHandled);
         }
         for (part_no, requested) in wanted {
@@ -119,25 +218,25 @@ impl Warehouse {
                 requested,
                 held: 0,
             };
-            reservations::insert_line(txn, request_no, &line).await?;
+            reservations::insert_line(txn, request_no, replacement, &line).await?;
         }
-        let mut res = reservations::get(txn, request_no)
+        let mut res = reservations::get_nth(txn, request_no, replacement)
             .await?
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("reservation vanished")))?;
         let (complete, short) = self.fill(txn, &mut res.lines).await?;
         for l in &res.lines {
-            reservations::update_line(txn, request_no, l).await?;
+            reservations::update_line(txn, request_no, replacement, l).await?;
         }
         let parts: Vec<String> = res.lines.iter().map(|l| l.part_no.clone()).collect();
         let outcome = if complete {
             self.confirm(txn, &res, None).await?;
             ReserveOutcome::Confirmed
         } else {
-            reservations::set_status(txn, request_no, Status::Backordered).await?;
+            reservations::set_status(txn, request_no, replacement, Status::Backordered).await?;
             let event = pb::StockShortage {
                 request_no: res.request_no.clone(),
                 branch: res.branch.clone(),
-                backorder_id: backorder_id(&res.request_no),
+                backorder_id: res.backorder_id(),
                 urgency: wire::urgency(res.urgency),
                 lines: res
                     .lines
@@ -214,11 +313,11 @@ impl Warehouse {
         res: &Reservation,
         backorder: Option<String>,
     ) -> Result<(), Error> {
-        reservations::set_status(txn, &res.request_no, Status::Confirmed).await?;
+        reservations::set_status(txn, &res.request_no, res.replacement, Status::Confirmed).await?;
         let event = pb::ReservationConfirmed {
             request_no: res.request_no.clone(),
             branch: res.branch.clone(),
-            pick_list_id: pick_list_id(&res.request_no),
+            pick_list_id: res.pick_list_id(),
             lines: res.lines.iter().map(wire::pick_line).collect(),
             urgency: wire::urgency(res.urgency),
             kind: wire::request_kind(res.kind),
@@ -226,6 +325,8 @@ impl Warehouse {
             onsite_required: res.onsite_required,
             backorder_id: backorder.unwrap_or_default(),
             reserved_at: Some(wire::timestamp(self.now())),
+            replaces_shipment_no: res.replaces_shipment_no.clone(),
+            exception_id: res.exception_id.clone(),
         };
         self.outbox
             .stage(
@@ -303,10 +404,10 @@ impl Warehouse {
         txn: &DatabaseTransaction,
         parts: &[String],
     ) -> Result<(), Error> {
-        for request_no in reservations::open_backorders_for(txn, parts).await? {
+        for (request_no, replacement) in reservations::open_backorders_for(txn, parts).await? {
             // Locked elsewhere: being released (or served) there. Skipping cannot serve a
             // cancelled request; waiting could deadlock.
-            let Some(mut res) = reservations::try_lock(txn, &request_no).await? else {
+            let Some(mut res) = reservations::try_lock(txn, &request_no, replacement).await? else {
                 continue;
             };
             // Read under the lock: a release that committed since the listing shows here.
@@ -317,23 +418,24 @@ impl Warehouse {
             let (complete, _) = self.fill(txn, &mut res.lines).await?;
             for (l, b) in res.lines.iter().zip(before) {
                 if (l.held, l.zone) != b {
-                    reservations::update_line(txn, &res.request_no, l).await?;
+                    reservations::update_line(txn, &res.request_no, res.replacement, l).await?;
                 }
             }
             if complete {
-                self.confirm(txn, &res, Some(backorder_id(&res.request_no)))
-                    .await?;
+                self.confirm(txn, &res, Some(res.backorder_id())).await?;
             }
         }
         Ok(())
     }
 
-    /// Releases what a cancelled request holds and serves back-orders from it: its units go
-    /// back, its open pick list is withdrawn (it can no longer be issued), its back-order gives
-    /// up its place, and `warehouse.reservation.released` says so, once. A request not reserved
-    /// yet is marked instead (a RELEASED reservation without lines), so that its approval,
-    /// whenever it comes, reserves nothing. Issued parts have left the warehouse: nothing to
-    /// release.
+    /// Releases what a cancelled request holds and serves back-orders from it: the units of its
+    /// open pick lists and back-orders (the first and any replacement) go back, its open pick
+    /// lists are withdrawn (they can no longer be issued), its back-orders give up their place,
+    /// and `warehouse.reservation.released` says so, once per pick list or back-order. A request
+    /// not reserved yet is marked instead (a RELEASED first reservation without lines), so that
+    /// its approval, or a replacement, whenever it comes, reserves nothing; an issued one is
+    /// marked too (`request_cancelled_at`), so that no replacement follows. Issued parts have
+    /// left the warehouse: nothing to release.
     pub async fn release(
         &self,
         txn: &DatabaseTransaction,
@@ -344,6 +446,9 @@ impl Warehouse {
         reservations::lock_request(txn, request_no).await?;
         let marker = NewReservation {
             request_no,
+            replacement: 0,
+            exception_id: None,
+            replaces_shipment_no: "",
             branch: branch.as_str(),
             urgency: Urgency::Normal,
             kind: None,
@@ -351,20 +456,28 @@ impl Warehouse {
             onsite_required: false,
             status: Status::Released,
         };
-        if reservations::insert_if_new(txn, &marker).await? {
-            return Ok(ReleaseOutcome::Marked);
+        let marked = reservations::insert_if_new(txn, &marker).await?;
+        // Whatever is left to give back: no replacement is reserved after this.
+        reservations::mark_cancelled(txn, request_no).await?;
+        // The rows' locks order this release with serving the back-orders and with issuing the
+        // pick lists, which take them too.
+        let all = reservations::of_request_for_update(txn, request_no).await?;
+        let open: Vec<&Reservation> = all
+            .iter()
+            .filter(|r| matches!(r.status, Status::Confirmed | Status::Backordered))
+            .collect();
+        if open.is_empty() {
+            return Ok(match all.first().map(|r| r.status) {
+                _ if marked => ReleaseOutcome::Marked,
+                Some(Status::Issued) => ReleaseOutcome::AlreadyIssued,
+                _ => ReleaseOutcome::AlreadyReleased,
+            });
         }
-        // The row exists; its lock orders this release with serving the back-order and with
-        // issuing the pick list, which take it too.
-        let res = reservations::get_for_update(txn, request_no)
-            .await?
-            .ok_or_else(|| Error::Aborted(format!("reservation {request_no} vanished; retry")))?;
-        match res.status {
-            Status::Released => return Ok(ReleaseOutcome::AlreadyReleased),
-            Status::Issued => return Ok(ReleaseOutcome::AlreadyIssued),
-            Status::Confirmed | Status::Backordered => {}
-        }
-        let held: Vec<&Line> = res.lines.iter().filter(|l| l.held > 0).collect();
+        let held: Vec<&Line> = open
+            .iter()
+            .flat_map(|r| r.lines.iter())
+            .filter(|l| l.held > 0)
+            .collect();
         let parts: Vec<String> = held.iter().map(|l| l.part_no.clone()).collect();
         let keys: Vec<(String, Zone)> = held.iter().map(|l| (l.part_no.clone(), l.zone)).collect();
         // The back-orders served below from these units lock their rows too: all in one go.
@@ -372,32 +485,39 @@ impl Warehouse {
         for l in &held {
             stock::add_reserved(txn, &l.part_no, l.zone, -l.held).await?;
         }
-        reservations::set_status(txn, request_no, Status::Released).await?;
-        let confirmed = res.status == Status::Confirmed;
-        let event = pb::ReservationReleased {
-            request_no: res.request_no.clone(),
-            branch: res.branch.clone(),
-            pick_list_id: if confirmed {
-                pick_list_id(&res.request_no)
-            } else {
-                String::new()
-            },
-            lines: held.iter().map(|l| wire::pick_line(l)).collect(),
-            backorder_id: if confirmed {
-                String::new()
-            } else {
-                backorder_id(&res.request_no)
-            },
-            reason: RELEASED_BECAUSE_CANCELLED.to_owned(),
-            released_at: Some(wire::timestamp(self.now())),
-        };
-        self.outbox
-            .stage(
-                txn,
-                EventMeta::request(&res.request_no, &res.branch),
-                &event,
-            )
-            .await?;
+        for res in open {
+            reservations::set_status(txn, request_no, res.replacement, Status::Released).await?;
+            let confirmed = res.status == Status::Confirmed;
+            let event = pb::ReservationReleased {
+                request_no: res.request_no.clone(),
+                branch: res.branch.clone(),
+                pick_list_id: if confirmed {
+                    res.pick_list_id()
+                } else {
+                    String::new()
+                },
+                lines: res
+                    .lines
+                    .iter()
+                    .filter(|l| l.held > 0)
+                    .map(wire::pick_line)
+                    .collect(),
+                backorder_id: if confirmed {
+                    String::new()
+                } else {
+                    res.backorder_id()
+                },
+                reason: RELEASED_BECAUSE_CANCELLED.to_owned(),
+                released_at: Some(wire::timestamp(self.now())),
+            };
+            self.outbox
+                .stage(
+                    txn,
+                    EventMeta::request(&res.request_no, &res.branch),
+                    &event,
+                )
+                .await?;
+        }
         self.serve_backorders(txn, &parts).await?;
         self.check_low(txn, &parts).await?;
         Ok(ReleaseOutcome::Released)

@@ -1,13 +1,18 @@
 //! Units returned by customers (returns and exchanges): received into PENDING_INSPECTION, then
 //! inspected into QUALIFIED (VALUABLES for a valuable part) when resaleable, NONCONFORMING
 //! otherwise; `warehouse.return.inspected` tells claims-review what came back.
+//!
+//! A unit is received by a clerk (ReceiveReturn) or, for a door pick-up, on its
+//! `logistics.pickup.completed`. A pick-up's unit is received once between the two: each looks
+//! for it under the pick-up's transaction lock ([`returns::lock_pickup`]) first, and the later
+//! one finds the unit the earlier received.
 
 use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::ids::Serial;
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::NaiveDate;
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::{Warehouse, vanished};
 use crate::domain::{MovementKind, PartNo, RequestNo, Zone};
@@ -21,6 +26,7 @@ use crate::wire;
 pub struct ReceiveReturn {
     pub idempotency_key: String,
     pub request_no: RequestNo,
+    /// The door pick-up it came with; empty when none. A pick-up's unit is received once.
     pub pickup_no: String,
     pub part_no: PartNo,
     pub serial: Option<Serial>,
@@ -64,8 +70,21 @@ impl From<&AccessoryCheck> for Accessory {
     }
 }
 
+/// What a completed pick-up's unit did at the returns intake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickupReceipt {
+    Received(Box<ReturnedUnit>),
+    /// Received before: by a clerk, or on an earlier delivery of the event.
+    AlreadyReceived(Box<ReturnedUnit>),
+}
+
+/// Who the ledger says booked a unit that arrived with a completed pick-up.
+const PICKUP_ACTOR: &str = "logistics.pickup.completed";
+
 impl Warehouse {
-    /// Books one returned unit to PENDING_INSPECTION. The same idempotency key returns it.
+    /// Books one returned unit to PENDING_INSPECTION. The same idempotency key returns it; so
+    /// does a pick-up whose unit was received already (on its completion, or by another clerk),
+    /// when it is the same unit.
     pub async fn receive_return(
         &self,
         actor: &str,
@@ -76,13 +95,68 @@ impl Warehouse {
             return replay(u, &cmd);
         }
         let txn = self.db.begin().await?;
-        self.require_catalogued(&txn, &[("part_no".to_owned(), &cmd.part_no)])
+        if !cmd.pickup_no.is_empty() {
+            returns::lock_pickup(&txn, &cmd.pickup_no).await?;
+            if let Some(u) = returns::find_by_pickup(&txn, &cmd.pickup_no).await? {
+                return replay_pickup(u, &cmd);
+            }
+        }
+        let Some(unit) = self.book_return(&txn, actor, &cmd, movement_date).await? else {
+            drop(txn);
+            let u = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key)
+                .await?
+                .ok_or_else(|| vanished("return"))?;
+            return replay(u, &cmd);
+        };
+        txn.commit().await?;
+        Ok(unit)
+    }
+
+    /// Books the unit of a completed pick-up in `txn` (the event handler's transaction), once:
+    /// a pick-up whose unit was received already (by a clerk, or on an earlier delivery of the
+    /// event) books nothing.
+    pub async fn receive_pickup(
+        &self,
+        txn: &DatabaseTransaction,
+        cmd: &ReceiveReturn,
+    ) -> Result<PickupReceipt, Error> {
+        let movement_date = self.movement_date(cmd.movement_date)?;
+        returns::lock_pickup(txn, &cmd.pickup_no).await?;
+        if let Some(u) = returns::find_by_pickup(txn, &cmd.pickup_no).await? {
+            return Ok(PickupReceipt::AlreadyReceived(Box::new(u)));
+        }
+        match self
+            .book_return(txn, PICKUP_ACTOR, cmd, movement_date)
+            .await?
+        {
+            Some(u) => Ok(PickupReceipt::Received(Box::new(u))),
+            // Its key is derived from the pick-up, whose lock this holds: only a clerk who chose
+            // the same key for another unit gets here.
+            None => Err(Error::AlreadyExists(format!(
+                "idempotency key {} was used for another returned unit",
+                cmd.idempotency_key
+            ))),
+        }
+    }
+
+    /// Stores the unit and books it to PENDING_INSPECTION, in `txn`; `None` when its idempotency
+    /// key was taken (by a concurrent request: `txn` is then spoilt and must be dropped).
+    async fn book_return(
+        &self,
+        txn: &DatabaseTransaction,
+        actor: &str,
+        cmd: &ReceiveReturn,
+        movement_date: NaiveDate,
+    ) -> Result<Option<ReturnedUnit>, Error> {
+        self.require_catalogued(txn, &[("part_no".to_owned(), &cmd.part_no)])
             .await?;
-        self.check_period(&txn, movement_date).await?;
-        let branch = reservations::get(&txn, cmd.request_no.as_str())
+        self.check_period(txn, movement_date).await?;
+        // The request's branch: the reservation's, else the one its number was issued for (a
+        // return reserves no parts).
+        let branch = reservations::get(txn, cmd.request_no.as_str())
             .await?
             .map(|r| r.branch)
-            .unwrap_or_default();
+            .unwrap_or_else(|| cmd.request_no.branch().to_owned());
         let unit = ReturnedUnit {
             return_id: format!("RT-{}", uuid::Uuid::now_v7().simple()),
             idempotency_key: cmd.idempotency_key.clone(),
@@ -102,19 +176,15 @@ impl Warehouse {
             inspected_by: String::new(),
             accessories: vec![],
         };
-        if let Err(e) = returns::insert(&txn, &unit).await {
+        if let Err(e) = returns::insert(txn, &unit).await {
             if is_unique_violation(&e) {
-                drop(txn);
-                let u = returns::find_by_idempotency_key(&self.db, &cmd.idempotency_key)
-                    .await?
-                    .ok_or_else(|| vanished("return"))?;
-                return replay(u, &cmd);
+                return Ok(None);
             }
             return Err(e.into());
         }
-        stock::lock(&txn, &[(unit.part_no.clone(), Zone::PendingInspection)]).await?;
+        stock::lock(txn, &[(unit.part_no.clone(), Zone::PendingInspection)]).await?;
         stock::post(
-            &txn,
+            txn,
             &stock::Movement {
                 part_no: &unit.part_no,
                 zone: Zone::PendingInspection,
@@ -130,8 +200,7 @@ impl Warehouse {
             0,
         )
         .await?;
-        txn.commit().await?;
-        Ok(unit)
+        Ok(Some(unit))
     }
 
     /// Records what came back with the unit and moves it out of inspection. Inspecting an
@@ -272,6 +341,24 @@ fn serial_text(s: &Option<Serial>) -> String {
     s.as_ref()
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default()
+}
+
+/// A pick-up's unit received before answers a later receipt of the same unit (same request and
+/// part; the same serial where both give one); another unit under the same pick-up is refused.
+fn replay_pickup(u: ReturnedUnit, cmd: &ReceiveReturn) -> Result<ReturnedUnit, Error> {
+    let serial = serial_text(&cmd.serial);
+    if u.request_no == cmd.request_no.as_str()
+        && u.part_no == cmd.part_no.as_str()
+        && (u.serial == serial || u.serial.is_empty() || serial.is_empty())
+    {
+        Ok(u)
+    } else {
+        Err(Error::AlreadyExists(format!(
+            "pick-up {} was received already as returned unit {} ({} {}, serial {:?}); a \
+             pick-up's unit is received once",
+            u.pickup_no, u.return_id, u.request_no, u.part_no, u.serial
+        )))
+    }
 }
 
 fn replay(u: ReturnedUnit, cmd: &ReceiveReturn) -> Result<ReturnedUnit, Error> {

@@ -1,4 +1,5 @@
-//! `returned_units` and `return_accessories`.
+//! `returned_units` and `return_accessories`. A pick-up's unit is received once: see
+//! [`lock_pickup`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -147,6 +148,36 @@ pub async fn find_by_idempotency_key<C: ConnectionTrait>(
         key,
     )
     .await
+}
+
+/// The unit received under a pick-up, if one was (the first, should an older pair exist).
+pub async fn find_by_pickup<C: ConnectionTrait>(
+    conn: &C,
+    pickup_no: &str,
+) -> Result<Option<ReturnedUnit>, DbErr> {
+    one(
+        conn,
+        format!(
+            "SELECT {COLUMNS} FROM returned_units WHERE pickup_no = $1 ORDER BY received_at, return_id LIMIT 1"
+        ),
+        pickup_no,
+    )
+    .await
+}
+
+/// The advisory-lock class of pick-ups received: the two-key form, apart from the single-key
+/// locks and from requests' ("WHPU").
+const PICKUP_LOCK_CLASS: i32 = 0x5748_5055;
+
+/// Takes the pick-up's lock until the transaction ends: receiving a pick-up's unit (by event or
+/// by a clerk) looks for it under this lock, so the two paths receive it once between them.
+pub async fn lock_pickup<C: ConnectionTrait>(conn: &C, pickup_no: &str) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "SELECT pg_advisory_xact_lock($1::int4, hashtext($2))",
+        [PICKUP_LOCK_CLASS.into(), pickup_no.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 pub async fn insert<C: ConnectionTrait>(conn: &C, u: &ReturnedUnit) -> Result<(), DbErr> {

@@ -1,6 +1,6 @@
 use aftersales_platform::proto::warehouse::v1 as pb;
 use sea_orm::TransactionTrait;
-use warehouse::domain::{RequestNo, Urgency};
+use warehouse::domain::{PickListId, RequestNo, Urgency};
 use warehouse::service::IssueParts;
 
 use crate::helpers::{lines, reserve_command, spawn_app, stock_part};
@@ -27,7 +27,7 @@ async fn abc_classes_follow_the_twelve_month_usage_value_and_are_stored() {
         w.issue(
             "clerk-1",
             IssueParts {
-                request_no: RequestNo::parse(&request_no).unwrap(),
+                pick_list: PickListId::first(RequestNo::parse(&request_no).unwrap()),
                 branch_scope: None,
                 lines: lines(&[(part, used)]),
                 shipment_no: String::new(),

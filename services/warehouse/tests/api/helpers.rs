@@ -289,7 +289,7 @@ pub async fn assert_books_balance(conn: &DatabaseConnection) {
         "SELECT count(*)::bigint FROM stock_levels s WHERE \
            s.on_hand <> COALESCE((SELECT SUM(quantity) FROM ledger l WHERE l.part_no = s.part_no AND l.zone = s.zone), 0) \
         OR s.on_hand <> COALESCE((SELECT balance_after FROM ledger l WHERE l.part_no = s.part_no AND l.zone = s.zone ORDER BY entry_id DESC LIMIT 1), 0) \
-        OR s.reserved <> COALESCE((SELECT SUM(rl.held) FROM reservation_lines rl JOIN reservations r USING (request_no) \
+        OR s.reserved <> COALESCE((SELECT SUM(rl.held) FROM reservation_lines rl JOIN reservations r USING (request_no, replacement) \
               WHERE rl.part_no = s.part_no AND rl.zone = s.zone AND r.status IN ('CONFIRMED', 'BACKORDERED')), 0) \
         OR s.on_hand < 0 OR s.reserved < 0 OR s.reserved > s.on_hand",
     )
