@@ -64,6 +64,24 @@ pub struct MeshOptions {
     pub keep_databases: bool,
 }
 
+impl MeshOptions {
+    /// For tests and the chaos suite: the simulated carrier's hours pass in seconds, its
+    /// scanner looks often.
+    pub fn fast() -> Self {
+        let env = [
+            ("logistics", "AFTERSALES__LOGISTICS__SIM_TIME_SCALE", "20000"),
+            ("logistics", "AFTERSALES__LOGISTICS__SIM_SCAN_INTERVAL_MS", "500"),
+        ];
+        Self {
+            env: env
+                .iter()
+                .map(|(s, k, v)| ((*s).to_owned(), (*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for MeshOptions {
     fn default() -> Self {
         Self {
@@ -229,8 +247,12 @@ impl Mesh {
                     env.insert(k.to_owned(), v);
                 }
             };
-            put("AFTERSALES__SERVER__GRPC_ADDR", "127.0.0.1:0".into());
-            put("AFTERSALES__SERVER__HTTP_ADDR", "127.0.0.1:0".into());
+            // The gateway serves HTTP, the others gRPC (every binary reads both keys).
+            if s.db.is_some() {
+                put("AFTERSALES__SERVER__GRPC_ADDR", "127.0.0.1:0".into());
+            } else {
+                put("AFTERSALES__SERVER__HTTP_ADDR", "127.0.0.1:0".into());
+            }
             put("AFTERSALES__SERVER__ADMIN_ADDR", "127.0.0.1:0".into());
             put("AFTERSALES__SERVER__SHUTDOWN_GRACE_MS", "5000".into());
             put("AFTERSALES__AUTH__JWT_SECRET", secret.clone());
@@ -295,7 +317,7 @@ impl Mesh {
             let front = fronts.remove(s.name).context("front proxy")?;
             let started = Instant::now();
             let process = ServiceProcess::start(&bin, &env).await;
-            let target = process.grpc_addr.or(process.http_addr).with_context(|| {
+            let target = process.http_addr.or(process.grpc_addr).with_context(|| {
                 format!("{}: no gRPC or HTTP address in its serving line", s.name)
             })?;
             front.retarget(target);
@@ -422,7 +444,7 @@ impl Mesh {
         let m = self.member_mut(name);
         assert!(m.process.is_none(), "{name} is still running");
         let p = ServiceProcess::start(&m.bin, &m.env).await;
-        if let Some(t) = p.grpc_addr.or(p.http_addr) {
+        if let Some(t) = p.http_addr.or(p.grpc_addr) {
             m.front.retarget(t);
         }
         m.process = Some(p);
@@ -434,7 +456,7 @@ impl Mesh {
     pub async fn roll(&mut self, name: &str, grace: Duration) -> bool {
         let m = self.member_mut(name);
         let new = ServiceProcess::start(&m.bin, &m.env).await;
-        if let Some(t) = new.grpc_addr.or(new.http_addr) {
+        if let Some(t) = new.http_addr.or(new.grpc_addr) {
             m.front.retarget(t);
         }
         let old = m.process.replace(new);
@@ -449,6 +471,42 @@ impl Mesh {
             }
             None => true,
         }
+    }
+
+    /// The reference data every demo and test uses (DESIGN §11): the warehouse's parts and
+    /// stock, procurement's suppliers and quotes, field-service's technicians — each through
+    /// its own `seed` subcommand against the running service (idempotent).
+    pub async fn seed(&self) -> anyhow::Result<()> {
+        for name in ["warehouse", "procurement", "field-service"] {
+            self.run_tool(name, &["seed", "--addr", &self.grpc_url(name)])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `<bin> <args…>` of a service with its environment (a subcommand: seed, dlq replay,
+    /// sla recompute …); fails with its output when it exits non-zero.
+    pub async fn run_tool(&self, name: &str, args: &[&str]) -> anyhow::Result<String> {
+        let m = self.member(name);
+        let out = tokio::process::Command::new(&m.bin)
+            .args(args)
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| {
+                !k.starts_with("AFTERSALES__") && !k.starts_with("OTEL_")
+            }))
+            .envs(&m.env)
+            .output()
+            .await
+            .with_context(|| format!("{name} {}", args.join(" ")))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            bail!("{name} {} exited {}: {text}", args.join(" "), out.status);
+        }
+        Ok(text)
     }
 
     /// The names of the services, in start order.

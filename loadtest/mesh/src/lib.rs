@@ -4,5 +4,8 @@
 
 pub mod http;
 pub mod launch;
+pub mod operator;
+pub mod spans;
 
 pub use launch::{Mesh, MeshOptions, SERVICES, Svc, svc};
+pub use operator::{Operator, OperatorConfig};

@@ -282,7 +282,7 @@ pub fn expired_token(subject: &str, branch: &str, roles: &[Role]) -> String {
 }
 
 /// A span as the OTLP receiver got it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CollectedSpan {
     pub name: String,
     pub trace_id: String,
