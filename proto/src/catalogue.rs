@@ -61,6 +61,8 @@ catalogue! {
     "claims.claim.rejected" => claims::ClaimRejected,
     "claims.claim.info_requested" => claims::ClaimInfoRequested,
     "claims.claim.sla_breached" => claims::ClaimSlaBreached,
+    "claims.claim.deadline_changed" => claims::ClaimDeadlineChanged,
+    "claims.claim.sla_breach_withdrawn" => claims::ClaimSlaBreachWithdrawn,
     "claims.refund.authorized" => claims::RefundAuthorized,
 
     "warehouse.reservation.confirmed" => warehouse::ReservationConfirmed,
@@ -77,6 +79,8 @@ catalogue! {
     "procurement.po.received" => procurement::PoReceived,
     "procurement.po.overdue" => procurement::PoOverdue,
     "procurement.po.cancelled" => procurement::PoCancelled,
+    "procurement.po.deadline_changed" => procurement::PoDeadlineChanged,
+    "procurement.po.overdue_withdrawn" => procurement::PoOverdueWithdrawn,
     "procurement.supplier.status_changed" => procurement::SupplierStatusChanged,
 
     "logistics.shipment.planned" => logistics::ShipmentPlanned,
@@ -93,12 +97,17 @@ catalogue! {
     "fieldservice.workorder.completed" => fieldservice::WorkOrderCompleted,
     "fieldservice.workorder.sla_breached" => fieldservice::WorkOrderSlaBreached,
     "fieldservice.workorder.rework_detected" => fieldservice::WorkOrderReworkDetected,
+    "fieldservice.workorder.deadline_changed" => fieldservice::WorkOrderDeadlineChanged,
+    "fieldservice.workorder.sla_breach_withdrawn" => fieldservice::WorkOrderSlaBreachWithdrawn,
 
     "feedback.visit.scheduled" => feedback::VisitScheduled,
     "feedback.survey.recorded" => feedback::SurveyRecorded,
     "feedback.complaint.opened" => feedback::ComplaintOpened,
     "feedback.complaint.escalated" => feedback::ComplaintEscalated,
     "feedback.complaint.resolved" => feedback::ComplaintResolved,
+    "feedback.visit.deadline_changed" => feedback::VisitDeadlineChanged,
+    "feedback.complaint.deadline_changed" => feedback::ComplaintDeadlineChanged,
+    "feedback.complaint.sla_breach_withdrawn" => feedback::ComplaintSlaBreachWithdrawn,
 }
 
 /// Whether `routing_key` is in the catalogue.
@@ -170,7 +179,7 @@ mod tests {
 
     #[test]
     fn every_design_event_is_catalogued() {
-        assert_eq!(ALL.len(), 38);
+        assert_eq!(ALL.len(), 50);
         assert!(contains("claims.claim.approved"));
         assert!(!contains("claims.claim.approve"));
         assert_eq!(type_name_of("nope.nope.nope"), None);

@@ -43,6 +43,7 @@ use tracing::Instrument;
 use crate::backoff::Backoff;
 use crate::config::AmqpSettings;
 use crate::shutdown::Shutdown;
+use crate::telemetry::links::{FirstTraces, Sighting};
 use crate::telemetry::{self, metrics};
 use crate::topology;
 
@@ -344,7 +345,7 @@ impl Bus {
     }
 }
 
-/// W3C trace context into AMQP headers.
+/// W3C trace context (and the request number of `span`'s work, as baggage) into AMQP headers.
 pub fn headers_with_trace(span: &tracing::Span) -> FieldTable {
     let mut ft = FieldTable::default();
     for (k, v) in telemetry::inject(span) {
@@ -562,6 +563,8 @@ pub struct Consumer {
     probe: Option<&'static topology::Inbox>,
     /// For a consumer without a database: what it waits for while paused.
     dependency: Option<DependencyCheck>,
+    /// Where a delivery's span finds its request's first trace (DESIGN §9).
+    first_traces: Option<FirstTraces>,
 }
 
 impl Consumer {
@@ -593,7 +596,16 @@ impl Consumer {
             gate: Arc::new(Gate::new()),
             probe: Some(row),
             dependency: None,
+            first_traces: None,
         }
+    }
+
+    /// Records each delivery's request's first trace in this service, and links a delivery in
+    /// another trace to it (DESIGN §9). For a transactional handler this rides on the
+    /// statement that records the event as processed: no round trip of its own.
+    pub fn with_first_traces(mut self, first_traces: Option<FirstTraces>) -> Self {
+        self.first_traces = first_traces;
+        self
     }
 
     /// What a paused consumer without a database waits for (the gateway's feed: Redis).
@@ -633,6 +645,7 @@ impl Consumer {
             gate: Arc::new(Gate::new()),
             probe: None,
             dependency: None,
+            first_traces: None,
         })
     }
 
@@ -707,6 +720,7 @@ impl Consumer {
             state: &self.state,
             shutdown,
             dependency: self.dependency.as_ref(),
+            first_traces: self.first_traces.as_ref(),
         };
         let concurrency = self.bus.settings.prefetch as usize;
         let processing =
@@ -773,6 +787,7 @@ struct ProcessCtx<'a> {
     state: &'a ConsumerState,
     shutdown: &'a Shutdown,
     dependency: Option<&'a DependencyCheck>,
+    first_traces: Option<&'a FirstTraces>,
 }
 
 enum Outcome {
@@ -813,7 +828,9 @@ impl ProcessCtx<'_> {
             aftersales.request_no = tracing::field::Empty,
             aftersales.attempt = attempt,
         );
-        telemetry::set_parent(&span, telemetry::extract(&headers));
+        let parent = telemetry::extract(&headers);
+        let from_baggage = telemetry::request::from_baggage(&parent);
+        telemetry::set_parent(&span, parent);
         async {
             let outcome = match EventEnvelope::decode(delivery.data.as_slice()) {
                 Err(e) => Outcome::Failed(HandlerError::permanent(anyhow::anyhow!(
@@ -822,12 +839,21 @@ impl ProcessCtx<'_> {
                 Ok(envelope) => {
                     let span = tracing::Span::current();
                     span.record("messaging.message.id", envelope.event_id.as_str());
+                    // The envelope's own word first; an event about no request (a supplier's)
+                    // leaves it empty, so the baggage the producer sent and the subject (old
+                    // producers) count only when they are request numbers.
                     let request_no = if envelope.request_no.is_empty() {
-                        &envelope.subject
+                        from_baggage
+                            .iter()
+                            .chain(std::iter::once(&envelope.subject))
+                            .find(|n| crate::ids::RequestNo::parse(n).is_ok())
+                            .map(String::as_str)
                     } else {
-                        &envelope.request_no
+                        Some(envelope.request_no.as_str())
                     };
-                    span.record("aftersales.request_no", request_no.as_str());
+                    if let Some(no) = request_no {
+                        span.record("aftersales.request_no", no);
+                    }
                     let received = Received {
                         envelope,
                         routing_key: rk.clone(),
@@ -952,7 +978,13 @@ impl ProcessCtx<'_> {
         };
         let run = async {
             match handling {
-                Handling::Plain(h) => h.handle(received).await.map(|()| true),
+                Handling::Plain(h) => {
+                    let handled = h.handle(received).await.map(|()| true);
+                    if let (Ok(true), Some(f)) = (&handled, self.first_traces) {
+                        f.observe(&tracing::Span::current());
+                    }
+                    handled
+                }
                 Handling::InTransaction(h) => {
                     let Some(db) = self.db else {
                         return Err(HandlerError::permanent(anyhow::anyhow!(
@@ -997,26 +1029,69 @@ impl ProcessCtx<'_> {
                 received.envelope.event_id
             ))
         })?;
+        let span = tracing::Span::current();
+        let sighting = match self.first_traces {
+            Some(f) => f.sight(&span),
+            None => Sighting::Known,
+        };
         let txn = db.begin().await?;
-        let inserted = txn
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO processed_events (consumer, event_id, routing_key) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-                [
-                    self.service.into(),
-                    event_id.into(),
-                    received.routing_key.as_str().into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
+        let mut first = None;
+        let inserted = match &sighting {
+            Sighting::Known => txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "INSERT INTO processed_events (consumer, event_id, routing_key) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                    [
+                        self.service.into(),
+                        event_id.into(),
+                        received.routing_key.as_str().into(),
+                    ],
+                ))
+                .await?
+                .rows_affected(),
+            Sighting::Unknown { no, here } => {
+                // The first delivery about a request in this service: the same statement
+                // records its trace as the request's first (unless one is stored) and reads the
+                // one stored before, to link to.
+                let row = txn
+                    .query_one_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "WITH seen AS (INSERT INTO request_traces (request_no, traceparent)
+                                       VALUES ($4, $5) ON CONFLICT DO NOTHING),
+                              handled AS (INSERT INTO processed_events (consumer, event_id, routing_key)
+                                          VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)
+                         SELECT (SELECT count(*) FROM handled)::bigint AS inserted,
+                                (SELECT traceparent FROM request_traces WHERE request_no = $4) AS first",
+                        [
+                            self.service.into(),
+                            event_id.into(),
+                            received.routing_key.as_str().into(),
+                            no.to_string().into(),
+                            crate::telemetry::links::traceparent(here).into(),
+                        ],
+                    ))
+                    .await?
+                    .ok_or_else(|| HandlerError::transient(anyhow::anyhow!("no row from the processed-events insert")))?;
+                let inserted: i64 = row.try_get("", "inserted")?;
+                if inserted > 0
+                    && let Some(f) = self.first_traces
+                {
+                    let stored: Option<String> = row.try_get("", "first")?;
+                    first = Some((no.clone(), f.found(&span, here, stored.as_deref())));
+                }
+                inserted as u64
+            }
+        };
         if inserted == 0 {
             txn.rollback().await?;
             return Ok(false);
         }
         handler.handle(&txn, received).await?;
         txn.commit().await?;
+        if let (Some((no, first)), Some(f)) = (first, self.first_traces) {
+            f.remember(no, first);
+        }
         Ok(true)
     }
 

@@ -11,9 +11,10 @@ use std::collections::BTreeSet;
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarSettings {
     /// Local time offset from UTC in minutes (China: 480).
     pub utc_offset_minutes: i32,
@@ -90,6 +91,76 @@ impl CalendarSettings {
             extra_working_days: dates("calendar.extra_working_days", &self.extra_working_days)?,
         })
     }
+
+    /// The settings with their lists trimmed, sorted and without repeats: two spellings of the
+    /// same calendar are equal.
+    pub fn canonical(&self) -> CalendarSettings {
+        let sorted = |l: &[String]| {
+            let mut v: Vec<String> = l.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        CalendarSettings {
+            utc_offset_minutes: self.utc_offset_minutes,
+            work_start: self.work_start.trim().to_owned(),
+            work_end: self.work_end.trim().to_owned(),
+            weekend: sorted(&self.weekend),
+            holidays: sorted(&self.holidays),
+            extra_working_days: sorted(&self.extra_working_days),
+        }
+    }
+
+    /// A short name of this calendar (its canonical form, hashed): a deadline records the
+    /// calendar it was derived with, and one derived with another is re-derived (`sla`).
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(&self.canonical()).unwrap_or_default();
+        hex::encode(&sha2::Sha256::digest(json.as_bytes())[..8])
+    }
+
+    /// What changed from `old` to these settings, in words ("holiday 2026-12-02 added"); empty
+    /// when nothing did.
+    pub fn describe_change_from(&self, old: &CalendarSettings) -> String {
+        let (old, new) = (old.canonical(), self.canonical());
+        let mut parts = Vec::new();
+        let diff = |what: &str, a: &[String], b: &[String], parts: &mut Vec<String>| {
+            for d in b.iter().filter(|d| !a.contains(d)) {
+                parts.push(format!("{what} {d} added"));
+            }
+            for d in a.iter().filter(|d| !b.contains(d)) {
+                parts.push(format!("{what} {d} removed"));
+            }
+        };
+        diff("holiday", &old.holidays, &new.holidays, &mut parts);
+        diff(
+            "make-up working day",
+            &old.extra_working_days,
+            &new.extra_working_days,
+            &mut parts,
+        );
+        if old.weekend != new.weekend {
+            parts.push(format!(
+                "weekend {} → {}",
+                old.weekend.join("+"),
+                new.weekend.join("+")
+            ));
+        }
+        if (old.work_start.as_str(), old.work_end.as_str())
+            != (new.work_start.as_str(), new.work_end.as_str())
+        {
+            parts.push(format!(
+                "working hours {}–{} → {}–{}",
+                old.work_start, old.work_end, new.work_start, new.work_end
+            ));
+        }
+        if old.utc_offset_minutes != new.utc_offset_minutes {
+            parts.push(format!(
+                "UTC offset {} → {} minutes",
+                old.utc_offset_minutes, new.utc_offset_minutes
+            ));
+        }
+        parts.join(", ")
+    }
 }
 
 /// The department's working calendar.
@@ -124,6 +195,21 @@ impl Calendar {
     pub fn with_holidays(mut self, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
         self.holidays.extend(holidays);
         self
+    }
+
+    /// The department's local offset.
+    pub fn offset(&self) -> FixedOffset {
+        self.offset
+    }
+
+    /// The local date of an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        self.local(at).date_naive()
+    }
+
+    /// The instant a local date begins (00:00 local).
+    pub fn start_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        self.instant(date, NaiveTime::MIN)
     }
 
     /// Length of one working day.
@@ -341,6 +427,34 @@ mod tests {
         assert_eq!(
             cal().add_working_hours(at(2026, 11, 19, 15, 0), 6),
             at(2026, 11, 20, 12, 0)
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_spelling_and_a_change_is_described_in_words() {
+        let a = CalendarSettings {
+            utc_offset_minutes: 480,
+            work_start: "09:00".into(),
+            work_end: "18:00".into(),
+            weekend: vec!["sun".into(), "sat".into()],
+            holidays: vec!["2026-12-01".into()],
+            extra_working_days: vec![],
+        };
+        let mut b = a.clone();
+        b.weekend = vec!["sat".into(), "Sun".into()];
+        b.holidays = vec![" 2026-12-01".into(), "2026-12-01".into()];
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_eq!(b.describe_change_from(&a), "");
+        b.holidays.push("2026-12-02".into());
+        b.extra_working_days.push("2026-12-05".into());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(
+            b.describe_change_from(&a),
+            "holiday 2026-12-02 added, make-up working day 2026-12-05 added"
+        );
+        assert_eq!(
+            a.describe_change_from(&b),
+            "holiday 2026-12-02 removed, make-up working day 2026-12-05 removed"
         );
     }
 

@@ -33,7 +33,8 @@ pub struct Migrations {
     pub list: &'static [Migration],
 }
 
-/// The platform's own tables: the outbox, its per-subject sequences, processed events.
+/// The platform's own tables: the outbox, its per-subject sequences, processed events, each
+/// request's first trace.
 pub const PLATFORM: Migrations = Migrations {
     component: "platform",
     list: &[
@@ -46,6 +47,11 @@ pub const PLATFORM: Migrations = Migrations {
             version: 2,
             name: "outbox_quarantine",
             sql: include_str!("../migrations/0002_outbox_quarantine.sql"),
+        },
+        Migration {
+            version: 3,
+            name: "request_traces",
+            sql: include_str!("../migrations/0003_request_traces.sql"),
         },
     ],
 };

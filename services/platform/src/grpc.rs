@@ -1,6 +1,12 @@
 //! gRPC for every service: the server (health, reflection, a trace layer that joins the caller's
 //! trace, RED metrics, a default deadline, graceful shutdown on a pre-bound listener) and the
 //! client (an interceptor that injects the trace context; a default deadline).
+//!
+//! The request number (`aftersales.request_no`) travels as W3C baggage beside `traceparent`:
+//! the interceptor sends the number of the caller's work, the server span takes it, and a
+//! handler that knows better says so with [`record_request_no`]. When the RPC ends, its span
+//! is linked to the request's first trace if it is in another (a person's step through the
+//! gateway), see [`crate::telemetry::links`].
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -23,6 +29,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::config::ServerSettings;
 use crate::http_admin::Readiness;
 use crate::shutdown::Shutdown;
+use crate::telemetry::links::FirstTraces;
 use crate::telemetry::{self, metrics};
 
 pub use crate::validate::Violation;
@@ -57,9 +64,11 @@ pub fn violations(status: &Status) -> Vec<Violation> {
         .unwrap_or_default()
 }
 
-/// Records the request number on the current span (`aftersales.request_no`, DESIGN §9).
+/// Records the request number of the current work (`aftersales.request_no`, DESIGN §9): on the
+/// RPC's span (or the delivery's, the batch's: the nearest span that carries the field), and
+/// through it on every span of the work, those closed already included.
 pub fn record_request_no(request_no: &str) {
-    tracing::Span::current().record("aftersales.request_no", request_no);
+    telemetry::request::record(request_no);
 }
 
 /// Span for an incoming RPC: `<package.Service>/<Method>`, child of the caller's context.
@@ -78,8 +87,57 @@ fn rpc_span<B>(req: &http::Request<B>) -> tracing::Span {
         aftersales.request_no = tracing::field::Empty,
     );
     let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+    telemetry::request::note_from_baggage(&span, &parent);
     telemetry::set_parent(&span, parent);
     span
+}
+
+/// When an RPC ends: its span links to the first trace of the request it was about, if that is
+/// another trace; the first RPC about a request records its trace as the first.
+#[derive(Clone, Debug, Default)]
+pub struct FirstTraceLayer(Option<FirstTraces>);
+
+impl<S> Layer<S> for FirstTraceLayer {
+    type Service = FirstTrace<S>;
+    fn layer(&self, inner: S) -> FirstTrace<S> {
+        FirstTrace {
+            inner,
+            first_traces: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FirstTrace<S> {
+    inner: S,
+    first_traces: Option<FirstTraces>,
+}
+
+impl<S, B, RB> Service<http::Request<B>> for FirstTrace<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let fut = self.inner.call(req);
+        let first_traces = self.first_traces.clone();
+        Box::pin(async move {
+            let res = fut.await;
+            // Polled inside the RPC's span (the trace layer enters it around this future).
+            if let Some(f) = first_traces {
+                f.observe(&tracing::Span::current());
+            }
+            res
+        })
+    }
 }
 
 /// Counts and times every RPC by method and status code.
@@ -205,6 +263,8 @@ where
 pub struct Services {
     routes: tonic::service::Routes,
     names: Vec<&'static str>,
+    /// Where the RPCs' spans find the first trace of their request (the service's database).
+    first_traces: Option<FirstTraces>,
 }
 
 impl Services {
@@ -223,6 +283,12 @@ impl Services {
     {
         self.routes = self.routes.add_service(svc);
         self.names.push(S::NAME);
+        self
+    }
+
+    /// Links each RPC about a request to the request's first trace (DESIGN §9).
+    pub fn with_first_traces(mut self, first_traces: Option<FirstTraces>) -> Self {
+        self.first_traces = first_traces;
         self
     }
 
@@ -296,6 +362,7 @@ pub async fn serve(
     let result = Server::builder()
         .timeout(Duration::from_millis(settings.request_timeout_ms))
         .layer(trace)
+        .layer(FirstTraceLayer(services.first_traces))
         .layer(RedLayer)
         .layer(keys)
         .add_routes(routes)
@@ -305,7 +372,8 @@ pub async fn serve(
     Ok(result?)
 }
 
-/// Injects the current span's trace context and, when set, the caller's bearer token.
+/// Injects the current span's trace context, the request number of its work as baggage and,
+/// when set, the caller's bearer token.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInterceptor {
     authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
@@ -325,7 +393,8 @@ impl ClientInterceptor {
 
 impl Interceptor for ClientInterceptor {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        let cx = tracing::Span::current().context();
+        let span = tracing::Span::current();
+        let cx = telemetry::request::with_baggage(span.context(), &span);
         global::get_text_map_propagator(|p| {
             p.inject_context(&cx, &mut HeaderInjector(req.metadata_mut().as_mut()))
         });

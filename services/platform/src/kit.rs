@@ -43,6 +43,7 @@ use crate::kv::Redis;
 use crate::outbox::{Outbox, Relay, RelayHandle};
 use crate::scanner::{self, Scanner, ScannerHandle};
 use crate::shutdown::Shutdown;
+use crate::telemetry::links::FirstTraces;
 
 pub use cli::{NoCommand, main};
 
@@ -181,6 +182,7 @@ pub struct Ctx<C> {
     db: Option<DatabaseConnection>,
     redis: Option<Redis>,
     http: Option<TcpListener>,
+    first_traces: Option<FirstTraces>,
 }
 
 impl<C> Ctx<C> {
@@ -192,11 +194,25 @@ impl<C> Ctx<C> {
         &self.settings.platform
     }
 
+    /// The SLA clocks under the configured calendar.
+    pub fn clocks(&self) -> Result<crate::sla::Clocks, ConfigError> {
+        crate::sla::Clocks::new(&self.settings.platform.calendar)
+            .map_err(|e| ConfigError::new(e.key, e.message))
+    }
+
     /// The service's database (its [`Spec`] names one).
     pub fn db(&self) -> anyhow::Result<DatabaseConnection> {
         self.db
             .clone()
             .ok_or_else(|| anyhow::anyhow!("{} has no database", self.outbox.producer()))
+    }
+
+    /// Each request's first trace in this service (a service with a database): for a span
+    /// that starts a trace of its own about requests (a scanner's item, a batch serving several
+    /// requests: [`FirstTraces::root_span`]), linked to their first traces (DESIGN §9). RPCs,
+    /// deliveries and scanner ticks get their links from the kit.
+    pub fn first_traces(&self) -> Option<FirstTraces> {
+        self.first_traces.clone()
     }
 
     /// Redis, under this process's key prefix (its [`Spec`] asks for it).
@@ -399,6 +415,7 @@ pub async fn start<S: Service>(
     let shutdown = Shutdown::new();
     let readiness = Readiness::new(db.clone(), spec.migrations).named(spec.name);
     let bus = Bus::new(&platform.amqp);
+    let first_traces = db.clone().map(FirstTraces::new);
     let settings = Arc::new(settings);
     let mut ctx = Ctx {
         settings: settings.clone(),
@@ -413,6 +430,7 @@ pub async fn start<S: Service>(
         db: db.clone(),
         redis,
         http: http_listener,
+        first_traces: first_traces.clone(),
     };
     let parts = S::build(&mut ctx).await?;
     drop(ctx);
@@ -427,7 +445,7 @@ pub async fn start<S: Service>(
     if let Some(listener) = grpc_listener {
         let server_settings = settings.platform.server.clone();
         let r = readiness.clone();
-        let services = parts.grpc;
+        let services = parts.grpc.with_first_traces(first_traces.clone());
         let v = verifier.clone();
         sup.intake("grpc", move |stop| async move {
             crate::grpc::serve(listener, services, &server_settings, r, Some(v), stop).await
@@ -438,7 +456,8 @@ pub async fn start<S: Service>(
         sup.intake("jwks refresh", move |stop| v.keep_keys_fresh(stop));
     }
     if !parts.subscriptions.is_empty() {
-        let mut consumer = Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?;
+        let mut consumer = Consumer::new(db.clone(), bus.clone(), spec.name, parts.subscriptions)?
+            .with_first_traces(first_traces.clone());
         if let Some(check) = parts.dependency {
             consumer = consumer.waiting_for(check);
         }
@@ -451,6 +470,7 @@ pub async fn start<S: Service>(
             .clone()
             .ok_or_else(|| anyhow::anyhow!("scanner {} needs a database", s.name))?;
         let name = s.name;
+        let s = s.with_first_traces(first_traces.clone());
         let (handle, run) = scanner::start(s, spec.name, db, clock.clone());
         scanners.insert(name, handle);
         sup.intake(&format!("scanner {name}"), run);
@@ -543,5 +563,37 @@ impl<C> Tool<C> {
 
     pub fn config(&self) -> &C {
         &self.settings.own
+    }
+
+    /// The working calendar, as `serve` builds it.
+    pub fn calendar(&self) -> Result<Calendar, ConfigError> {
+        self.settings
+            .platform
+            .calendar
+            .build()
+            .map_err(|e| ConfigError::new(e.key, e.message))
+    }
+
+    /// The department's local offset.
+    pub fn offset(&self) -> Result<FixedOffset, ConfigError> {
+        FixedOffset::east_opt(self.settings.platform.calendar.utc_offset_minutes * 60)
+            .ok_or_else(|| ConfigError::new("calendar.utc_offset_minutes", "out of range"))
+    }
+
+    /// The SLA clocks under the configured calendar (`<service> sla recompute`).
+    pub fn clocks(&self) -> Result<crate::sla::Clocks, ConfigError> {
+        crate::sla::Clocks::new(&self.settings.platform.calendar)
+            .map_err(|e| ConfigError::new(e.key, e.message))
+    }
+
+    /// Redis under the configured key prefix (connects on first use).
+    pub fn redis(&self) -> anyhow::Result<Redis> {
+        let settings = self
+            .settings
+            .platform
+            .redis
+            .as_ref()
+            .ok_or_else(|| ConfigError::new("redis.url", "this tool needs Redis"))?;
+        Redis::new(settings)
     }
 }

@@ -15,6 +15,8 @@
 //! - [`calendar`]: working days and hours with holidays, for every deadline.
 //! - [`clock`]: the one "now" of a service; tests move it.
 //! - [`scanner`]: scans on a schedule that run once across replicas.
+//! - [`sla`]: SLA clocks: every deadline derived from its events, the policy and the calendar,
+//!   stored as inputs and re-derived when any of them changes (`<service> sla recompute`).
 //! - [`topology`]: every service's inbox and routing keys, declared by everyone.
 //! - [`kit`]: the service kit: a service declares itself, the kit starts, supervises and stops it.
 //! - [`error`]: the error kinds, their gRPC status and the consumer's retry rule.
@@ -45,6 +47,7 @@ pub mod outbox;
 pub mod paging;
 pub mod scanner;
 pub mod shutdown;
+pub mod sla;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,12 +1,16 @@
 //! The transactional outbox (DESIGN §4, §5).
 //!
 //! [`Outbox::stage`] writes the event in the caller's transaction, with the current trace
-//! context, so a state change and its event commit together or not at all. The [`Relay`] (a task
-//! beside the server) claims unpublished rows in order with `FOR UPDATE SKIP LOCKED`, publishes a
-//! batch persistent and `mandatory`, awaits the whole batch's publisher confirms, marks the rows
-//! published and commits. A failure rolls the claim back, so the rows are sent again: delivery
-//! is at least once, and a crash anywhere loses nothing committed. It wakes on `NOTIFY` and
-//! polls as a fallback.
+//! context, so a state change and its event commit together or not at all
+//! ([`Outbox::first_of_subject`] + [`cte`] let a new aggregate's insert write its first
+//! event in the same statement). The [`Relay`] (a task beside the server) claims unpublished rows
+//! in order with `FOR UPDATE SKIP LOCKED`, publishes them persistent and `mandatory`, and, while
+//! that batch's publisher confirms are on their way, claims and publishes the rows committed
+//! since: up to a few batches are in flight at once, each holding its claim until every one of
+//! its confirms is in, then marking its rows published and committing. A failure rolls a claim
+//! back, so its rows are sent again: delivery is at least once (order across batches is not
+//! guaranteed, DESIGN §5: consumers go by `sequence`), and a crash anywhere loses nothing
+//! committed. It wakes on `NOTIFY` and polls as a fallback.
 //!
 //! A row the broker refuses (a nack, or a channel it closes while taking that row) must not hold
 //! up the rows behind it: after a failed batch the relay publishes one row at a time for a
@@ -22,6 +26,8 @@ use std::time::Duration;
 
 use aftersales_proto::catalogue::Event;
 use aftersales_proto::common::v1::EventEnvelope;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Connection};
@@ -36,8 +42,14 @@ use crate::config::OutboxSettings;
 use crate::shutdown::Shutdown;
 use crate::telemetry::{self, metrics};
 
+macro_rules! notify_channel {
+    () => {
+        "aftersales_outbox"
+    };
+}
+
 /// The NOTIFY channel a commit with staged events wakes the relay on.
-pub const NOTIFY_CHANNEL: &str = "aftersales_outbox";
+pub const NOTIFY_CHANNEL: &str = notify_channel!();
 
 /// What an event is about.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,6 +107,33 @@ impl Outbox {
             .await?
             .ok_or_else(|| DbErr::Custom("sequence upsert returned no row".into()))?;
         let sequence: i64 = row.try_get("", "last")?;
+        let staged = self.build(meta, payload, sequence as u64);
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            staged.row_values(),
+        ))
+        .await?;
+        // Delivered at commit; several in one transaction fold into one.
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [NOTIFY_CHANNEL.into()],
+        ))
+        .await?;
+        Ok(staged.envelope)
+    }
+
+    /// The first event of a subject that has none yet (a new aggregate, such as a request
+    /// just numbered): its sequence is 1. Nothing is written: the caller writes it with its
+    /// own statement ([`cte`]), so the business row, the sequence, the event and the
+    /// relay's wake-up go to the database in one round trip instead of four.
+    pub fn first_of_subject<E: Event>(&self, meta: EventMeta<'_>, payload: &E) -> Staged {
+        self.build(meta, payload, 1)
+    }
+
+    fn build<E: Event>(&self, meta: EventMeta<'_>, payload: &E, sequence: u64) -> Staged {
         let now = chrono::Utc::now();
         let event_id = uuid::Uuid::now_v7();
         let envelope = EventEnvelope {
@@ -106,36 +145,116 @@ impl Outbox {
             }),
             producer: self.producer.clone(),
             subject: meta.subject.to_owned(),
-            sequence: sequence as u64,
+            sequence,
             branch: meta.branch.to_owned(),
             payload: payload.encode_to_vec(),
             routing_key: E::ROUTING_KEY.to_owned(),
             request_no: meta.request_no.to_owned(),
         };
-        let trace = telemetry::inject(&tracing::Span::current());
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                event_id.into(),
-                E::ROUTING_KEY.into(),
-                meta.subject.into(),
-                envelope.encode_to_vec().into(),
-                trace.get("traceparent").cloned().into(),
-                trace.get("tracestate").cloned().into(),
-            ],
-        ))
-        .await?;
-        // Delivered at commit; several in one transaction fold into one.
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, '')",
-            [NOTIFY_CHANNEL.into()],
-        ))
-        .await?;
-        Ok(envelope)
+        let mut trace = telemetry::inject(&tracing::Span::current());
+        Staged {
+            body: envelope.encode_to_vec(),
+            envelope,
+            event_id,
+            routing_key: E::ROUTING_KEY,
+            traceparent: trace.remove("traceparent"),
+            tracestate: trace.remove("tracestate"),
+        }
     }
+}
+
+/// An event built but not yet written (see [`Outbox::first_of_subject`]).
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The envelope as it will be sent.
+    pub envelope: EventEnvelope,
+    pub event_id: uuid::Uuid,
+    routing_key: &'static str,
+    /// The envelope's bytes, encoded once.
+    body: Vec<u8>,
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+/// Two data-modifying CTE items, `<name>_seq` and `<name>_row`, that write `events` (at least
+/// one): each subject's sequence row (a subject that already has one fails with a unique
+/// violation on `outbox_sequences_pkey`: the subject was not new) and the outbox rows. Their
+/// parameters are appended to `values` and numbered accordingly. End the statement with
+/// [`NOTIFY_SELECT`] so the relay wakes at commit.
+pub fn cte<'a>(
+    name: &str,
+    events: impl IntoIterator<Item = &'a Staged>,
+    values: &mut Vec<sea_orm::Value>,
+) -> String {
+    let mut seqs = Vec::new();
+    let mut rows = Vec::new();
+    for e in events {
+        let first = values.len() + 1;
+        values.extend(e.row_values());
+        let p = |i: usize| format!("${}", first + i);
+        seqs.push(format!("({}, 1)", p(2)));
+        rows.push(format!(
+            "({}, {}, {}, {}, {}, {})",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5)
+        ));
+    }
+    format!(
+        "{name}_seq AS (INSERT INTO outbox_sequences (subject, last) VALUES {}), \
+         {name}_row AS (INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate) VALUES {})",
+        seqs.join(", "),
+        rows.join(", ")
+    )
+}
+
+/// The main query of a statement whose CTE ([`cte`]) wrote events: wakes the relay at
+/// commit (a data-modifying CTE always runs; a plain `SELECT` in a CTE would not).
+pub const NOTIFY_SELECT: &str = concat!("SELECT pg_notify('", notify_channel!(), "', '')");
+
+impl Staged {
+    fn row_values(&self) -> Vec<sea_orm::Value> {
+        vec![
+            self.event_id.into(),
+            self.routing_key.into(),
+            self.envelope.subject.clone().into(),
+            self.body.clone().into(),
+            self.traceparent.clone().into(),
+            self.tracestate.clone().into(),
+        ]
+    }
+
+    /// The two data-modifying CTE items of [`cte`] for this one event.
+    pub fn cte(&self, name: &str, values: &mut Vec<sea_orm::Value>) -> String {
+        cte(name, [self], values)
+    }
+}
+
+/// The span of one transaction that stages the events of several requests at once (group
+/// commit): a trace of its own, linked to each request's span (DESIGN §9: a batch serving
+/// several requests starts its own trace with links), under which its database statements
+/// appear. Each event still carries its own request's trace context ([`Outbox::first_of_subject`]
+/// called inside that request's span), so every publish joins its request's trace.
+pub fn batch_span(name: &str, members: &[tracing::Span]) -> tracing::Span {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::info_span!(
+        parent: None,
+        "batch",
+        otel.name = %name,
+        aftersales.batch_size = members.len(),
+    );
+    for m in members {
+        let cx = m.context();
+        let linked = cx.span().span_context().clone();
+        if linked.is_valid() {
+            span.add_link(linked);
+        }
+    }
+    span
 }
 
 /// Lets the owner of a running relay watch it and, for tests and operators, cut its broker
@@ -167,6 +286,37 @@ impl RelayHandle {
 
 /// Rows published one at a time after a failed batch, to find the row that caused it.
 const CAREFUL_ROWS: u32 = 50;
+
+/// Batches published and awaiting their confirms at once, at most. One batch at a time (publish,
+/// wait for every confirm, commit, only then claim again) leaves rows that commit meanwhile
+/// waiting a whole round; with a window, a row is claimed and sent as soon as it commits. Each
+/// batch in flight holds one pooled connection (its claim's transaction), so the window is also
+/// kept to a third of the pool ([`Relay::window`]): the service's own work keeps the rest.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// A claimed, published batch whose confirms are still to come.
+struct InFlight {
+    /// Holds the claim (row locks) until the batch is settled.
+    txn: sea_orm::DatabaseTransaction,
+    pending: Vec<(i64, String, tracing::Span, lapin::PublisherConfirm)>,
+    /// A publish that failed outright (the channel is gone); later rows were not sent.
+    channel_failure: Option<RowFailure>,
+    careful: bool,
+    claimed: usize,
+    limit: usize,
+}
+
+/// Lets every batch still in flight finish (commit what was confirmed, roll back the rest)
+/// before the relay reconnects.
+async fn drain<F: std::future::Future<Output = anyhow::Result<()>>>(
+    in_flight: &mut FuturesOrdered<F>,
+) {
+    while let Some(r) = in_flight.next().await {
+        if let Err(e) = r {
+            tracing::debug!(error = %format!("{e:#}"), "a batch in flight failed too");
+        }
+    }
+}
 
 /// Publishes staged events.
 pub struct Relay {
@@ -257,7 +407,10 @@ impl Relay {
         Ok(ch)
     }
 
-    /// Publishes until `stop` or a broker failure.
+    /// Publishes until `stop` or a broker failure. Rows are claimed and published as soon as
+    /// they commit; up to [`Relay::window`] batches wait for their confirms at once, each
+    /// holding its claim (its transaction) until its confirms are in, so a row is marked
+    /// published only once the broker has it and a failure anywhere sends it again.
     async fn pump(
         &self,
         ch: &Channel,
@@ -265,31 +418,73 @@ impl Relay {
         backoff: &mut Backoff,
     ) -> anyhow::Result<()> {
         let mut last_cleanup = std::time::Instant::now() - Duration::from_secs(3600);
+        let mut last_report = std::time::Instant::now();
+        let mut in_flight = FuturesOrdered::new();
         loop {
-            loop {
-                let (claimed, limit) = self.publish_batch(ch).await?;
-                backoff.reset();
-                if claimed < limit {
+            if stop.is_triggered() {
+                // Settle what is out, then one last pass so a clean stop leaves nothing behind.
+                while let Some(settled) = in_flight.next().await {
+                    if let Err(e) = settled {
+                        drain(&mut in_flight).await;
+                        return Err(e);
+                    }
+                }
+                while {
+                    let (claimed, limit) = self.publish_batch(ch).await?;
+                    claimed == limit
+                } {}
+                return Ok(());
+            }
+            // Fill the window: claim and publish while there are rows and room.
+            let mut more = true;
+            while more && in_flight.len() < self.window() {
+                let careful = self.careful.load(Ordering::SeqCst) > 0;
+                if careful && !in_flight.is_empty() {
+                    // After a failure rows go one at a time, each settled before the next.
                     break;
                 }
+                match self.send_batch(ch, careful).await {
+                    Ok(Some(batch)) => {
+                        more = batch.claimed == batch.limit;
+                        in_flight.push_back(self.settle(batch));
+                    }
+                    Ok(None) => more = false,
+                    Err(e) => {
+                        drain(&mut in_flight).await;
+                        return Err(e);
+                    }
+                }
+            }
+            if last_report.elapsed() > Duration::from_secs(1) {
+                self.report_backlog().await;
+                last_report = std::time::Instant::now();
+            }
+            if !in_flight.is_empty() {
+                // Settle the oldest batch, or claim what a commit just staged.
+                tokio::select! {
+                    settled = in_flight.next() => {
+                        if let Some(Err(e)) = settled {
+                            drain(&mut in_flight).await;
+                            return Err(e);
+                        }
+                        backoff.reset();
+                    }
+                    _ = self.handle.kick.notified() => {}
+                    _ = stop.wait() => {}
+                }
+                continue;
+            }
+            if more {
+                continue;
             }
             self.report_backlog().await;
+            last_report = std::time::Instant::now();
             if last_cleanup.elapsed() > Duration::from_secs(600) {
                 self.purge_published().await;
                 last_cleanup = std::time::Instant::now();
             }
-            if stop.is_triggered() {
-                return Ok(());
-            }
             tokio::select! {
-                _ = stop.wait() => {
-                    // One last pass so a clean stop leaves nothing behind.
-                    while {
-                        let (claimed, limit) = self.publish_batch(ch).await?;
-                        claimed == limit
-                    } {}
-                    return Ok(());
-                }
+                _ = stop.wait() => {}
                 _ = self.handle.kick.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(self.settings.poll_interval_ms)) => {}
             }
@@ -343,11 +538,35 @@ impl Relay {
     /// claimed and how many it could have.
     pub async fn publish_batch(&self, ch: &Channel) -> anyhow::Result<(usize, usize)> {
         let careful = self.careful.load(Ordering::SeqCst) > 0;
-        let limit = if careful {
-            1
-        } else {
-            self.settings.batch_size as usize
-        };
+        match self.send_batch(ch, careful).await? {
+            Some(batch) => {
+                let counts = (batch.claimed, batch.limit);
+                self.settle(batch).await?;
+                Ok(counts)
+            }
+            None => Ok((0, if careful { 1 } else { self.batch_limit() })),
+        }
+    }
+
+    /// Batches in flight at most: [`BATCHES_IN_FLIGHT`], and no more than a third of the pool.
+    fn window(&self) -> usize {
+        let pool = self
+            .db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections() as usize;
+        (pool / 3).clamp(1, BATCHES_IN_FLIGHT)
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.settings.batch_size as usize
+    }
+
+    /// Claims up to a batch of rows (one in careful mode) in a transaction of its own and
+    /// publishes them; the confirms are awaited by [`Relay::settle`]. `None` when there was
+    /// nothing to claim.
+    async fn send_batch(&self, ch: &Channel, careful: bool) -> anyhow::Result<Option<InFlight>> {
+        let limit = if careful { 1 } else { self.batch_limit() };
         let txn = self.db.begin().await?;
         let rows = txn
             .query_all_raw(Statement::from_sql_and_values(
@@ -361,10 +580,10 @@ impl Relay {
             .await?;
         if rows.is_empty() {
             txn.commit().await?;
-            return Ok((0, limit));
+            return Ok(None);
         }
         let claimed = rows.len();
-        let mut in_flight = Vec::with_capacity(claimed);
+        let mut pending = Vec::with_capacity(claimed);
         let mut channel_failure: Option<RowFailure> = None;
         for row in rows {
             let id: i64 = row.try_get("", "id")?;
@@ -414,7 +633,7 @@ impl Relay {
                 .instrument(span.clone())
                 .await;
             match published {
-                Ok(confirm) => in_flight.push((id, rk, span, confirm)),
+                Ok(confirm) => pending.push((id, rk, span, confirm)),
                 Err(e) => {
                     channel_failure = Some(RowFailure {
                         id,
@@ -425,9 +644,31 @@ impl Relay {
             }
         }
 
+        Ok(Some(InFlight {
+            txn,
+            pending,
+            channel_failure,
+            careful,
+            claimed,
+            limit,
+        }))
+    }
+
+    /// Awaits a published batch's confirms, marks what the broker took as published, charges
+    /// refusals, and commits; a channel failure or a missing confirm ends the batch in
+    /// [`Relay::abandon`] (what was not confirmed goes again).
+    async fn settle(&self, batch: InFlight) -> anyhow::Result<()> {
+        let InFlight {
+            txn,
+            pending,
+            mut channel_failure,
+            careful,
+            claimed,
+            ..
+        } = batch;
         let timeout = Duration::from_millis(self.settings.confirm_timeout_ms);
         let confirms =
-            futures_util::future::join_all(in_flight.into_iter().map(|(id, rk, span, confirm)| {
+            futures_util::future::join_all(pending.into_iter().map(|(id, rk, span, confirm)| {
                 async move { (id, rk, confirm.await) }.instrument(span)
             }));
         let results = match tokio::time::timeout(timeout, confirms).await {
@@ -500,7 +741,7 @@ impl Relay {
         if !refused.is_empty() && !careful {
             self.careful.store(CAREFUL_ROWS, Ordering::SeqCst);
         }
-        Ok((claimed, limit))
+        Ok(())
     }
 
     /// A batch failed as a whole: in careful mode the one row is charged (committed, so it
@@ -512,7 +753,7 @@ impl Relay {
         careful: bool,
         row: Option<i64>,
         error: String,
-    ) -> anyhow::Result<(usize, usize)> {
+    ) -> anyhow::Result<()> {
         if careful {
             let id = match row {
                 Some(id) => Some(id),

@@ -6,6 +6,12 @@
 //!
 //! The scan reads "now" from the service's [`Clock`]; a manual clock (tests) wakes the scanner
 //! whenever it moves, and [`ScannerHandle::run_now`] runs one tick and says what it did.
+//!
+//! A timer starts its own trace (DESIGN §9): each tick runs in a root span `<scan> scan` that
+//! collects the request numbers its work records (`grpc::record_request_no`, or an event staged
+//! about a request) as `aftersales.request_nos`, and links to each request's first trace when
+//! the tick ends. A scan that handles requests one by one gives each item a trace of its own
+//! with [`FirstTraces::root_span`] (`Ctx::first_traces`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +24,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::shutdown::Shutdown;
+use crate::telemetry::links::FirstTraces;
 
 type ScanFn = Arc<dyn Fn(DateTime<Utc>) -> BoxFuture<'static, anyhow::Result<usize>> + Send + Sync>;
 
@@ -26,6 +33,7 @@ pub struct Scanner {
     pub name: &'static str,
     pub every: Duration,
     scan: ScanFn,
+    first_traces: Option<FirstTraces>,
 }
 
 impl Scanner {
@@ -39,7 +47,14 @@ impl Scanner {
             name,
             every,
             scan: Arc::new(move |now| Box::pin(scan(now))),
+            first_traces: None,
         }
+    }
+
+    /// Links each tick to the first traces of the requests it handled (the kit sets it).
+    pub fn with_first_traces(mut self, first_traces: Option<FirstTraces>) -> Self {
+        self.first_traces = first_traces;
+        self
     }
 }
 
@@ -56,6 +71,7 @@ struct Shared {
     clock: Clock,
     scan: ScanFn,
     kick: Notify,
+    first_traces: Option<FirstTraces>,
 }
 
 impl ScannerHandle {
@@ -77,6 +93,25 @@ impl ScannerHandle {
 
 impl Shared {
     async fn tick(&self) -> anyhow::Result<Option<usize>> {
+        let span = tracing::info_span!(
+            parent: None,
+            "scan",
+            otel.name = %format!("{} scan", self.name),
+            aftersales.scanner = self.name,
+            aftersales.handled = tracing::field::Empty,
+            aftersales.request_nos = tracing::field::Empty,
+        );
+        let n = tracing::Instrument::instrument(self.tick_in_span(), span.clone()).await;
+        if let Ok(Some(n)) = &n {
+            span.record("aftersales.handled", *n as u64);
+        }
+        if let Some(f) = &self.first_traces {
+            f.observe(&span);
+        }
+        n
+    }
+
+    async fn tick_in_span(&self) -> anyhow::Result<Option<usize>> {
         let txn = self.db.begin().await?;
         let row = txn
             .query_one_raw(Statement::from_sql_and_values(
@@ -121,6 +156,7 @@ pub fn start(
             clock,
             scan: scanner.scan,
             kick: Notify::new(),
+            first_traces: scanner.first_traces,
         }),
     };
     let every = scanner.every;

@@ -3,18 +3,21 @@
 //! - Logs: `tracing` events as JSON lines carrying `trace_id` and `span_id`, so a log line leads
 //!   to its trace (`pretty` for people at a terminal).
 //! - Traces: OTLP/gRPC export when an endpoint is configured (`telemetry.otlp_endpoint` or
-//!   `OTEL_EXPORTER_OTLP_ENDPOINT`), W3C `traceparent`/`tracestate` propagation always.
-//!   `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` are honoured.
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT`), W3C `traceparent`/`tracestate` and `baggage` propagation
+//!   always. `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` are honoured. Every span of a
+//!   request's work carries `aftersales.request_no` ([`request`]); a trace that a person, a
+//!   timer or a batch started links to each request's first trace ([`links`]).
 //! - Metrics: one Prometheus registry per process ([`metrics`]), served on `/metrics`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, global};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -31,6 +34,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::TelemetrySettings;
+
+pub mod links;
+pub mod request;
 
 /// Keeps the tracer provider alive; [`TelemetryGuard::shutdown`] flushes the last batch.
 #[derive(Debug, Default)]
@@ -68,7 +74,7 @@ impl TelemetryGuard {
 /// never the spans that carry the context. So `traceparent` is always stored in the outbox,
 /// forwarded over gRPC and AMQP, and every log line inside a request carries its `trace_id`.
 pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_text_map_propagator(propagator());
     init_metrics()?;
 
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -107,8 +113,11 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer(service.to_owned()))
         .with_filter(span_filter()?);
+    // Before the OpenTelemetry layer: it sees a span close before that layer ends it.
+    let request_layer = request::layer().with_filter(span_filter()?);
     let installed = tracing_subscriber::registry()
         .with(fmt_layer)
+        .with(request_layer)
         .with(otel_layer)
         .try_init()
         .is_ok();
@@ -136,7 +145,8 @@ pub fn span_filter() -> anyhow::Result<EnvFilter> {
 }
 
 /// A batch-exporting provider sending OTLP/gRPC to `endpoint`; spans beyond `max_queue` waiting
-/// for export are dropped (a slow collector must not grow memory without bound).
+/// for export are dropped (a slow collector must not grow memory without bound). Spans go through
+/// [`request::Stamping`] first, so each leaves with its unit of work's request number.
 pub fn tracer_provider(
     service: &str,
     endpoint: &str,
@@ -160,7 +170,7 @@ pub fn tracer_provider(
         )
         .build();
     Ok(SdkTracerProvider::builder()
-        .with_span_processor(processor)
+        .with_span_processor(request::Stamping::new(processor))
         .with_resource(resource.build())
         .build())
 }
@@ -172,22 +182,27 @@ pub fn set_parent(span: &tracing::Span, cx: Context) {
     }
 }
 
-/// Trace context of `span` as W3C headers (`traceparent`, `tracestate`).
+/// Trace context of `span` as W3C headers (`traceparent`, `tracestate`), and the request numbers
+/// of its work as `baggage`.
 pub fn inject(span: &tracing::Span) -> HashMap<String, String> {
     let mut map = HashMap::new();
-    let cx = span.context();
+    let cx = request::with_baggage(span.context(), span);
     global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MapCarrier(&mut map)));
     map
 }
 
-/// Context from W3C headers held in a map.
+/// Context (and baggage) from W3C headers held in a map.
 pub fn extract(map: &HashMap<String, String>) -> Context {
     global::get_text_map_propagator(|p| p.extract(&MapReader(map)))
 }
 
-/// The propagator used everywhere, for code that carries context in its own header type.
-pub fn propagator() -> TraceContextPropagator {
-    TraceContextPropagator::new()
+/// The propagator used everywhere (W3C trace context and baggage), for code that carries
+/// context in its own header type.
+pub fn propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
 }
 
 struct MapCarrier<'a>(&'a mut HashMap<String, String>);
@@ -248,6 +263,12 @@ where
         if sc.is_valid() {
             obj.insert("trace_id".into(), Value::String(sc.trace_id().to_string()));
             obj.insert("span_id".into(), Value::String(sc.span_id().to_string()));
+        }
+        if !obj.contains_key("request_no") {
+            let nos = request::of(&tracing::Span::current());
+            if !nos.is_empty() {
+                obj.insert("request_no".into(), Value::String(nos.join(",")));
+            }
         }
         let line = serde_json::to_string(&Value::Object(obj)).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
@@ -466,7 +487,7 @@ mod tests {
             "traceparent".to_owned(),
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
         );
-        global::set_text_map_propagator(TraceContextPropagator::new());
+        global::set_text_map_propagator(propagator());
         let cx = extract(&map);
         assert_eq!(
             cx.span().span_context().trace_id().to_string(),

@@ -67,6 +67,12 @@ fn url_with_database(admin: &str, name: &str) -> String {
     }
 }
 
+/// A plain connection to `url` for test tooling (the mesh launcher, the ledger checker): no pool
+/// tuning, no migrations. Services connect through `platform::db`.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    sea_orm::Database::connect(url).await
+}
+
 /// A database of its own for one test, dropped when the value is.
 pub struct TestDb {
     pub name: String,
@@ -484,20 +490,25 @@ pub fn telemetry() -> &'static TestTelemetry {
             });
         });
         let provider = rx.recv().unwrap_or_else(|e| panic!("telemetry thread: {e}"));
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
+        opentelemetry::global::set_text_map_propagator(crate::telemetry::propagator());
         opentelemetry::global::set_tracer_provider(provider.clone());
         use opentelemetry::trace::TracerProvider as _;
+        let span_filter = || EnvFilter::new("info,h2=off,tower=off,hyper=off,hyper_util=off,tonic=off,lapin=off,sqlx=off,opentelemetry_sdk=off");
         let otel = tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("tests"))
-            .with_filter(EnvFilter::new("info,h2=off,tower=off,hyper=off,hyper_util=off,tonic=off,lapin=off,sqlx=off,opentelemetry_sdk=off"));
+            .with_filter(span_filter());
+        // As in production: the request numbers' layer before the OpenTelemetry one.
+        let request = crate::telemetry::request::layer().with_filter(span_filter());
         let log = std::env::var_os("TEST_LOG").map(|_| {
             tracing_subscriber::fmt::layer()
                 .with_test_writer()
                 .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         });
-        let _ = tracing_subscriber::registry().with(otel).with(log).try_init();
+        let _ = tracing_subscriber::registry()
+            .with(request)
+            .with(otel)
+            .with(log)
+            .try_init();
         TestTelemetry { spans, provider }
     })
 }

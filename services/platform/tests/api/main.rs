@@ -7,3 +7,4 @@ mod grpc;
 mod helpers;
 mod kit;
 mod outbox;
+mod traces;

@@ -348,3 +348,62 @@ async fn a_row_the_broker_refuses_is_quarantined_and_does_not_block_the_hundred_
     shutdown.trigger();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn events_of_new_subjects_written_by_the_callers_own_statement_are_published_with_sequence_one()
+ {
+    let w = World::new("intake").await;
+    let mut probe = w.probe().await;
+    let outbox = Outbox::new("intake");
+    let staged: Vec<_> = (1..=3)
+        .map(|i| {
+            outbox.first_of_subject(
+                EventMeta::request(&format!("AS-2611-SH01-{i:06}"), "SH01"),
+                &event(i),
+            )
+        })
+        .collect();
+    let mut values = Vec::new();
+    let cte = aftersales_platform::outbox::cte("ev", &staged, &mut values);
+    let sql = format!("WITH {cte} {}", aftersales_platform::outbox::NOTIFY_SELECT);
+    w.db.conn
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql.clone(),
+            values.clone(),
+        ))
+        .await
+        .unwrap();
+
+    // A subject that has events already is not new: the same statement again fails whole.
+    let again =
+        w.db.conn
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await
+            .unwrap_err();
+    assert!(
+        aftersales_platform::db::is_unique_violation(&again),
+        "{again}"
+    );
+
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(relay(&w, 50).run(shutdown.clone()));
+    let (ids, _, got) = probe.distinct(3, Duration::from_secs(20)).await;
+    assert_eq!(ids.len(), 3);
+    for r in &got {
+        assert_eq!(r.envelope.sequence, 1);
+        assert_eq!(r.envelope.routing_key, "intake.request.cancelled");
+        assert!(
+            staged
+                .iter()
+                .any(|s| s.envelope.event_id == r.envelope.event_id)
+        );
+    }
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
+    assert_eq!(unpublished(&w).await, 0);
+}
