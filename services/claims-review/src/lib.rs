@@ -20,7 +20,9 @@
 //!   ([`grpc::parse`]), call [`service`], answer.
 //! - [`events`]: what claims-review consumes, one handler per kind of event, subscribed in one
 //!   place; each parses its event into a domain type.
-//! - [`sla`]: the review-deadline scanner (the platform's, once across replicas) and its scan.
+//! - [`sla`]: the review deadline as the platform's SLA clock (claims-review re-derives it when
+//!   the calendar or the policy changes: at start-up and `claims-review sla recompute`) and its
+//!   scanner (the platform's, once across replicas).
 //! - [`error`]: the platform's error kinds, their gRPC status and retry rule.
 //! - [`app`]: the service as the kit sees it: its spec and the parts it runs.
 #![forbid(unsafe_code)]

@@ -14,6 +14,7 @@ use aftersales_platform::clock::Clock;
 use aftersales_platform::grpc::record_request_no;
 use aftersales_platform::ids::{BranchCode, RequestNo};
 use aftersales_platform::outbox::Outbox;
+use aftersales_platform::sla::{self, Budget, ClockRef, Clocks, Mark, Marks};
 use aftersales_platform::validate::Violation;
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
@@ -38,6 +39,16 @@ pub struct Claims {
     pub offset: FixedOffset,
     /// The one "now" of every deadline, decision and scan.
     pub clock: Clock,
+    /// The review deadlines' SLA clocks (their inputs, re-derivable: [`crate::sla`]).
+    pub clocks: Clocks,
+}
+
+/// The kind of the review deadline's SLA clock.
+pub const REVIEW_CLOCK: &str = "review";
+
+/// The id of a claim's review clock.
+pub fn review_clock(request_no: &str) -> String {
+    sla::clock_id(REVIEW_CLOCK, request_no)
 }
 
 impl Claims {
@@ -65,7 +76,15 @@ impl Claims {
             .with_timezone(&self.offset)
             .date_naive();
         let evaluation = evaluate::evaluate(&self.policy, &s.input(on));
-        let due = deadline::due_at(&self.calendar, now, self.policy.review_days);
+        let budget = self.review_budget();
+        let start = Mark::start(now, "opened");
+        let due = sla::derive(
+            &Marks::from_iter([start.clone()]),
+            &budget,
+            self.clocks.calendar(),
+        )
+        .due_at
+        .unwrap_or(now);
         let mut c = Claim::open(s, &evaluation, now, due);
         // The insert is what serializes an opening with a cancellation of the same request:
         // whichever inserts first holds the row, the other waits for its commit and then finds
@@ -74,8 +93,24 @@ impl Claims {
             tracing::info!(request_no = %s.request_no, "the request has a claim already (or was cancelled first); nothing to do");
             return Ok(false);
         }
+        self.clocks
+            .record(
+                txn,
+                ClockRef {
+                    kind: REVIEW_CLOCK,
+                    subject: &c.request_no,
+                    request_no: &c.request_no,
+                    branch: &c.branch,
+                },
+                budget,
+                &self.policy.version,
+                [start],
+                now,
+            )
+            .await?;
         self.stage(txn, &c, &ClaimEvent::Opened).await?;
         if evaluation.auto_approve {
+            self.stop_clock(txn, &c.request_no, now, "approved").await?;
             c.approve(now, "");
             self.write(txn, &c).await?;
             self.stage(txn, &c, &ClaimEvent::Approved { at: now })
@@ -121,10 +156,13 @@ impl Claims {
         };
         // "Now" once the row is ours: the cancellation is dated after any change it follows.
         let was = c.status;
-        if !c.cancel(self.now(), note) {
+        let now = self.now();
+        if !c.cancel(now, note) {
             tracing::info!(request_no = %request_no, status = %c.status, "claim already rejected or cancelled; kept as it is");
             return Ok(false);
         }
+        self.stop_clock(txn, &c.request_no, now, "cancelled")
+            .await?;
         self.write(txn, &c).await?;
         tracing::info!(request_no = %request_no, was = %was, "claim cancelled with its request");
         Ok(true)
@@ -218,18 +256,40 @@ impl Claims {
                 if let Some(a) = ship_to {
                     c.detail.ship_to = Some(ShipTo::given(&a, &c.branch));
                 }
+                self.stop_clock(&txn, &c.request_no, now, "approved")
+                    .await?;
                 c.approve(now, &caller.subject);
                 ClaimEvent::Approved { at: now }
             }
             Decision::Reject { reason } => {
+                self.stop_clock(&txn, &c.request_no, now, "rejected")
+                    .await?;
                 c.reject(now, &caller.subject, reason);
                 ClaimEvent::Rejected { at: now }
             }
             Decision::RequestInfo { missing } => {
-                let left = c
-                    .due_at
-                    .map(|due| deadline::pause(&self.calendar, now, due))
-                    .unwrap_or_else(Duration::zero);
+                let n = c.version;
+                let paused = self
+                    .clocks
+                    .mark(
+                        &txn,
+                        &review_clock(&c.request_no),
+                        [Mark::pause(
+                            format!("info:{n}"),
+                            now,
+                            format!("info_requested:{n}"),
+                        )],
+                        now,
+                    )
+                    .await?;
+                let left = match paused {
+                    Some(r) => r.after().left,
+                    // A claim opened before its clock was kept: as it was paused then.
+                    None => c
+                        .due_at
+                        .map(|due| deadline::pause(&self.calendar, now, due))
+                        .unwrap_or_else(Duration::zero),
+                };
                 c.request_info(now, left, missing);
                 ClaimEvent::InfoRequested {
                     at: now,
@@ -305,8 +365,25 @@ impl Claims {
             .map_err(|m| Error::invalid("request", m))?;
         let evaluation = evaluate::evaluate(&self.policy, &input);
         c.detail.apply(&evaluation);
-        let left = Duration::milliseconds(c.paused_left_ms.unwrap_or(0));
-        c.resume(now, deadline::resume(&self.calendar, now, left));
+        let resumed = self
+            .clocks
+            .resume_open(
+                &txn,
+                &review_clock(&c.request_no),
+                now,
+                &format!("info_provided:{}", c.version),
+                now,
+            )
+            .await?;
+        let due = match resumed.and_then(|r| r.new_due()) {
+            Some(due) => due,
+            // A claim opened before its clock was kept: as it was resumed then.
+            None => {
+                let left = Duration::milliseconds(c.paused_left_ms.unwrap_or(0));
+                deadline::resume(&self.calendar, now, left)
+            }
+        };
+        c.resume(now, due);
         self.write(&txn, &c).await?;
         txn.commit().await?;
         Ok(c)
@@ -397,6 +474,30 @@ impl Claims {
             return Err(Error::Invalid(bad));
         }
         Ok(out)
+    }
+
+    /// The review deadline's budget under the policy in force.
+    pub fn review_budget(&self) -> Budget {
+        Budget::working_days(self.clocks.calendar(), self.policy.review_days)
+    }
+
+    /// Stops the claim's review clock at `at` (decided, cancelled), in `txn`.
+    pub(crate) async fn stop_clock(
+        &self,
+        txn: &DatabaseTransaction,
+        request_no: &str,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<(), Error> {
+        self.clocks
+            .mark(
+                txn,
+                &review_clock(request_no),
+                [Mark::stop(at, why)],
+                self.now(),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Writes `c` if nobody changed it since it was read.

@@ -1,5 +1,5 @@
 //! Claims-review's tables: the claims (the review queue), the decisions' idempotency keys and
-//! the refunds. Query functions take the connection or transaction they run in; rows come back
+//! the refunds; the review deadlines' SLA clocks are the platform's tables (`sla`). Query functions take the connection or transaction they run in; rows come back
 //! as domain types (no protobuf here).
 
 pub mod claims;
@@ -24,4 +24,8 @@ pub const MIGRATIONS: Migrations = Migrations {
 };
 
 /// Every migration this service runs, platform first.
-pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];
+pub const ALL_MIGRATIONS: &[Migrations] = &[
+    aftersales_platform::db::PLATFORM,
+    aftersales_platform::sla::MIGRATIONS,
+    MIGRATIONS,
+];

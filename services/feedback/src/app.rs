@@ -1,7 +1,8 @@
 //! Feedback as a service of the kit: what it is, and what it runs (the gRPC API, the consumer of
 //! every other service's events, the complaint-deadline scanner). Start-up, supervision and
 //! shutdown are the kit's. `feedback rebuild-read-model` rebuilds the KPI read model from the
-//! event log from the command line.
+//! event log from the command line; `feedback sla recompute` re-derives the open return-visit and
+//! complaint deadlines (done at start-up too when the calendar or the policy version changed).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub struct App;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// The return-visit and complaint deadlines' SLA clocks.
+    #[command(subcommand)]
+    Sla(aftersales_platform::sla::SlaCommand),
     /// Drop the KPI read model and rebuild it from the event log (the figures stay the same).
     RebuildReadModel,
 }
@@ -49,7 +53,13 @@ impl kit::Service for App {
             calendar: ctx.calendar.clone(),
             offset: ctx.offset,
             clock: ctx.clock.clone(),
+            clocks: ctx.clocks()?,
         };
+        // Deadlines derived with another calendar or policy are re-derived before any work.
+        feedback
+            .clocks
+            .recompute_stale(&feedback.db, &feedback, feedback.now())
+            .await?;
         let api = Api {
             feedback: feedback.clone(),
             verifier: ctx.verifier.clone(),
@@ -66,28 +76,27 @@ impl kit::Service for App {
     }
 
     async fn command(command: Command, tool: Tool<Settings>) -> anyhow::Result<()> {
+        let feedback = Feedback {
+            db: tool.db().await?,
+            outbox: Outbox::new(SERVICE),
+            policy: Arc::new(tool.config().policy()?.clone()),
+            calendar: tool.calendar()?,
+            offset: tool.offset()?,
+            clock: aftersales_platform::clock::Clock::system(),
+            clocks: tool.clocks()?,
+        };
         match command {
             Command::RebuildReadModel => {
-                let platform = &tool.settings.platform;
-                let calendar = platform
-                    .calendar
-                    .build()
-                    .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
-                let offset =
-                    chrono::FixedOffset::east_opt(platform.calendar.utc_offset_minutes * 60)
-                        .ok_or_else(|| {
-                            anyhow::anyhow!("calendar.utc_offset_minutes: out of range")
-                        })?;
-                let feedback = Feedback {
-                    db: tool.db().await?,
-                    outbox: Outbox::new(SERVICE),
-                    policy: Arc::new(tool.config().policy()?.clone()),
-                    calendar,
-                    offset,
-                    clock: aftersales_platform::clock::Clock::system(),
-                };
                 let n = feedback.rebuild_read_model().await?;
                 println!("read model rebuilt from {n} logged events");
+                Ok(())
+            }
+            Command::Sla(cmd) => {
+                let report = feedback
+                    .clocks
+                    .run(cmd, &feedback.db, &feedback, feedback.now())
+                    .await?;
+                println!("{SERVICE}: {report}");
                 Ok(())
             }
         }

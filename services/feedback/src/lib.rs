@@ -18,7 +18,9 @@
 //! - [`grpc`]: the tonic service: authorize, parse each request once (`TryFrom` into a command,
 //!   in `grpc/<area>`), call [`service`], answer.
 //! - [`events`]: what feedback consumes (every other service's events), one file per reaction.
-//! - [`deadlines`]: the complaint-deadline scanner.
+//! - [`deadlines`]: the return-visit and complaint deadlines as the platform's SLA clocks
+//!   (re-derived when the calendar or the policy changes: at start-up and `feedback sla
+//!   recompute`) and the complaint-deadline scanner.
 //! - [`error`]: the platform's error kinds (one gRPC mapping, one consumer retry rule).
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]

@@ -2,10 +2,10 @@
 //! function of the envelope (and the policy and calendar), so the live projection and a rebuild
 //! from the log agree. Protobuf stops here: the read model sees facts only.
 //!
-//! One input is read defensively because its producer has not published it yet: the product
-//! model with its lifecycle on the warehouse's reservation and shortage events
-//! (`ReservationConfirmed` fields 11–13, `StockShortage` fields 7–9). They are decoded from those
-//! field numbers when present; without them a reservation falls in the UNKNOWN lifecycle class.
+//! The product model of a first reservation, with its lifecycle, comes from the warehouse's
+//! reservation and shortage events (`product_model`, `model_lifecycle`,
+//! `model_discontinued_date`); an event without them (an older producer, a model the warehouse's
+//! catalogue does not know) falls in the UNKNOWN lifecycle class.
 
 use aftersales_platform::calendar::Calendar;
 use aftersales_platform::proto::common::v1::EventEnvelope;
@@ -66,27 +66,6 @@ fn distinct<'a>(parts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         }
     }
     out
-}
-
-// Views of fields the warehouse has not published yet (see the module doc).
-#[derive(Clone, PartialEq, Message)]
-struct ReservationModel {
-    #[prost(string, tag = "11")]
-    product_model: String,
-    #[prost(int32, tag = "12")]
-    model_lifecycle: i32,
-    #[prost(string, tag = "13")]
-    model_discontinued_date: String,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct ShortageModel {
-    #[prost(string, tag = "7")]
-    product_model: String,
-    #[prost(int32, tag = "8")]
-    model_lifecycle: i32,
-    #[prost(string, tag = "9")]
-    model_discontinued_date: String,
 }
 
 /// `BO-<request_no>-R<n>`: the back-order of a replacement reservation.
@@ -432,7 +411,6 @@ fn decode(
                 // request's first reservation.
                 return Ok(vec![]);
             }
-            let model = ReservationModel::decode(bytes).unwrap_or_default();
             vec![Fact::FirstReservation {
                 request_no: request(&p.request_no, env),
                 branch: branch(&p.branch, env),
@@ -440,9 +418,9 @@ fn decode(
                 at: at(&p.reserved_at),
                 confirmed: true,
                 lines: distinct(p.lines.iter().map(|l| l.part_no.as_str())).len() as i32,
-                model: model.product_model.trim().to_owned(),
-                lifecycle: model.model_lifecycle,
-                discontinued_on: date(&model.model_discontinued_date),
+                model: p.product_model.trim().to_owned(),
+                lifecycle: p.model_lifecycle,
+                discontinued_on: date(&p.model_discontinued_date),
             }]
         }
         "warehouse.stock.shortage" => {
@@ -451,7 +429,6 @@ fn decode(
                 // A replacement's shortage (BO-<request>-R<n>): not the first reservation.
                 return Ok(vec![]);
             }
-            let model = ShortageModel::decode(bytes).unwrap_or_default();
             let short = distinct(
                 p.lines
                     .iter()
@@ -465,9 +442,9 @@ fn decode(
                 at: occurred(env),
                 confirmed: false,
                 lines: short.len() as i32,
-                model: model.product_model.trim().to_owned(),
-                lifecycle: model.model_lifecycle,
-                discontinued_on: date(&model.model_discontinued_date),
+                model: p.product_model.trim().to_owned(),
+                lifecycle: p.model_lifecycle,
+                discontinued_on: date(&p.model_discontinued_date),
             }]
         }
         "feedback.visit.scheduled" => {
@@ -701,6 +678,38 @@ mod tests {
             of("warehouse.stock.shortage", first.encode_to_vec()).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_first_reservation_carries_the_model_and_lifecycle_the_warehouse_published() {
+        let shortage = warehouse::v1::StockShortage {
+            request_no: "AS-2611-SH01-000001".into(),
+            backorder_id: "BO-AS-2611-SH01-000001".into(),
+            product_model: " X50 ".into(),
+            model_lifecycle: warehouse::v1::ModelLifecycle::Discontinued as i32,
+            model_discontinued_date: "2025-03-31".into(),
+            ..Default::default()
+        };
+        let f = facts(
+            &envelope("warehouse.stock.shortage", shortage.encode_to_vec()),
+            &Policy::demo().unwrap(),
+            &Calendar::standard(480),
+        );
+        let [
+            Fact::FirstReservation {
+                model,
+                lifecycle,
+                discontinued_on,
+                confirmed: false,
+                ..
+            },
+        ] = f.as_slice()
+        else {
+            panic!("{f:?}");
+        };
+        assert_eq!(model, "X50");
+        assert_eq!(*lifecycle, 3);
+        assert_eq!(*discontinued_on, NaiveDate::from_ymd_opt(2025, 3, 31));
     }
 
     fn facts_of(p: &procurement::v1::PoIssued) -> Vec<Fact> {

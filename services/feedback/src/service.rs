@@ -44,6 +44,8 @@ pub struct Feedback {
     pub offset: FixedOffset,
     /// The one "now" of every deadline, decision and scan.
     pub clock: Clock,
+    /// The return-visit and complaint deadlines' SLA clocks ([`crate::deadlines`]).
+    pub clocks: aftersales_platform::sla::Clocks,
 }
 
 /// Microsecond precision, as Postgres keeps it, so an answer equals a later read.

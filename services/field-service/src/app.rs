@@ -1,6 +1,7 @@
 //! Field-service as a service of the kit: what it is, and what it runs (the gRPC API, the
 //! consumer of approvals, cancellations, deliveries and surveys, the arrival-deadline scanner)
-//! and its own subcommand `seed`. Start-up, supervision and shutdown are the kit's.
+//! and its own subcommands `seed` and `sla recompute`. Before it takes work it re-derives the
+//! arrival deadlines derived with another calendar or policy version. Start-up, supervision and shutdown are the kit's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub struct App;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// The arrival deadlines' SLA clocks.
+    #[command(subcommand)]
+    Sla(aftersales_platform::sla::SlaCommand),
     /// Register the demo technicians of SH01, BJ02 and GZ03 through a running field-service
     /// (idempotent: seeding twice changes nothing).
     Seed {
@@ -74,7 +78,10 @@ impl kit::Service for App {
             windows,
             clock: ctx.clock.clone(),
             holds,
+            clocks: ctx.clocks()?,
         };
+        // Deadlines derived with another calendar or policy are re-derived before any work.
+        svc.clocks.recompute_stale(&svc.db, &svc, svc.now()).await?;
         let api = Api {
             svc: svc.clone(),
             verifier: ctx.verifier.clone(),
@@ -92,6 +99,33 @@ impl kit::Service for App {
 
     async fn command(command: Command, tool: Tool<Settings>) -> anyhow::Result<()> {
         match command {
+            Command::Sla(cmd) => {
+                let policy = Arc::new(tool.config().policy()?.clone());
+                let cal = &tool.settings.platform.calendar;
+                let time = |s: &str| NaiveTime::parse_from_str(s, "%H:%M");
+                let svc = FieldService {
+                    db: tool.db().await?,
+                    outbox: aftersales_platform::outbox::Outbox::new(SERVICE),
+                    windows: Windows::new(
+                        tool.offset()?,
+                        time(&cal.work_start)?,
+                        time(&cal.work_end)?,
+                        policy.appointments.window_minutes,
+                    ),
+                    holds: Holds::new(
+                        tool.redis()?,
+                        Duration::from_secs(policy.appointments.hold_ttl_secs),
+                    ),
+                    policy,
+                    calendar: tool.calendar()?,
+                    offset: tool.offset()?,
+                    clock: aftersales_platform::clock::Clock::system(),
+                    clocks: tool.clocks()?,
+                };
+                let report = svc.clocks.run(cmd, &svc.db, &svc, svc.now()).await?;
+                println!("{SERVICE}: {report}");
+                Ok(())
+            }
             Command::Seed { addr } => {
                 let secret = tool.dev_secret()?;
                 for line in crate::demo::seed(&addr, &secret).await? {

@@ -12,7 +12,8 @@
 //! - [`store`]: the tables (technicians, work orders, appointments, markers of cancelled and
 //!   delivered requests, tool loans, idempotency keys) and their migrations.
 //! - [`service`]: the operations, one transaction each, taking parsed commands; the Redis
-//!   holds; the arrival-deadline scanner.
+//!   holds; the arrival deadline's SLA clock (re-derived when the calendar or the policy changes:
+//!   at start-up and `field-service sla recompute`) and its scanner.
 //! - [`grpc`]: the tonic service: authorize, parse each request once (`TryFrom` into a command,
 //!   in `grpc/parse`), call [`service`], answer.
 //! - [`wire`]: the domain ↔ protobuf conversions, the one place that knows a proto enum's

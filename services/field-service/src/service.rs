@@ -3,7 +3,7 @@
 //! event-driven ones run in the handler's transaction), [`scheduling`] (suggestions, holds,
 //! bookings, dispatch), [`board`] (status moves, reads, the board), [`paid`] (quotation and
 //! change log), [`completion`] (completion, exit inspection, rework), [`technicians`],
-//! [`tools`], and the arrival-deadline scan ([`sla`]). Each takes a command already parsed into
+//! [`tools`], and the arrival deadline's clock and scan ([`sla`]). Each takes a command already parsed into
 //! domain types (by the gRPC layer or an event handler) and stages its events with the change.
 //!
 //! Concurrency: every change of a work order locks its row first (`work_orders::lock`); a
@@ -53,6 +53,8 @@ pub struct FieldService {
     /// Every "now" of an operation, deadline and scan (tests move it).
     pub clock: Clock,
     pub holds: Holds,
+    /// The arrival deadlines' SLA clocks (their inputs, re-derivable: [`sla`]).
+    pub clocks: aftersales_platform::sla::Clocks,
 }
 
 /// Who is asking, as far as the rules care: their subject, the only branch they see (`None`:

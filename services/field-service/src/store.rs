@@ -24,7 +24,11 @@ pub const MIGRATIONS: Migrations = Migrations {
 };
 
 /// Every migration this service runs, platform first.
-pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];
+pub const ALL_MIGRATIONS: &[Migrations] = &[
+    aftersales_platform::db::PLATFORM,
+    aftersales_platform::sla::MIGRATIONS,
+    MIGRATIONS,
+];
 
 pub(crate) fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)

@@ -1,6 +1,7 @@
 //! Procurement as a service of the kit: what it is, and what it runs (the gRPC API, the consumer
-//! of the warehouse's and intake's events, the scanners) and its own subcommand (`procurement
-//! seed`). Start-up, supervision and shutdown are the kit's.
+//! of the warehouse's and intake's events, the scanners) and its own subcommands (`procurement
+//! seed`, `procurement sla recompute`). Before it takes work it re-derives the promised dates
+//! derived with another calendar. Start-up, supervision and shutdown are the kit's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,9 @@ pub struct App;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// The promised dates' SLA clocks.
+    #[command(subcommand)]
+    Sla(aftersales_platform::sla::SlaCommand),
     /// Register the demo suppliers and their quotes for the demo parts through a running
     /// procurement (idempotent: seeding twice changes nothing).
     Seed {
@@ -51,12 +55,18 @@ impl kit::Service for App {
             policy,
             clock: ctx.clock.clone(),
             calendar: ctx.calendar.clone(),
+            clocks: ctx.clocks()?,
             offset: ctx.offset,
             coalesce_window: chrono::Duration::seconds(
                 i64::try_from(own.coalesce_window_secs).unwrap_or(i64::MAX),
             ),
             delivery_place: own.delivery_place.trim().to_owned(),
         };
+        // Promised dates derived with another calendar are re-derived before any work.
+        procurement
+            .clocks
+            .recompute_stale(&procurement.db, &procurement, procurement.now())
+            .await?;
         let api = Api {
             procurement: procurement.clone(),
             verifier: ctx.verifier.clone(),
@@ -82,6 +92,28 @@ impl kit::Service for App {
                 for line in crate::demo::seed(&addr, &secret).await? {
                     println!("{line}");
                 }
+                Ok(())
+            }
+            Command::Sla(cmd) => {
+                let own = tool.config();
+                let procurement = Procurement {
+                    db: tool.db().await?,
+                    outbox: aftersales_platform::outbox::Outbox::new(SERVICE),
+                    policy: Arc::new(own.policy()?.clone()),
+                    clock: aftersales_platform::clock::Clock::system(),
+                    calendar: tool.calendar()?,
+                    clocks: tool.clocks()?,
+                    offset: tool.offset()?,
+                    coalesce_window: chrono::Duration::seconds(
+                        i64::try_from(own.coalesce_window_secs).unwrap_or(i64::MAX),
+                    ),
+                    delivery_place: own.delivery_place.trim().to_owned(),
+                };
+                let report = procurement
+                    .clocks
+                    .run(cmd, &procurement.db, &procurement, procurement.now())
+                    .await?;
+                println!("{SERVICE}: {report}");
                 Ok(())
             }
         }

@@ -1,6 +1,7 @@
 //! What procurement consumes, declared in one place ([`subscriptions`]), one handler file per
-//! routing key: a shortage is bought, low stock replenished, goods received advance their PO and
-//! score its supplier, a cancelled request (from intake, or the warehouse giving up its
+//! routing key: a shortage (of a request's first back-order or a replacement's) is bought, low
+//! stock replenished, goods received advance their PO and score its supplier, a cancelled
+//! request (from intake, or the warehouse releasing what it held, once per pick list or
 //! back-order) is taken off what is bought for it.
 
 pub mod goods_received;

@@ -13,7 +13,8 @@
 //!   field failures, low-stock signals), their migrations, and the lock order.
 //! - [`service`]: the operations, one transaction each, taking parsed commands: `suppliers`,
 //!   `quotes`, `orders`, `sourcing` (shortage, low stock, cancellation), `receipts`, `scans`
-//!   (overdue, fix-by, sourcing), `cost`.
+//!   (overdue, fix-by, sourcing), `promised` (the promised date's SLA clock, re-derived when the
+//!   calendar changes: at start-up and `procurement sla recompute`), `cost`.
 //! - [`grpc`]: the tonic service: authorize, parse each request once (`TryFrom` into a command,
 //!   in `grpc/<area>`), call [`service`], answer.
 //! - [`wire`]: the domain ↔ protobuf conversions, the one place that knows a proto enum's numbers.

@@ -21,6 +21,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 pub mod cost;
 pub mod orders;
+pub mod promised;
 pub mod quotes;
 pub mod receipts;
 pub mod scans;
@@ -47,6 +48,8 @@ pub struct Procurement {
     pub clock: Clock,
     /// Lead times are working days of the department's calendar.
     pub calendar: Calendar,
+    /// The promised dates' SLA clocks ([`promised`]).
+    pub clocks: aftersales_platform::sla::Clocks,
     /// The department's local time: "today" is its date.
     pub offset: FixedOffset,
     /// Shortages of one part within this window of an automatic PO's issue join it.

@@ -19,15 +19,26 @@ use sea_orm::{DbBackend, Statement, Value};
 
 pub const MIGRATIONS: Migrations = Migrations {
     component: "procurement",
-    list: &[Migration {
-        version: 1,
-        name: "procurement",
-        sql: include_str!("store/migrations/0001_procurement.sql"),
-    }],
+    list: &[
+        Migration {
+            version: 1,
+            name: "procurement",
+            sql: include_str!("store/migrations/0001_procurement.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "demands_by_backorder",
+            sql: include_str!("store/migrations/0002_demands_by_backorder.sql"),
+        },
+    ],
 };
 
 /// Every migration this service runs, platform first.
-pub const ALL_MIGRATIONS: &[Migrations] = &[aftersales_platform::db::PLATFORM, MIGRATIONS];
+pub const ALL_MIGRATIONS: &[Migrations] = &[
+    aftersales_platform::db::PLATFORM,
+    aftersales_platform::sla::MIGRATIONS,
+    MIGRATIONS,
+];
 
 pub(crate) fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)

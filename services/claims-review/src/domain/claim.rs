@@ -419,6 +419,45 @@ impl Claim {
         self.detail.missing_info.clear();
     }
 
+    /// The review deadline was re-derived at `now` (the calendar or the policy changed): `due`
+    /// is the clock's (running: the deadline; paused: the instant the time ran out, if it did
+    /// before the pause), `left` the time a paused clock keeps. A breach announced before that no
+    /// longer holds is withdrawn, the escalation made for it taken back: true. One that still
+    /// holds is kept for the new deadline, so it is not announced twice. The version stays:
+    /// nobody changed the claim, and a reviewer deciding meanwhile is not stale.
+    pub fn rederive(
+        &mut self,
+        now: DateTime<Utc>,
+        due: Option<DateTime<Utc>>,
+        left: Duration,
+    ) -> bool {
+        let breached = match self.status {
+            ClaimStatus::Pending => {
+                self.due_at = due;
+                due.filter(|d| *d < now)
+            }
+            ClaimStatus::InfoRequested => {
+                self.paused_left_ms = Some(left.num_milliseconds());
+                due
+            }
+            _ => return false,
+        };
+        if self.breach_announced_for.is_none() {
+            return false;
+        }
+        match breached {
+            Some(d) => {
+                self.breach_announced_for = Some(d);
+                false
+            }
+            None => {
+                self.breach_announced_for = None;
+                self.escalated = false;
+                true
+            }
+        }
+    }
+
     /// The deadline `due` passed undecided and the policy escalates: flagged, still PENDING.
     pub fn escalate(&mut self, now: DateTime<Utc>, due: DateTime<Utc>) {
         self.escalated = true;
@@ -460,6 +499,10 @@ pub enum ClaimEvent {
         at: DateTime<Utc>,
         action: super::policy::LapseAction,
     },
+    /// `claims.claim.deadline_changed`: the review deadline was re-derived and moved.
+    DeadlineChanged(aftersales_platform::sla::Move),
+    /// `claims.claim.sla_breach_withdrawn`: the announced breach no longer holds.
+    SlaBreachWithdrawn(aftersales_platform::sla::Move),
 }
 
 #[cfg(test)]

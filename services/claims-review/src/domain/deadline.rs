@@ -2,6 +2,10 @@
 //! calendar: weekends, holidays, working hours). While the claim waits for the branch the
 //! deadline is paused: the working time left is kept, and added again from the moment the
 //! information arrives.
+//!
+//! A claim's deadline is its SLA clock's (`crate::sla`, the platform's model, which stores these
+//! inputs and re-derives them); these step-by-step functions remain for a claim opened before
+//! its clock was kept, and as the worked examples the clock must agree with.
 
 use aftersales_platform::calendar::Calendar;
 use chrono::{DateTime, Duration, Utc};

@@ -45,6 +45,23 @@ pub async fn stage(
             };
             outbox.stage(txn, meta, &breached).await?
         }
+        ClaimEvent::DeadlineChanged(m) => {
+            let event = pb::ClaimDeadlineChanged {
+                request_no: c.request_no.clone(),
+                branch: c.branch.clone(),
+                change: Some(m.change()),
+            };
+            outbox.stage(txn, meta, &event).await?
+        }
+        ClaimEvent::SlaBreachWithdrawn(m) => {
+            let event = pb::ClaimSlaBreachWithdrawn {
+                request_no: c.request_no.clone(),
+                branch: c.branch.clone(),
+                withdrawal: Some(m.withdrawal()),
+                status: status_to_proto(c.status) as i32,
+            };
+            outbox.stage(txn, meta, &event).await?
+        }
     };
     Ok(())
 }

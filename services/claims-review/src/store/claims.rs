@@ -165,6 +165,25 @@ pub async fn update_versioned<C: ConnectionTrait>(conn: &C, c: &Claim) -> Result
     Ok(n == 1)
 }
 
+/// Writes a re-derived review deadline (and the breach it kept or withdrew) without bumping the
+/// version: nobody changed the claim, so a reviewer's decision on the version they saw stands.
+pub async fn set_deadline<C: ConnectionTrait>(conn: &C, c: &Claim) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE claims SET due_at = $2, paused_left_ms = $3, escalated = $4,
+             breach_announced_for = $5
+         WHERE request_no = $1",
+        [
+            c.request_no.as_str().into(),
+            c.due_at.into(),
+            c.paused_left_ms.into(),
+            c.escalated.into(),
+            c.breach_announced_for.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// What the queue asks for. `branch` is already narrowed to what the caller may see.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

@@ -269,6 +269,7 @@ pub fn in_warranty(branch: &str) -> intake::ServiceRequest {
         status_reason: String::new(),
         submitted_by: "agent-SH01".into(),
         misuse_suspected: false,
+        ..Default::default()
     }
 }
 

@@ -10,4 +10,5 @@ mod queue;
 mod refunds;
 mod replicas;
 mod sabotage;
+mod sla;
 mod tracing;

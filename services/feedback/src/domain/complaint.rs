@@ -421,6 +421,39 @@ impl Complaint {
     }
 
     /// Closes it with what was done and how the customer was told.
+    /// The response deadline was re-derived (the calendar or the policy changed): it is `due`
+    /// now. A lapse recorded for the old deadline that no longer holds at `now` is withdrawn, so
+    /// the new deadline may lapse once in its turn; the escalation the lapse made is taken back
+    /// (one level down, to that level's handler) unless someone escalated the complaint since.
+    /// `None` when no lapse was withdrawn, else whether the lapse had been announced (it climbed).
+    pub fn rederive_deadline(
+        &mut self,
+        ladder: &Ladder,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<bool> {
+        if self.status == ComplaintStatus::Resolved {
+            return None;
+        }
+        self.respond_by = due;
+        let lapsed_at = self.deadline_escalated_at?;
+        if now >= due {
+            return None;
+        }
+        self.deadline_escalated_at = None;
+        let climbed = self.escalated_at == Some(lapsed_at) && self.escalation_level > 0;
+        if climbed {
+            let to = self.escalation_level - 1;
+            self.escalation_level = to;
+            self.assignee = ladder.assignee(to, self.routed_to);
+            if to == 0 {
+                self.status = ComplaintStatus::Open;
+                self.escalated_at = None;
+            }
+        }
+        Some(climbed)
+    }
+
     pub fn resolve(
         &mut self,
         resolution: String,
@@ -545,6 +578,39 @@ mod tests {
             c.escalate_for_deadline(&ladder(), at(27, 9)).is_none(),
             "once"
         );
+    }
+
+    #[test]
+    fn a_lapse_that_no_longer_holds_is_withdrawn_and_its_escalation_taken_back_once() {
+        let (mut c, _) = Complaint::open(
+            "C-3".into(),
+            new(Category::StaffConduct, Severity::Minor),
+            &ladder(),
+            &Calendar::standard(480),
+            at(20, 10),
+        );
+        let first_due = c.respond_by;
+        let e = c
+            .escalate_for_deadline(&ladder(), first_due + chrono::Duration::hours(1))
+            .unwrap();
+        assert_eq!(
+            (c.escalation_level, c.status),
+            (1, ComplaintStatus::Escalated)
+        );
+        // The deadline moves a day on (a holiday): the lapse is void, the complaint goes back.
+        let later = first_due + chrono::Duration::days(1);
+        assert_eq!(c.rederive_deadline(&ladder(), later, e.at), Some(true));
+        assert_eq!((c.escalation_level, c.status), (0, ComplaintStatus::Open));
+        assert_eq!(c.assignee, ladder().assignee(0, c.routed_to));
+        assert_eq!(c.rederive_deadline(&ladder(), later, e.at), None, "once");
+        // The new deadline lapses in its turn, once.
+        assert!(c.escalate_for_deadline(&ladder(), later).is_some());
+        // A deadline that moves but still lies in the past keeps the lapse.
+        assert_eq!(
+            c.rederive_deadline(&ladder(), later - chrono::Duration::hours(2), later),
+            None
+        );
+        assert_eq!(c.escalation_level, 1);
     }
 
     #[test]

@@ -76,6 +76,7 @@ impl Feedback {
         let (c, escalation) =
             Complaint::open(id, new, &self.policy.ladder, &self.calendar, self.now());
         complaints::insert(conn, &c).await?;
+        self.start_complaint_clock(conn, &c).await?;
         let m = meta(&c.request_no, &c.complaint_id, &c.branch);
         self.emit(conn, m, &wire::complaint_opened(&c)).await?;
         if let Some(e) = escalation {
@@ -232,6 +233,7 @@ impl Feedback {
             )
             .map_err(|r| Error::precondition(format!("complaint {}: {r}", c.complaint_id)))?;
         complaints::update(&txn, &c).await?;
+        self.stop_complaint_clock(&txn, &c).await?;
         self.emit(
             &txn,
             meta(&c.request_no, &c.complaint_id, &c.branch),

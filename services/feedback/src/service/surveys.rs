@@ -144,6 +144,7 @@ impl Feedback {
                 }
             };
         visits::update(&txn, &visit).await?;
+        self.stop_visit_clock(&txn, &visit).await?;
         surveys::insert(&txn, &survey).await?;
         let follow_up = if survey.resolved {
             None

@@ -81,6 +81,7 @@ impl Feedback {
             self.now(),
         );
         visits::insert(txn, &v, &key).await?;
+        self.start_visit_clock(txn, &v, trigger.at, &key).await?;
         self.emit(
             txn,
             super::meta(&v.request_no, &v.visit_id, &v.branch),
@@ -107,6 +108,7 @@ impl Feedback {
         for mut v in visits::open_of_request_for_update(txn, request_no).await? {
             if v.cancel() {
                 visits::update(txn, &v).await?;
+                self.stop_visit_clock(txn, &v).await?;
                 n += 1;
             }
         }
@@ -226,6 +228,7 @@ impl Feedback {
         )
         .map_err(|e| Error::precondition(format!("visit {}: {e}", v.visit_id)))?;
         visits::update(&txn, &v).await?;
+        self.stop_visit_clock(&txn, &v).await?;
         txn.commit().await?;
         Ok(v)
     }

@@ -180,6 +180,17 @@ pub async fn update<C: ConnectionTrait>(conn: &C, c: &Complaint) -> Result<(), D
     Ok(())
 }
 
+/// Writes a re-derived response deadline (with what [`update`] writes).
+pub async fn set_respond_by<C: ConnectionTrait>(conn: &C, c: &Complaint) -> Result<(), DbErr> {
+    update(conn, c).await?;
+    conn.execute_raw(stmt(
+        "UPDATE complaints SET respond_by = $2 WHERE complaint_id = $1",
+        [c.complaint_id.as_str().into(), c.respond_by.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Unresolved MINOR and MAJOR complaints past their response deadline at `now` and not yet
 /// escalated for it, locked; rows another scan holds are skipped (it handles them).
 pub async fn lapsed_for_update<C: ConnectionTrait>(

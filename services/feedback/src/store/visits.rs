@@ -177,6 +177,20 @@ pub async fn update<C: ConnectionTrait>(conn: &C, v: &Visit) -> Result<(), DbErr
     Ok(())
 }
 
+/// Writes a re-derived due instant and its local date.
+pub async fn set_due<C: ConnectionTrait>(conn: &C, v: &Visit) -> Result<(), DbErr> {
+    conn.execute_raw(stmt(
+        "UPDATE visits SET due_at = $2, due_date = $3 WHERE visit_id = $1",
+        [
+            v.visit_id.as_str().into(),
+            v.due_at.into(),
+            v.due_date.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The request's open visits, locked.
 pub async fn open_of_request_for_update<C: ConnectionTrait>(
     conn: &C,

@@ -6,6 +6,7 @@ mod complaints;
 mod helpers;
 mod kpis;
 mod lifecycle;
+mod recompute;
 mod replicas;
 mod sabotage;
 mod surveys;

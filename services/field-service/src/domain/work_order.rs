@@ -444,6 +444,23 @@ impl WorkOrder {
         Ok((change, late))
     }
 
+    /// The arrival deadline was re-derived (the calendar or the policy changed, a delivery was
+    /// handled late): it is `due` now (none while the job waits for its parts). A breach recorded
+    /// before that no longer `holds` is withdrawn: true. Nothing changes once someone is on site
+    /// or the job is closed. The version stays, as for [`WorkOrder::breach`].
+    pub fn rederive_arrival(&mut self, due: Option<DateTime<Utc>>, holds: bool) -> bool {
+        if self.arrived_at.is_some() || !self.status.is_open() {
+            return false;
+        }
+        self.arrival_due_at = due;
+        if self.sla_breached && !holds {
+            self.sla_breached = false;
+            self.sla_breached_at = None;
+            return true;
+        }
+        false
+    }
+
     /// The arrival deadline passed with nobody on site: recorded once. False when there is
     /// nothing to record (arrived, no deadline, already recorded, closed). The version stays:
     /// the mark moves no card, and a person moving it meanwhile must not be refused as stale.

@@ -68,6 +68,7 @@ impl FieldService {
             .board(cmd.status, &actor.subject, now, note.trim())
             .map_err(refused)?;
         work_orders::save(&txn, &wo).await?;
+        self.stop_arrival_clock(&txn, &wo).await?;
         self.stage_status(&txn, &wo, &change).await?;
         if late {
             // The deadline passed before the scan caught it: announced now, once.

@@ -14,6 +14,9 @@ use aftersales_platform::ids::{BranchCode, RequestNo};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
+use aftersales_platform::sla::Mark;
+
+use super::sla::PARTS;
 use super::{Actor, FieldService, Keyed};
 use crate::domain::sla::arrival_due;
 use crate::domain::work_order::{Customer, Opening, PartUse, Product, Site, Source};
@@ -121,12 +124,19 @@ impl FieldService {
         region.map(|r| arrival_due(&self.calendar, &self.policy.arrival, at, r))
     }
 
-    fn start_clock(&self, wo: &mut WorkOrder, at: DateTime<Utc>) {
-        if let Some(due) = self.due(at, wo.region()) {
-            wo.call(at, due);
-        } else {
-            wo.called_at = Some(at);
+    /// The job is called at `at` (actionable from `called`): its deadline from the clock's
+    /// `marks`, which are kept with it once it is stored.
+    fn start_clock(
+        &self,
+        wo: &mut WorkOrder,
+        called: DateTime<Utc>,
+        marks: Vec<Mark>,
+    ) -> Vec<Mark> {
+        match self.arrival_due(wo.region(), &marks) {
+            Some(due) => wo.call(called, due),
+            None => wo.called_at = Some(called),
         }
+        marks
     }
 
     /// Opens the work order of an approved claim that needs someone on site, in `txn` (the
@@ -171,11 +181,17 @@ impl FieldService {
             "system",
         );
         let mut waiting = None;
-        if a.lines.is_empty() {
-            self.start_clock(&mut wo, a.approved_at.map(super::micros).unwrap_or(now));
+        // The clock starts with the approval (when it happened, not when it was handled) and
+        // waits for the parts from then until their delivery.
+        let approved = a.approved_at.map(super::micros).unwrap_or(now);
+        let start = Mark::start(approved, "approved");
+        let wait = Mark::pause(PARTS, approved, "approved");
+        let marks = if a.lines.is_empty() {
+            self.start_clock(&mut wo, approved, vec![start])
         } else if let Some(delivered) = markers::delivered_at(txn, request_no).await? {
             // The delivery was handled before the approval: nothing to wait for.
-            self.start_clock(&mut wo, delivered);
+            let arrived = Mark::resume(PARTS, delivered, "delivered");
+            self.start_clock(&mut wo, approved.max(delivered), vec![start, wait, arrived])
         } else {
             let parts: Vec<String> = a
                 .lines
@@ -184,10 +200,12 @@ impl FieldService {
                 .collect();
             let note = format!("waiting for parts: {}", parts.join(", "));
             waiting = Some(wo.await_parts(now, &note).map_err(refused)?);
-        }
+            vec![start, wait]
+        };
         if !work_orders::insert(txn, &wo).await? {
             return Ok(Opened::AlreadyOpen(no));
         }
+        self.keep_arrival_clock(txn, &wo, marks).await?;
         self.stage_created(txn, &wo).await?;
         if let Some(change) = waiting {
             self.stage_status(txn, &wo, &change).await?;
@@ -244,8 +262,10 @@ impl FieldService {
             now,
             &actor.subject,
         );
-        self.start_clock(&mut wo, cmd.called_at.map(super::micros).unwrap_or(now));
+        let called = cmd.called_at.map(super::micros).unwrap_or(now);
+        let marks = self.start_clock(&mut wo, called, vec![Mark::start(called, "called")]);
         work_orders::insert(&txn, &wo).await?;
+        self.keep_arrival_clock(&txn, &wo, marks).await?;
         self.stage_created(&txn, &wo).await?;
         self.remember(&txn, "CreateWorkOrder", keyed, &no).await?;
         txn.commit().await?;
@@ -337,10 +357,11 @@ impl FieldService {
             now,
             "system",
         );
-        self.start_clock(&mut wo, now);
+        let marks = self.start_clock(&mut wo, now, vec![Mark::start(now, "follow_up")]);
         if !work_orders::insert(txn, &wo).await? {
             return Ok(None);
         }
+        self.keep_arrival_clock(txn, &wo, marks).await?;
         self.stage_created(txn, &wo).await?;
         Ok(Some(no))
     }
@@ -373,6 +394,7 @@ impl FieldService {
             };
             appointments::release_of(txn, &wo.work_order_no, now, "request cancelled").await?;
             work_orders::save(txn, &wo).await?;
+            self.stop_arrival_clock(txn, &wo).await?;
             self.stage_status(txn, &wo, &change).await?;
             cancelled.push(wo.work_order_no);
         }
@@ -393,15 +415,41 @@ impl FieldService {
         let at = at.map(super::micros).unwrap_or_else(|| self.now());
         markers::mark_delivered(txn, r, shipment_no, at).await?;
         let mut moved = 0;
+        let note = format!("parts delivered ({shipment_no})");
         for mut wo in work_orders::lock_of_request(txn, r).await? {
-            let due = self.due(at, wo.region());
-            let change = wo
-                .parts_delivered(at, due, &format!("parts delivered ({shipment_no})"))
-                .map_err(refused)?;
-            let Some(change) = change else { continue };
-            work_orders::save(txn, &wo).await?;
-            self.stage_status(txn, &wo, &change).await?;
-            moved += 1;
+            // The wait ends when the parts were delivered, however late that is handled.
+            let clock = self
+                .mark_arrival(
+                    txn,
+                    &wo.work_order_no,
+                    vec![Mark::resume(PARTS, at, format!("delivered:{shipment_no}"))],
+                )
+                .await?;
+            let due = match &clock {
+                Some(c) => c.new_due(),
+                // Opened before its clock was kept: as it was then.
+                None => self.due(at, wo.region()),
+            };
+            let change = wo.parts_delivered(at, due, &note).map_err(refused)?;
+            match change {
+                Some(change) => {
+                    work_orders::save(txn, &wo).await?;
+                    self.stage_status(txn, &wo, &change).await?;
+                    moved += 1;
+                }
+                None => {
+                    // Not waiting (any more): a delivery handled late still re-derives the
+                    // deadline, and a move is recorded and announced like any other.
+                    if let Some(c) = clock.filter(|c| c.moved()) {
+                        let now = self.now();
+                        let why = format!("{note}, handled late");
+                        self.clocks.log_change(txn, &c, &why, now).await?;
+                        aftersales_platform::sla::Owner::apply(self, txn, &c, &why, now)
+                            .await
+                            .map_err(Error::Unexpected)?;
+                    }
+                }
+            }
         }
         Ok(moved)
     }

@@ -3,6 +3,7 @@
 
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::fieldservice::v1 as pb;
+use aftersales_platform::sla::Move;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
@@ -151,6 +152,41 @@ impl FieldService {
             region: wire::region(wo.region()),
             technician_id: wo.technician_id.clone(),
             status: wire::status(status),
+        };
+        self.outbox.stage(txn, meta(wo), &e).await?;
+        Ok(())
+    }
+
+    /// The arrival deadline was re-derived and moved.
+    pub(crate) async fn stage_deadline_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        wo: &WorkOrder,
+        m: &Move,
+    ) -> Result<(), Error> {
+        let e = pb::WorkOrderDeadlineChanged {
+            request_no: wo.request_no.clone(),
+            branch: wo.branch.clone(),
+            work_order_no: wo.work_order_no.clone(),
+            change: Some(m.change()),
+        };
+        self.outbox.stage(txn, meta(wo), &e).await?;
+        Ok(())
+    }
+
+    /// The announced late arrival no longer holds.
+    pub(crate) async fn stage_breach_withdrawn(
+        &self,
+        txn: &DatabaseTransaction,
+        wo: &WorkOrder,
+        m: &Move,
+    ) -> Result<(), Error> {
+        let e = pb::WorkOrderSlaBreachWithdrawn {
+            request_no: wo.request_no.clone(),
+            branch: wo.branch.clone(),
+            work_order_no: wo.work_order_no.clone(),
+            withdrawal: Some(m.withdrawal()),
+            status: wire::status(wo.status),
         };
         self.outbox.stage(txn, meta(wo), &e).await?;
         Ok(())

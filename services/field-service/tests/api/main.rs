@@ -7,6 +7,7 @@ mod follow_up;
 mod helpers;
 mod lifecycle;
 mod paid;
+mod recompute;
 mod replicas;
 mod rework;
 mod seed;

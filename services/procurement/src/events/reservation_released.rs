@@ -1,6 +1,8 @@
 //! `warehouse.reservation.released`: the warehouse gave back what it held for a cancelled
-//! request, its back-order place included. Nothing needs buying for the request any more: the
-//! same as its cancellation (whichever of the two comes first does the work).
+//! request, one event per pick list or back-order (its first reservation's and each
+//! replacement's). Nothing needs buying for the request any more, of any of its back-orders: the
+//! same as its cancellation (whichever comes first of these and intake's does the work; the
+//! others find the request cancelled).
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::warehouse::v1 as warehouse;

@@ -1,6 +1,7 @@
-//! `warehouse.stock.shortage`: buy what the back-ordered request misses. Recorded once per
-//! request and part (a redelivered or repeated shortage changes nothing) and never for a request
-//! cancelled before: see [`crate::service::sourcing`].
+//! `warehouse.stock.shortage`: buy what the back-ordered request misses, for its first
+//! reservation's back-order or a replacement's. Recorded once per back-order and part (a
+//! redelivered or repeated shortage changes nothing) and never for a request cancelled before:
+//! see [`crate::service::sourcing`].
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::warehouse::v1 as warehouse;

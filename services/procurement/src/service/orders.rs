@@ -145,7 +145,7 @@ pub(crate) struct NewPo {
     pub reason: PurchaseReason,
     pub automatic: bool,
     pub lines: Vec<NewLine>,
-    pub promised_date: NaiveDate,
+    pub promise: super::promised::Promise,
     pub freight_minor: i64,
     pub choice: Option<ChoiceRecord>,
     pub note: String,
@@ -211,6 +211,7 @@ impl Procurement {
         new: NewPo,
     ) -> Result<Po, Error> {
         let now = self.now();
+        let (marks, budget, promised_date) = self.promise(now, new.promise);
         let seq = orders::next_number(txn).await?;
         let po = Po {
             po_number: format!("PO-{}-{seq:06}", self.today().format("%y%m")),
@@ -222,7 +223,7 @@ impl Procurement {
             automatic: new.automatic,
             currency: self.policy.currency.clone(),
             freight_minor: new.freight_minor,
-            promised_date: new.promised_date,
+            promised_date,
             overdue_announced_for: None,
             delivery_place: self.delivery_place.clone(),
             choice: new.choice,
@@ -255,6 +256,7 @@ impl Procurement {
                 .collect(),
         };
         orders::insert(txn, &po).await?;
+        self.keep_promise_clock(txn, &po, marks, budget).await?;
         Ok(po)
     }
 
@@ -463,9 +465,10 @@ impl Procurement {
                     .collect(),
             });
         }
-        let promised_date = cmd
-            .promised_date
-            .unwrap_or_else(|| self.expected_date(lead));
+        let promise = match cmd.promised_date {
+            Some(date) => super::promised::Promise::Date(date),
+            None => super::promised::Promise::LeadTime(lead),
+        };
         let txn = self.db.begin().await?;
         let locked = suppliers::get_for_share(&txn, &supplier.supplier_id)
             .await?
@@ -484,7 +487,7 @@ impl Procurement {
                     reason: cmd.reason,
                     automatic: false,
                     lines,
-                    promised_date,
+                    promise,
                     freight_minor: cmd.freight_minor.or(freight).unwrap_or(0),
                     choice,
                     note: cmd.note.clone(),
@@ -551,6 +554,7 @@ impl Procurement {
         po.cancelled_at = Some(now);
         po.cancel_reason = cmd.reason.clone();
         orders::update(&txn, &po).await?;
+        self.settle_promise_clock(&txn, &po).await?;
         let mut served = BTreeSet::new();
         for d in demands::ordered_on(&txn, &po.po_number).await? {
             let back = match d.kind {
@@ -603,9 +607,14 @@ impl Procurement {
         } else {
             format!("{}\n{line}", po.note)
         };
+        let old_date = po.promised_date;
         po.promised_date = cmd.promised_date;
+        let reason = format!("the supplier's new date: {}", cmd.reason);
+        let withdrawn = self.promise_given(&txn, &mut po, &reason).await?;
         orders::update(&txn, &po).await?;
         let view = self.view(&txn, po).await?;
+        self.announce_promise(&txn, &view, old_date, withdrawn, &reason)
+            .await?;
         txn.commit().await?;
         Ok(view)
     }

@@ -98,6 +98,7 @@ impl Procurement {
         }
         self.restate(&mut po);
         orders::update(txn, &po).await?;
+        self.settle_promise_clock(txn, &po).await?;
         let view = self.view(txn, po).await?;
         let on_time = received_date <= view.po.promised_date;
         let event = pb::PoReceived {

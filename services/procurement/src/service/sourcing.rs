@@ -2,12 +2,17 @@
 //! replenished, a cancelled request's quantity comes off its PO line. These run in the event
 //! handler's transaction (the platform records the event there too).
 //!
-//! A request's shortage and its cancellation may be handled in any order, concurrently and more
-//! than once. Three rules make every interleaving end with nothing open for a cancelled request:
+//! A request's shortages and its cancellation may be handled in any order, concurrently and more
+//! than once. A request may be short more than once: its first reservation's back-order
+//! (`BO-<request no>`) and each replacement's (`BO-<request no>-R<n>`, for a shipment lost or
+//! damaged), of the same part too; it is cancelled once, by whichever comes first of intake's
+//! cancellation and the warehouse's releases (one per pick list or back-order released). Three
+//! rules make every interleaving end with nothing open for a cancelled request:
 //! - Both first take the request's lock ([`demands::lock_request`]): they run one after the
 //!   other, and the second sees what the first committed. A cancellation handled first leaves
-//!   the request marked cancelled (the durable marker), on which the shortage orders nothing.
-//! - A shortage is recorded once per request and part (a redelivery finds it recorded).
+//!   the request marked cancelled (the durable marker), on which a shortage orders nothing; one
+//!   handled later takes off every demand of the request, of all its back-orders.
+//! - A shortage is recorded once per back-order and part (a redelivery finds it recorded).
 //! - A part's demands and the POs that part's needs extend change only under the part's lock,
 //!   so the cancellation takes a quantity off exactly the line that carries it, and the sourcing
 //!   scan never orders a demand a cancellation is taking off.
@@ -35,6 +40,8 @@ use crate::store::suppliers;
 pub struct Shortage {
     pub request_no: RequestNo,
     pub branch: BranchCode,
+    /// The back-order short (`BO-<request no>`, or a replacement's `BO-<request no>-R<n>`): a
+    /// demand is recorded once per back-order and part.
     pub backorder_id: String,
     /// The same part twice is summed.
     pub lines: Vec<ShortageLine>,
@@ -58,8 +65,9 @@ pub struct StockLow {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// A request's cancellation (`intake.request.cancelled`, or the warehouse giving up its
-/// back-order: `warehouse.reservation.released`).
+/// A request's cancellation (`intake.request.cancelled`, or the warehouse giving back what it
+/// held: `warehouse.reservation.released`, one per pick list or back-order; the first of them
+/// cancels the whole request, the others find it cancelled).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cancellation {
     pub request_no: RequestNo,
@@ -114,7 +122,7 @@ impl Procurement {
             )
             .await?
             else {
-                tracing::info!(request_no = %cmd.request_no, part_no, "shortage already recorded");
+                tracing::info!(request_no = %cmd.request_no, backorder_id = %cmd.backorder_id, part_no, "shortage already recorded");
                 continue;
             };
             recorded += 1;
@@ -123,8 +131,8 @@ impl Procurement {
         Ok(recorded)
     }
 
-    /// Takes a cancelled request off what procurement buys for it, or marks it so that its
-    /// shortage, whenever it comes, buys nothing.
+    /// Takes a cancelled request off what procurement buys for it (every demand, of every
+    /// back-order), or marks it so that its shortages, whenever they come, buy nothing.
     pub async fn cancel_request(
         &self,
         txn: &DatabaseTransaction,
@@ -170,6 +178,7 @@ impl Procurement {
             }
             po.revision += 1;
             orders::update(txn, &po).await?;
+            self.settle_promise_clock(txn, &po).await?;
             let status = po.status;
             if status == PoStatus::Cancelled {
                 // Left with nothing: what it still served was this request's quantity.
@@ -325,7 +334,7 @@ impl Procurement {
                         best_price_minor: best_price(&choice).unwrap_or(q.unit_price_minor),
                         manual_request_nos: Vec::new(),
                     }],
-                    promised_date: self.expected_date(q.lead_time_days),
+                    promise: super::promised::Promise::LeadTime(q.lead_time_days),
                     freight_minor: q.freight_minor,
                     choice: Some(ChoiceRecord::of(&choice, describe(&self.policy))),
                     note: String::new(),

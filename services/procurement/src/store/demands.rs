@@ -5,9 +5,10 @@
 //! second sees what the first committed. A cancellation that comes first leaves the row marked
 //! cancelled: the durable marker on which a later shortage orders nothing.
 //!
-//! A demand is a request's missing units of a part (SHORTAGE), or stock to replenish
-//! (REPLENISHMENT): UNSOURCED until a PO line carries it (ORDERED), CANCELLED when its request
-//! was. Demands of a part change only under the part's advisory lock ([`lock_parts`]), which also
+//! A demand is a back-order's missing units of a part (SHORTAGE: a request's first back-order
+//! `BO-<request no>`, or a replacement's `BO-<request no>-R<n>`, so one request may have several
+//! of a part), or stock to replenish (REPLENISHMENT): UNSOURCED until a PO line carries it
+//! (ORDERED), CANCELLED when its request was. Demands of a part change only under the part's advisory lock ([`lock_parts`]), which also
 //! orders the POs that part's needs extend.
 
 use chrono::{DateTime, Utc};
@@ -212,8 +213,9 @@ pub async fn lock_parts<C: ConnectionTrait>(conn: &C, part_nos: &[&str]) -> Resu
     Ok(())
 }
 
-/// Records a request's missing units of a part once: `None` when it was recorded before
-/// (a redelivered or repeated shortage).
+/// Records a back-order's missing units of a part once: `None` when it was recorded before
+/// (a redelivered or repeated shortage). The request's other back-orders (its replacements')
+/// are other demands, of the same part too.
 pub async fn insert_shortage_if_new<C: ConnectionTrait>(
     conn: &C,
     request_no: &str,
@@ -228,7 +230,7 @@ pub async fn insert_shortage_if_new<C: ConnectionTrait>(
         format!(
             "INSERT INTO demands (request_no, branch, part_no, quantity, kind, status, backorder_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'SHORTAGE', 'UNSOURCED', $5, $6, $6) \
-             ON CONFLICT (request_no, part_no) WHERE request_no IS NOT NULL DO NOTHING \
+             ON CONFLICT (request_no, backorder_id, part_no) WHERE request_no IS NOT NULL DO NOTHING \
              RETURNING {COLUMNS}"
         ),
         vec![
@@ -265,7 +267,7 @@ pub async fn insert_replenishment<C: ConnectionTrait>(
     .ok_or_else(|| DbErr::Custom("insert returned no demand".into()))
 }
 
-/// The request's demands that are not cancelled. Read once under the request's lock to learn
+/// The request's demands that are not cancelled, of all its back-orders. Read once under the request's lock to learn
 /// the parts, then again with `lock` under the parts' locks before changing them (locking the
 /// rows first would wait in the wrong order against a part's sourcing).
 pub async fn live_of_request<C: ConnectionTrait>(
@@ -278,7 +280,7 @@ pub async fn live_of_request<C: ConnectionTrait>(
         conn,
         format!(
             "SELECT {COLUMNS} FROM demands WHERE request_no = $1 AND status <> 'CANCELLED' \
-             ORDER BY part_no{lock}"
+             ORDER BY part_no, demand_id{lock}"
         ),
         vec![request_no.into()],
     )

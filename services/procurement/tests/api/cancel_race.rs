@@ -34,6 +34,7 @@ fn procurement(app: &TestApp) -> Procurement {
         policy: Arc::new(Policy::demo().unwrap()),
         clock: Clock::system(),
         calendar: Calendar::standard(480),
+        clocks: aftersales_platform::sla::Clocks::new(&app.svc.settings.platform.calendar).unwrap(),
         offset: chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
         coalesce_window: chrono::Duration::hours(1),
         delivery_place: "Central spare-parts warehouse".into(),

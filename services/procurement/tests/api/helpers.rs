@@ -295,6 +295,7 @@ pub fn shortage(request_no: &str, part: &str, missing: u32) -> warehouse::StockS
             missing,
         }],
         partially_reserved: false,
+        ..Default::default()
     }
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 mod orders;
 mod overdue;
 mod receipts;
+mod recompute;
 mod replenishment;
 mod sabotage;
 mod seed;

@@ -1,6 +1,8 @@
-//! Shortages bought: the rule's supplier, coalescing within the window, redelivery.
+//! Shortages bought: the rule's supplier, coalescing within the window, redelivery, a
+//! replacement's shortage beside the first reservation's.
 
 use aftersales_platform::proto::procurement::v1 as pb;
+use aftersales_platform::proto::warehouse::v1 as warehouse;
 
 use crate::helpers::{
     builder, decode, manual_clock, next_event, request_no, shortage, spawn_app, spawn_app_with,
@@ -199,5 +201,121 @@ async fn a_shortage_without_a_quote_waits_and_is_ordered_when_a_quote_arrives() 
     let po = app.wait_po_of(&no).await;
     assert_eq!(po.lines[0].quantity, 4);
     assert_eq!(po.supplier_id, "SUP-A");
+    app.stop().await;
+}
+
+/// The warehouse's shortage of a replacement's back-order (`BO-<no>-R<n>`: a shipment lost or
+/// damaged reserved again, and short).
+fn replacement_shortage(no: &str, n: u32, part: &str, missing: u32) -> warehouse::StockShortage {
+    warehouse::StockShortage {
+        backorder_id: format!("BO-{no}-R{n}"),
+        ..shortage(no, part, missing)
+    }
+}
+
+/// The warehouse giving back what back-order `backorder_id` of cancelled `no` held.
+fn released(no: &str, backorder_id: &str) -> warehouse::ReservationReleased {
+    warehouse::ReservationReleased {
+        request_no: no.into(),
+        branch: "SH01".into(),
+        backorder_id: backorder_id.into(),
+        reason: "request_cancelled".into(),
+        ..Default::default()
+    }
+}
+
+const DEMANDS: &str = "SELECT count(*)::bigint FROM demands";
+
+#[tokio::test]
+async fn a_replacements_shortage_of_a_part_the_first_reservation_was_short_of_is_ordered_too() {
+    // Arrange: the request's first reservation was short of two remote controls, ordered.
+    let app = spawn_app().await;
+    app.register("SUP-A", &["RMT-01"]).await;
+    app.quote("SUP-A", "RMT-01", 3_300, 3).await;
+    let no = request_no(5);
+    app.shortage(&no, "RMT-01", 2).await;
+    let po = app.wait_po_of(&no).await;
+    assert_eq!(po.lines[0].quantity, 2);
+
+    // Act: its shipment is lost; the replacement is short of one remote control, announced
+    // twice (a redelivery under a new event id).
+    let replacement = replacement_shortage(&no, 1, "RMT-01", 1);
+    app.publish("warehouse", &no, &replacement).await;
+    app.publish("warehouse", &no, &replacement).await;
+    app.wait_settled(SHORTAGE, 3).await;
+
+    // Assert: one more demand, ordered on the same PO's line (within the window), once.
+    assert_eq!(app.count(DEMANDS).await, 2);
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM demands WHERE status = 'ORDERED'")
+            .await,
+        2
+    );
+    let po = app.po(&po.po_number).await;
+    assert_eq!(
+        po.lines[0].quantity, 3,
+        "the first's 2 and the replacement's 1"
+    );
+    assert_eq!(po.revision, 2);
+    assert_eq!(po.lines[0].request_nos, std::slice::from_ref(&no));
+    assert_eq!(
+        po.backorder_ids,
+        [format!("BO-{no}"), format!("BO-{no}-R1")]
+    );
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM purchase_orders")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_request_takes_off_the_demands_of_every_back_order_however_many_releases_come()
+{
+    // Arrange: the first reservation's and a replacement's shortage, both on one PO line.
+    let app = spawn_app().await;
+    app.register("SUP-A", &["RMT-01"]).await;
+    app.quote("SUP-A", "RMT-01", 3_300, 3).await;
+    let no = request_no(6);
+    app.shortage(&no, "RMT-01", 2).await;
+    let po = app.wait_po_of(&no).await;
+    app.publish("warehouse", &no, &replacement_shortage(&no, 1, "RMT-01", 1))
+        .await;
+    app.wait_po(&po.po_number, |p| p.lines[0].quantity == 3)
+        .await;
+
+    // Act: the request is cancelled: the warehouse releases both back-orders (one event each)
+    // and intake says so too, handled in whatever order the consumer takes them.
+    app.publish("warehouse", &no, &released(&no, &format!("BO-{no}-R1")))
+        .await;
+    app.publish("warehouse", &no, &released(&no, &format!("BO-{no}")))
+        .await;
+    app.cancel(&no).await;
+    app.wait_settled("warehouse.reservation.released", 2).await;
+    app.wait_settled("intake.request.cancelled", 1).await;
+    // A second replacement's shortage after the cancellation buys nothing.
+    app.publish("warehouse", &no, &replacement_shortage(&no, 2, "RMT-01", 4))
+        .await;
+    app.wait_settled(SHORTAGE, 3).await;
+
+    // Assert: every demand taken off, the PO left with nothing and cancelled.
+    let po = app
+        .wait_po(&po.po_number, |p| {
+            p.status == pb::PurchaseOrderStatus::Cancelled as i32
+        })
+        .await;
+    assert_eq!(po.lines[0].quantity, 0);
+    assert_eq!(app.count(DEMANDS).await, 2);
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM demands WHERE status = 'CANCELLED'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM purchase_orders")
+            .await,
+        1
+    );
     app.stop().await;
 }
