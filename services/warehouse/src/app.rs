@@ -15,8 +15,8 @@ pub struct App;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
-    /// Upsert the demo parts and book their demo stock through a running warehouse
-    /// (idempotent: seeding twice changes nothing).
+    /// Upsert the demo product models and parts and book the parts' demo stock through a
+    /// running warehouse (idempotent: seeding twice changes nothing).
     Seed {
         /// The warehouse to seed.
         #[arg(long, default_value = "http://127.0.0.1:50054")]

@@ -1,6 +1,7 @@
-//! Demo data for `make up` (DESIGN §11): the demo parts and their stock, booked through the
-//! service's own API (UpsertPart, ReceiveGoods, RecordInspection) with fixed idempotency keys,
-//! so seeding twice changes nothing.
+//! Demo data for `make up` (DESIGN §11): the demo product models with their lifecycle, the demo
+//! parts and their stock, booked through the service's own API (UpsertProductModel, UpsertPart,
+//! ReceiveGoods, RecordInspection) with fixed idempotency keys, so seeding twice changes
+//! nothing.
 
 use std::time::Duration;
 
@@ -46,6 +47,23 @@ const DEMO: &[Demo] = &[
     },
 ];
 
+/// The demo product models: the demo requests' TV in production, and one discontinued model
+/// (the fill rate is judged by the model's lifecycle).
+pub const DEMO_MODELS: &[(&str, &str, pb::ModelLifecycle, &str)] = &[
+    (
+        "X55",
+        "TV 55\" X series",
+        pb::ModelLifecycle::InProduction,
+        "",
+    ),
+    (
+        "X50",
+        "TV 50\" X series (2021)",
+        pb::ModelLifecycle::Discontinued,
+        "2025-03-31",
+    ),
+];
+
 /// The demo catalogue entry of a part (also used by tests).
 pub fn demo_part(part_no: &str, name: &str, class: pb::PartClass, cost_minor: i64) -> pb::Part {
     pb::Part {
@@ -72,7 +90,7 @@ pub fn demo_part(part_no: &str, name: &str, class: pb::PartClass, cost_minor: i6
 }
 
 /// Seeds the warehouse at `addr` as a head-office admin signed with `secret`; returns what it
-/// did, one line per part.
+/// did, one line per model and per part.
 pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
     let token = mint_hs256(
         secret,
@@ -86,6 +104,26 @@ pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
         ClientInterceptor::with_token(&token)?,
     );
     let mut out = Vec::new();
+    for (model, name, lifecycle, since) in DEMO_MODELS {
+        client
+            .upsert_product_model(pb::UpsertProductModelRequest {
+                model: Some(pb::ProductModel {
+                    model: (*model).into(),
+                    name: (*name).into(),
+                    product_category: "television".into(),
+                    lifecycle: *lifecycle as i32,
+                    discontinued_date: (*since).into(),
+                    created_at: None,
+                    updated_at: None,
+                }),
+            })
+            .await?;
+        out.push(if since.is_empty() {
+            format!("model {model}: in production")
+        } else {
+            format!("model {model}: discontinued since {since}")
+        });
+    }
     for d in DEMO {
         let mut part = demo_part(d.part_no, d.name, d.class, d.cost_minor);
         part.reorder_point = d.reorder_point;

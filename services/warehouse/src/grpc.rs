@@ -1,56 +1,79 @@
 //! The tonic service. Every RPC does the same four things: authorize the caller, parse the
 //! request once into a command (the `TryFrom` of its area's module, naming every bad field at
 //! once), call [`Warehouse`], and answer through its area's conversions. Errors map to a status
-//! one way, the platform's.
+//! one way ([`answer`]): the platform's, with at most [`MAX_LISTED`] bad fields named per list
+//! ([`invalid`]).
 //!
-//! The areas: [`catalogue`] (parts, stock, the ledger, back-orders), [`inbound`] (receipts and
-//! inspection), [`outbound`] (pick lists and issue), [`old_parts`] (old parts and returns to
-//! suppliers), [`returns`] (units returned by customers), [`stocktake`] (stocktakes, period
-//! close, ABC classification).
+//! Who may do what (admin always may), checked here whatever the gateway checked before:
+//!
+//! | RPCs | roles | branch |
+//! |---|---|---|
+//! | GetPart, ListParts, GetStock, ListProductModels | every role | any |
+//! | UpsertPart, ReceiveOldPart | warehouse | any |
+//! | IssueParts | warehouse | its own (another's pick list is not found) |
+//! | UpsertProductModel | warehouse, analyst | head office |
+//! | ListLedger, GetStocktake | warehouse, procurement, analyst | head office |
+//! | ReceiveGoods, RecordInspection, ReturnToSupplier, ReceiveReturn, InspectReturn, OpenStocktake, RecordCount, CloseStocktake, ClosePeriod | warehouse | head office |
+//! | ListBackorders | warehouse, procurement, analyst | its own (head office: any) |
+//! | GetPickList | warehouse, dispatcher, technician, logistics | its own (another's is not found) |
+//! | ListOverdueOldParts | every role | its own (head office: any) |
+//! | ClassifyAbc | warehouse, procurement, analyst | any |
+//!
+//! The areas: [`catalogue`] (parts, stock, the ledger, back-orders), [`models`] (product models
+//! and their lifecycle), [`inbound`] (receipts and inspection), [`outbound`] (pick lists and
+//! issue), [`old_parts`] (old parts and returns to suppliers), [`returns`] (units returned by
+//! customers), [`stocktake`] (stocktakes, period close, ABC classification).
 
 mod catalogue;
 mod inbound;
+mod models;
 mod old_parts;
 mod outbound;
 mod returns;
 mod stocktake;
 
+use std::future::Future;
+
 use aftersales_platform::auth::{Caller, Role, Verifier};
 use aftersales_platform::paging;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use aftersales_platform::proto::warehouse::v1::warehouse_service_server::WarehouseService;
-use aftersales_platform::validate::Violations;
+use aftersales_platform::validate::{Violation, Violations};
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 pub use catalogue::part_to_proto;
 pub use outbound::pick_list_to_proto;
 
-use crate::domain::{PartNo, PartSpec, PickListId};
+use crate::domain::listing::{MAX_LISTED, cap_violations};
+use crate::domain::{ModelSpec, PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
-    BackorderQuery, CloseStocktake, InspectReturn, IssueParts, LedgerQuery, OpenStocktake,
-    OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn, RecordCount,
-    RecordInspection, ReturnToSupplier, Warehouse,
+    BackorderQuery, CloseStocktake, InspectReturn, IssueParts, LedgerQuery, ModelsQuery,
+    OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn,
+    RecordCount, RecordInspection, ReturnToSupplier, Warehouse,
 };
 
-/// Who may move stock and change the catalogue (admin always may).
-const WRITERS: &[Role] = &[Role::Warehouse];
-/// Who may read stock, the ledger and back-orders.
-const READERS: &[Role] = &[
-    Role::BranchAgent,
-    Role::Reviewer,
+/// Who moves stock, keeps the parts catalogue and issues against pick lists.
+const WAREHOUSE: &[Role] = &[Role::Warehouse];
+/// Stock, the parts catalogue and the product models are read by everyone.
+const EVERYONE: &[Role] = &Role::ALL;
+/// Who reads the central warehouse's books (the ledger, stocktakes) and back-orders, and
+/// classifies the catalogue.
+const BOOKKEEPERS: &[Role] = &[Role::Warehouse, Role::Procurement, Role::Analyst];
+/// Who handles pick lists: the warehouse picks, logistics ships, dispatchers and technicians
+/// fit the parts.
+const PICKERS: &[Role] = &[
     Role::Warehouse,
-    Role::Procurement,
-    Role::Logistics,
     Role::Dispatcher,
     Role::Technician,
-    Role::Analyst,
+    Role::Logistics,
 ];
-/// Who may classify the catalogue.
-const ANALYSTS: &[Role] = &[Role::Warehouse, Role::Procurement, Role::Analyst];
+/// Who keeps the product models and their lifecycle (the fill rate is judged by it).
+const MODEL_KEEPERS: &[Role] = &[Role::Warehouse, Role::Analyst];
 
 pub struct Api {
     pub warehouse: Warehouse,
@@ -59,8 +82,21 @@ pub struct Api {
 }
 
 impl Api {
+    /// The caller, who holds one of `roles` (admin always does).
     fn authorize<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Caller, Status> {
         Ok(self.verifier.require(req.metadata(), roles)?)
+    }
+
+    /// The caller, who holds one of `roles` and speaks for head office: the central
+    /// warehouse's books and movements, and the product models, are not a branch's.
+    fn at_head_office<T>(&self, req: &Request<T>, roles: &[Role]) -> Result<Caller, Status> {
+        let caller = self.authorize(req, roles)?;
+        match caller.branch() {
+            None => Ok(caller),
+            Some(b) => Err(Status::permission_denied(format!(
+                "only head office may do this (the central warehouse's books and movements, the product models); a token of branch {b} may not"
+            ))),
+        }
     }
 
     fn paged<'a, M>(&self, msg: &'a M) -> Paged<'a, M> {
@@ -132,8 +168,50 @@ fn scope(caller: &Caller, asked: Option<String>) -> Option<Option<String>> {
 }
 
 /// The one field of a request that only names something.
-fn one<T>(field: &str, parsed: Result<T, String>) -> Result<T, Status> {
-    parsed.map_err(|e| Error::invalid(field, e).into())
+fn one<T>(field: &str, parsed: Result<T, String>) -> Result<T, Error> {
+    parsed.map_err(|e| Error::invalid(field, e))
+}
+
+/// Runs an RPC's body (what follows authorization) and answers: every error it returns leaves
+/// through here, the platform's mapping except for bad fields (see [`invalid`]).
+async fn answer<T>(body: impl Future<Output = Result<T, Error>>) -> Result<Response<T>, Status> {
+    body.await.map(Response::new).map_err(|e| match e {
+        Error::Invalid(v) => invalid(v),
+        e => e.into(),
+    })
+}
+
+/// Violations a long list's message names; the details name them all.
+const IN_MESSAGE: usize = 5;
+
+/// The status of bad fields: at most [`MAX_LISTED`] per list (a request of a thousand bad lines
+/// would otherwise answer a thousand violations). A few are answered as every service answers
+/// them; more are named in the details only, under a short message, because the platform's
+/// message names each one and the details repeat that message: past a few dozen lines the
+/// trailers outgrow the 16 KiB of headers an HTTP/2 client accepts, and the caller sees a
+/// protocol error instead of INVALID_ARGUMENT.
+fn invalid(violations: Vec<Violation>) -> Status {
+    let total = violations.len();
+    let capped = cap_violations(violations, MAX_LISTED);
+    if capped.len() <= IN_MESSAGE {
+        return Error::Invalid(capped).into();
+    }
+    let first: Vec<String> = capped
+        .iter()
+        .take(IN_MESSAGE)
+        .map(ToString::to_string)
+        .collect();
+    let message = format!(
+        "{total} invalid fields, named in the details (at most {MAX_LISTED} per list): {}; …",
+        first.join("; ")
+    );
+    let details = ErrorDetails::with_bad_request(
+        capped
+            .into_iter()
+            .map(|v| FieldViolation::new(v.field, v.description))
+            .collect::<Vec<_>>(),
+    );
+    Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
 #[tonic::async_trait]
@@ -142,294 +220,386 @@ impl WarehouseService for Api {
         &self,
         request: Request<pb::UpsertPartRequest>,
     ) -> Result<Response<pb::UpsertPartResponse>, Status> {
-        self.authorize(&request, WRITERS)?;
-        let entry = PartSpec::try_from(request.get_ref()).map_err(Error::from)?;
-        let (part, created) = self.warehouse.upsert_part(entry).await?;
-        Ok(Response::new(pb::UpsertPartResponse {
-            part: Some(part_to_proto(&part)),
-            created,
-        }))
+        self.authorize(&request, WAREHOUSE)?;
+        answer(async {
+            let entry = PartSpec::try_from(request.get_ref())?;
+            let (part, created) = self.warehouse.upsert_part(entry).await?;
+            Ok(pb::UpsertPartResponse {
+                part: Some(part_to_proto(&part)),
+                created,
+            })
+        })
+        .await
     }
 
     async fn get_part(
         &self,
         request: Request<pb::GetPartRequest>,
     ) -> Result<Response<pb::GetPartResponse>, Status> {
-        self.authorize(&request, READERS)?;
-        let no = one("part_no", PartNo::parse(&request.get_ref().part_no))?;
-        let part = self.warehouse.get_part(&no).await?;
-        Ok(Response::new(pb::GetPartResponse {
-            part: Some(part_to_proto(&part)),
-        }))
+        self.authorize(&request, EVERYONE)?;
+        answer(async {
+            let no = one("part_no", PartNo::parse(&request.get_ref().part_no))?;
+            let part = self.warehouse.get_part(&no).await?;
+            Ok(pb::GetPartResponse {
+                part: Some(part_to_proto(&part)),
+            })
+        })
+        .await
     }
 
     async fn list_parts(
         &self,
         request: Request<pb::ListPartsRequest>,
     ) -> Result<Response<pb::ListPartsResponse>, Status> {
-        self.authorize(&request, READERS)?;
-        let q = PartsQuery::try_from(self.paged(request.get_ref())).map_err(Error::from)?;
-        let (rows, next) = self.warehouse.list_parts(q).await?;
-        Ok(Response::new(pb::ListPartsResponse {
-            parts: rows.iter().map(part_to_proto).collect(),
-            next_page_token: next_token(next),
-        }))
+        self.authorize(&request, EVERYONE)?;
+        answer(async {
+            let q = PartsQuery::try_from(self.paged(request.get_ref()))?;
+            let (rows, next) = self.warehouse.list_parts(q).await?;
+            Ok(pb::ListPartsResponse {
+                parts: rows.iter().map(part_to_proto).collect(),
+                next_page_token: next_token(next),
+            })
+        })
+        .await
+    }
+
+    async fn upsert_product_model(
+        &self,
+        request: Request<pb::UpsertProductModelRequest>,
+    ) -> Result<Response<pb::UpsertProductModelResponse>, Status> {
+        self.at_head_office(&request, MODEL_KEEPERS)?;
+        answer(async {
+            let spec = ModelSpec::try_from(request.get_ref())?;
+            let (model, created) = self.warehouse.upsert_model(spec).await?;
+            Ok(pb::UpsertProductModelResponse {
+                model: Some(models::model_to_proto(&model)),
+                created,
+            })
+        })
+        .await
+    }
+
+    async fn list_product_models(
+        &self,
+        request: Request<pb::ListProductModelsRequest>,
+    ) -> Result<Response<pb::ListProductModelsResponse>, Status> {
+        self.authorize(&request, EVERYONE)?;
+        answer(async {
+            let q = ModelsQuery::try_from(self.paged(request.get_ref()))?;
+            let (rows, next) = self.warehouse.list_models(q).await?;
+            Ok(pb::ListProductModelsResponse {
+                models: rows.iter().map(models::model_to_proto).collect(),
+                next_page_token: next_token(next),
+            })
+        })
+        .await
     }
 
     async fn get_stock(
         &self,
         request: Request<pb::GetStockRequest>,
     ) -> Result<Response<pb::GetStockResponse>, Status> {
-        self.authorize(&request, READERS)?;
-        let no = one("part_no", PartNo::parse(&request.get_ref().part_no))?;
-        let s = self.warehouse.stock(&no).await?;
-        Ok(Response::new(pb::GetStockResponse {
-            stock: Some(catalogue::stock_to_proto(&s)),
-        }))
+        self.authorize(&request, EVERYONE)?;
+        answer(async {
+            let no = one("part_no", PartNo::parse(&request.get_ref().part_no))?;
+            let s = self.warehouse.stock(&no).await?;
+            Ok(pb::GetStockResponse {
+                stock: Some(catalogue::stock_to_proto(&s)),
+            })
+        })
+        .await
     }
 
     async fn list_ledger(
         &self,
         request: Request<pb::ListLedgerRequest>,
     ) -> Result<Response<pb::ListLedgerResponse>, Status> {
-        self.authorize(&request, READERS)?;
-        let q = LedgerQuery::try_from(self.paged(request.get_ref())).map_err(Error::from)?;
-        let (rows, next) = self.warehouse.ledger(q).await?;
-        Ok(Response::new(pb::ListLedgerResponse {
-            entries: rows.iter().map(catalogue::ledger_to_proto).collect(),
-            next_page_token: next_token(next),
-        }))
+        self.at_head_office(&request, BOOKKEEPERS)?;
+        answer(async {
+            let q = LedgerQuery::try_from(self.paged(request.get_ref()))?;
+            let (rows, next) = self.warehouse.ledger(q).await?;
+            Ok(pb::ListLedgerResponse {
+                entries: rows.iter().map(catalogue::ledger_to_proto).collect(),
+                next_page_token: next_token(next),
+            })
+        })
+        .await
     }
 
     async fn list_backorders(
         &self,
         request: Request<pb::ListBackordersRequest>,
     ) -> Result<Response<pb::ListBackordersResponse>, Status> {
-        let caller = self.authorize(&request, READERS)?;
-        let mut q = BackorderQuery::try_from(self.paged(request.get_ref())).map_err(Error::from)?;
-        let Some(branch) = scope(&caller, q.branch.take()) else {
-            return Ok(Response::new(pb::ListBackordersResponse::default()));
-        };
-        q.branch = branch;
-        let (rows, next) = self.warehouse.backorders(q).await?;
-        Ok(Response::new(pb::ListBackordersResponse {
-            backorders: rows.iter().map(catalogue::backorder_to_proto).collect(),
-            next_page_token: next_token(next),
-        }))
+        let caller = self.authorize(&request, BOOKKEEPERS)?;
+        answer(async {
+            let mut q = BackorderQuery::try_from(self.paged(request.get_ref()))?;
+            let Some(branch) = scope(&caller, q.branch.take()) else {
+                return Ok(pb::ListBackordersResponse::default());
+            };
+            q.branch = branch;
+            let (rows, next) = self.warehouse.backorders(q).await?;
+            Ok(pb::ListBackordersResponse {
+                backorders: rows.iter().map(catalogue::backorder_to_proto).collect(),
+                next_page_token: next_token(next),
+            })
+        })
+        .await
     }
 
     async fn receive_goods(
         &self,
         request: Request<pb::ReceiveGoodsRequest>,
     ) -> Result<Response<pb::ReceiveGoodsResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = ReceiveGoods::try_from(request.get_ref()).map_err(Error::from)?;
-        let receipt = self.warehouse.receive_goods(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::ReceiveGoodsResponse {
-            receipt: Some(inbound::receipt_to_proto(&receipt)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ReceiveGoods::try_from(request.get_ref())?;
+            let receipt = self.warehouse.receive_goods(&caller.subject, cmd).await?;
+            Ok(pb::ReceiveGoodsResponse {
+                receipt: Some(inbound::receipt_to_proto(&receipt)),
+            })
+        })
+        .await
     }
 
     async fn record_inspection(
         &self,
         request: Request<pb::RecordInspectionRequest>,
     ) -> Result<Response<pb::RecordInspectionResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = RecordInspection::try_from(request.get_ref()).map_err(Error::from)?;
-        let receipt = self
-            .warehouse
-            .record_inspection(&caller.subject, cmd)
-            .await?;
-        Ok(Response::new(pb::RecordInspectionResponse {
-            receipt: Some(inbound::receipt_to_proto(&receipt)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = RecordInspection::try_from(request.get_ref())?;
+            let receipt = self
+                .warehouse
+                .record_inspection(&caller.subject, cmd)
+                .await?;
+            Ok(pb::RecordInspectionResponse {
+                receipt: Some(inbound::receipt_to_proto(&receipt)),
+            })
+        })
+        .await
     }
 
     async fn get_pick_list(
         &self,
         request: Request<pb::GetPickListRequest>,
     ) -> Result<Response<pb::GetPickListResponse>, Status> {
-        let caller = self.authorize(&request, READERS)?;
-        let id = one(
-            "pick_list_id",
-            PickListId::parse(&request.get_ref().pick_list_id),
-        )?;
-        let r = self.warehouse.pick_list(&id).await?;
-        if !caller.sees_branch(&r.branch) {
-            return Err(Error::not_found(format!("pick list {id}")).into());
-        }
-        Ok(Response::new(pb::GetPickListResponse {
-            pick_list: Some(pick_list_to_proto(&r)),
-        }))
+        let caller = self.authorize(&request, PICKERS)?;
+        answer(async {
+            let id = one(
+                "pick_list_id",
+                PickListId::parse(&request.get_ref().pick_list_id),
+            )?;
+            let r = self.warehouse.pick_list(&id).await?;
+            if !caller.sees_branch(&r.branch) {
+                return Err(Error::not_found(format!("pick list {id}")));
+            }
+            Ok(pb::GetPickListResponse {
+                pick_list: Some(pick_list_to_proto(&r)),
+            })
+        })
+        .await
     }
 
     async fn issue_parts(
         &self,
         request: Request<pb::IssuePartsRequest>,
     ) -> Result<Response<pb::IssuePartsResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let mut cmd = IssueParts::try_from(request.get_ref()).map_err(Error::from)?;
-        cmd.branch_scope = caller.branch().map(str::to_owned);
-        let r = self.warehouse.issue(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::IssuePartsResponse {
-            pick_list: Some(pick_list_to_proto(&r)),
-        }))
+        let caller = self.authorize(&request, WAREHOUSE)?;
+        answer(async {
+            let mut cmd = IssueParts::try_from(request.get_ref())?;
+            cmd.branch_scope = caller.branch().map(str::to_owned);
+            let r = self.warehouse.issue(&caller.subject, cmd).await?;
+            Ok(pb::IssuePartsResponse {
+                pick_list: Some(pick_list_to_proto(&r)),
+            })
+        })
+        .await
     }
 
     async fn receive_old_part(
         &self,
         request: Request<pb::ReceiveOldPartRequest>,
     ) -> Result<Response<pb::ReceiveOldPartResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = ReceiveOldPart::try_from(request.get_ref()).map_err(Error::from)?;
-        let (r, was_expected) = self
-            .warehouse
-            .receive_old_part(&caller.subject, cmd)
-            .await?;
-        Ok(Response::new(pb::ReceiveOldPartResponse {
-            old_part: Some(old_parts::old_part_to_proto(&r)),
-            was_expected,
-        }))
+        let caller = self.authorize(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ReceiveOldPart::try_from(request.get_ref())?;
+            let (r, was_expected) = self
+                .warehouse
+                .receive_old_part(&caller.subject, cmd)
+                .await?;
+            Ok(pb::ReceiveOldPartResponse {
+                old_part: Some(old_parts::old_part_to_proto(&r)),
+                was_expected,
+            })
+        })
+        .await
     }
 
     async fn list_overdue_old_parts(
         &self,
         request: Request<pb::ListOverdueOldPartsRequest>,
     ) -> Result<Response<pb::ListOverdueOldPartsResponse>, Status> {
-        let caller = self.authorize(&request, READERS)?;
-        let mut q = OverdueQuery::try_from(self.paged(request.get_ref())).map_err(Error::from)?;
-        let Some(branch) = scope(&caller, q.branch.take()) else {
-            return Ok(Response::new(pb::ListOverdueOldPartsResponse::default()));
-        };
-        q.branch = branch;
-        let overdue = self.warehouse.overdue_old_parts(q).await?;
-        Ok(Response::new(pb::ListOverdueOldPartsResponse {
-            old_parts: overdue
-                .rows
-                .iter()
-                .map(|e| old_parts::expected_to_proto(e, overdue.as_of))
-                .collect(),
-            next_page_token: next_token(overdue.next),
-        }))
+        let caller = self.authorize(&request, EVERYONE)?;
+        answer(async {
+            let mut q = OverdueQuery::try_from(self.paged(request.get_ref()))?;
+            let Some(branch) = scope(&caller, q.branch.take()) else {
+                return Ok(pb::ListOverdueOldPartsResponse::default());
+            };
+            q.branch = branch;
+            let overdue = self.warehouse.overdue_old_parts(q).await?;
+            Ok(pb::ListOverdueOldPartsResponse {
+                old_parts: overdue
+                    .rows
+                    .iter()
+                    .map(|e| old_parts::expected_to_proto(e, overdue.as_of))
+                    .collect(),
+                next_page_token: next_token(overdue.next),
+            })
+        })
+        .await
     }
 
     async fn return_to_supplier(
         &self,
         request: Request<pb::ReturnToSupplierRequest>,
     ) -> Result<Response<pb::ReturnToSupplierResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = ReturnToSupplier::try_from(request.get_ref()).map_err(Error::from)?;
-        let (id, entries) = self
-            .warehouse
-            .return_to_supplier(&caller.subject, cmd)
-            .await?;
-        Ok(Response::new(pb::ReturnToSupplierResponse {
-            supplier_return_id: id,
-            entries: entries.iter().map(catalogue::ledger_to_proto).collect(),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ReturnToSupplier::try_from(request.get_ref())?;
+            let (id, entries) = self
+                .warehouse
+                .return_to_supplier(&caller.subject, cmd)
+                .await?;
+            Ok(pb::ReturnToSupplierResponse {
+                supplier_return_id: id,
+                entries: entries.iter().map(catalogue::ledger_to_proto).collect(),
+            })
+        })
+        .await
     }
 
     async fn receive_return(
         &self,
         request: Request<pb::ReceiveReturnRequest>,
     ) -> Result<Response<pb::ReceiveReturnResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = ReceiveReturn::try_from(request.get_ref()).map_err(Error::from)?;
-        let u = self.warehouse.receive_return(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::ReceiveReturnResponse {
-            returned_unit: Some(returns::returned_unit_to_proto(&u)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ReceiveReturn::try_from(request.get_ref())?;
+            let u = self.warehouse.receive_return(&caller.subject, cmd).await?;
+            Ok(pb::ReceiveReturnResponse {
+                returned_unit: Some(returns::returned_unit_to_proto(&u)),
+            })
+        })
+        .await
     }
 
     async fn inspect_return(
         &self,
         request: Request<pb::InspectReturnRequest>,
     ) -> Result<Response<pb::InspectReturnResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = InspectReturn::try_from(request.get_ref()).map_err(Error::from)?;
-        let u = self.warehouse.inspect_return(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::InspectReturnResponse {
-            returned_unit: Some(returns::returned_unit_to_proto(&u)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = InspectReturn::try_from(request.get_ref())?;
+            let u = self.warehouse.inspect_return(&caller.subject, cmd).await?;
+            Ok(pb::InspectReturnResponse {
+                returned_unit: Some(returns::returned_unit_to_proto(&u)),
+            })
+        })
+        .await
     }
 
     async fn open_stocktake(
         &self,
         request: Request<pb::OpenStocktakeRequest>,
     ) -> Result<Response<pb::OpenStocktakeResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = OpenStocktake::try_from(request.get_ref()).map_err(Error::from)?;
-        let s = self.warehouse.open_stocktake(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::OpenStocktakeResponse {
-            stocktake: Some(stocktake::stocktake_to_proto(&s)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = OpenStocktake::try_from(request.get_ref())?;
+            let s = self.warehouse.open_stocktake(&caller.subject, cmd).await?;
+            Ok(pb::OpenStocktakeResponse {
+                stocktake: Some(stocktake::stocktake_to_proto(&s)),
+            })
+        })
+        .await
     }
 
     async fn record_count(
         &self,
         request: Request<pb::RecordCountRequest>,
     ) -> Result<Response<pb::RecordCountResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = RecordCount::try_from(request.get_ref()).map_err(Error::from)?;
-        let (part_no, zone) = (cmd.part_no.clone(), cmd.zone);
-        let s = self.warehouse.record_count(&caller.subject, cmd).await?;
-        let line = s
-            .lines
-            .iter()
-            .find(|l| l.part_no == part_no.as_str() && l.zone == zone)
-            .map(stocktake::line_to_proto);
-        Ok(Response::new(pb::RecordCountResponse { line }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = RecordCount::try_from(request.get_ref())?;
+            let (part_no, zone) = (cmd.part_no.clone(), cmd.zone);
+            let s = self.warehouse.record_count(&caller.subject, cmd).await?;
+            let line = s
+                .lines
+                .iter()
+                .find(|l| l.part_no == part_no.as_str() && l.zone == zone)
+                .map(stocktake::line_to_proto);
+            Ok(pb::RecordCountResponse { line })
+        })
+        .await
     }
 
     async fn close_stocktake(
         &self,
         request: Request<pb::CloseStocktakeRequest>,
     ) -> Result<Response<pb::CloseStocktakeResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let cmd = CloseStocktake::try_from(request.get_ref()).map_err(Error::from)?;
-        let s = self.warehouse.close_stocktake(&caller.subject, cmd).await?;
-        Ok(Response::new(pb::CloseStocktakeResponse {
-            stocktake: Some(stocktake::stocktake_to_proto(&s)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = CloseStocktake::try_from(request.get_ref())?;
+            let s = self.warehouse.close_stocktake(&caller.subject, cmd).await?;
+            Ok(pb::CloseStocktakeResponse {
+                stocktake: Some(stocktake::stocktake_to_proto(&s)),
+            })
+        })
+        .await
     }
 
     async fn get_stocktake(
         &self,
         request: Request<pb::GetStocktakeRequest>,
     ) -> Result<Response<pb::GetStocktakeResponse>, Status> {
-        self.authorize(&request, READERS)?;
-        let id = one(
-            "stocktake_id",
-            stocktake::stocktake_id(&request.get_ref().stocktake_id),
-        )?;
-        let s = self.warehouse.stocktake(&id).await?;
-        Ok(Response::new(pb::GetStocktakeResponse {
-            stocktake: Some(stocktake::stocktake_to_proto(&s)),
-        }))
+        self.at_head_office(&request, BOOKKEEPERS)?;
+        answer(async {
+            let id = one(
+                "stocktake_id",
+                stocktake::stocktake_id(&request.get_ref().stocktake_id),
+            )?;
+            let s = self.warehouse.stocktake(&id).await?;
+            Ok(pb::GetStocktakeResponse {
+                stocktake: Some(stocktake::stocktake_to_proto(&s)),
+            })
+        })
+        .await
     }
 
     async fn close_period(
         &self,
         request: Request<pb::ClosePeriodRequest>,
     ) -> Result<Response<pb::ClosePeriodResponse>, Status> {
-        let caller = self.authorize(&request, WRITERS)?;
-        let period = one("period", stocktake::period(&request.get_ref().period))?;
-        let p = self.warehouse.close_period(&caller.subject, period).await?;
-        Ok(Response::new(pb::ClosePeriodResponse {
-            period: Some(stocktake::period_to_proto(p)),
-        }))
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let period = one("period", stocktake::period(&request.get_ref().period))?;
+            let p = self.warehouse.close_period(&caller.subject, period).await?;
+            Ok(pb::ClosePeriodResponse {
+                period: Some(stocktake::period_to_proto(p)),
+            })
+        })
+        .await
     }
 
     async fn classify_abc(
         &self,
         request: Request<pb::ClassifyAbcRequest>,
     ) -> Result<Response<pb::ClassifyAbcResponse>, Status> {
-        self.authorize(&request, ANALYSTS)?;
-        let as_of = one("as_of_date", date(&request.get_ref().as_of_date))?;
-        let (classified, currency) = self.warehouse.classify_abc(as_of).await?;
-        Ok(Response::new(stocktake::abc_to_proto(
-            &classified,
-            &currency,
-        )))
+        self.authorize(&request, BOOKKEEPERS)?;
+        answer(async {
+            let as_of = one("as_of_date", date(&request.get_ref().as_of_date))?;
+            let (classified, currency) = self.warehouse.classify_abc(as_of).await?;
+            Ok(stocktake::abc_to_proto(&classified, &currency))
+        })
+        .await
     }
 }

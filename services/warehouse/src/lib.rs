@@ -6,23 +6,28 @@
 //! # Layout
 //! - [`app`]: the service as the platform kit runs it (its spec, its parts, `warehouse seed`).
 //! - [`config`]: its own settings section `[warehouse]`.
-//! - [`domain`]: quantities, zones, movement kinds, catalogue entries, the reservation plan (all
-//!   or nothing / partial), pick-list ids (first and replacements), pick-list matching, the low-stock crossing, stocktake accuracy, ABC
-//!   classes. Pure. Part, request and branch numbers are the platform's identifiers.
-//! - [`store`]: the tables (parts, stock levels, ledger, reservations, receipts, returned units,
-//!   old parts, supplier returns, stocktakes, closed periods) and their migrations.
+//! - [`domain`]: quantities, zones, movement kinds, catalogue entries, product models and their
+//!   lifecycle, the reservation plan (all or nothing / partial), pick-list ids (first and
+//!   replacements), pick-list matching, the low-stock crossing, stocktake accuracy, ABC classes,
+//!   how many bad lines an error names. Pure. Part, request and branch numbers are the
+//!   platform's identifiers.
+//! - [`store`]: the tables (parts, product models, stock levels, ledger, reservations, receipts,
+//!   returned units, old parts, supplier returns, stocktakes, closed periods) and their
+//!   migrations.
 //! - [`service`]: the operations, one transaction each, taking parsed commands:
-//!   `service/catalogue`, `stock` (levels, ledger, back-orders, adjustments), `inbound` (receipt
+//!   `service/catalogue`, `models` (product models, and their lifecycle for the reservation
+//!   events), `stock` (levels, ledger, back-orders, adjustments), `inbound` (receipt
 //!   and inspection), `reservations` (reserve, reserve replacements, serve back-orders,
 //!   release), `outbound` (issue), `returns` (by a clerk or on a completed pick-up),
 //!   `old_parts` (and returns to suppliers), `stocktake` (and period close), `abc`.
-//! - [`grpc`]: the tonic service: authorize, parse each request once (`TryFrom` into a command,
-//!   in `grpc/<area>`), call [`service`], answer.
+//! - [`grpc`]: the tonic service: authorize (roles and branch, whatever the gateway checked),
+//!   parse each request once (`TryFrom` into a command, in `grpc/<area>`), call [`service`],
+//!   answer.
 //! - [`wire`]: the domain ↔ protobuf conversions, the one place that knows a proto enum's numbers.
 //! - [`events`]: what the warehouse consumes, one handler per kind of event, subscribed in one
 //!   place.
 //! - [`error`]: the platform's error kinds (one gRPC mapping, one consumer retry rule).
-//! - [`demo`]: the demo parts and stock for `make up` (`warehouse seed`).
+//! - [`demo`]: the demo product models, parts and stock for `make up` (`warehouse seed`).
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 

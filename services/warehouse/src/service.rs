@@ -1,4 +1,5 @@
-//! The warehouse's operations, each one transaction, grouped by area: the catalogue, stock
+//! The warehouse's operations, each one transaction, grouped by area: the catalogue, product
+//! models and their lifecycle, stock
 //! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation,
 //! replacement reservation and release (run inside the event handler's transaction), outbound
 //! issue against a pick list, returned units (received by a clerk or on a completed pick-up),
@@ -25,6 +26,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 mod abc;
 mod catalogue;
 mod inbound;
+mod models;
 mod old_parts;
 mod outbound;
 mod reservations;
@@ -34,6 +36,7 @@ mod stocktake;
 
 pub use catalogue::PartsQuery;
 pub use inbound::{GoodsLine, InspectionLine, ReceiveGoods, RecordInspection};
+pub use models::{ModelFacts, ModelsQuery};
 pub use old_parts::{
     DueOldPart, ExpectOldParts, Overdue, OverdueQuery, ReceiveOldPart, ReturnToSupplier,
     SupplierReturnLine,

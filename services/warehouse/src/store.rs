@@ -1,8 +1,9 @@
-//! The warehouse's tables: parts, stock levels, the append-only ledger, reservations (pick lists
+//! The warehouse's tables: parts, product models, stock levels, the append-only ledger, reservations (pick lists
 //! and back-orders), receipts, returned units, old parts, supplier returns, closed periods and
 //! stocktakes. Query functions take the connection or transaction they run in. Migrations are
 //! plain SQL compiled in; an applied one is never edited (its checksum would refuse to start).
 
+pub mod models;
 pub mod old_parts;
 pub mod parts;
 pub mod receipts;
@@ -51,6 +52,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 7,
             name: "returns_by_pickup",
             sql: include_str!("store/migrations/0007_returns_by_pickup.sql"),
+        },
+        Migration {
+            version: 8,
+            name: "product_models",
+            sql: include_str!("store/migrations/0008_product_models.sql"),
         },
     ],
 };

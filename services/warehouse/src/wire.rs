@@ -5,7 +5,7 @@
 
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::warehouse::v1 as pb;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::abc::Class;
 use crate::domain::{
@@ -191,6 +191,27 @@ pub fn lifecycle_from(raw: i32) -> Result<Option<Lifecycle>, String> {
     }))
 }
 
+/// A product model's lifecycle; UNSPECIFIED for a model the catalogue does not know.
+pub fn model_lifecycle(l: Option<Lifecycle>) -> i32 {
+    (match l {
+        None => pb::ModelLifecycle::Unspecified,
+        Some(Lifecycle::InProduction) => pb::ModelLifecycle::InProduction,
+        Some(Lifecycle::SemiDiscontinued) => pb::ModelLifecycle::SemiDiscontinued,
+        Some(Lifecycle::Discontinued) => pb::ModelLifecycle::Discontinued,
+    }) as i32
+}
+
+/// `None` for UNSPECIFIED.
+pub fn model_lifecycle_from(raw: i32) -> Result<Option<Lifecycle>, String> {
+    Ok(Some(match pb::ModelLifecycle::try_from(raw) {
+        Ok(pb::ModelLifecycle::Unspecified) => return Ok(None),
+        Ok(pb::ModelLifecycle::InProduction) => Lifecycle::InProduction,
+        Ok(pb::ModelLifecycle::SemiDiscontinued) => Lifecycle::SemiDiscontinued,
+        Ok(pb::ModelLifecycle::Discontinued) => Lifecycle::Discontinued,
+        Err(_) => return Err(format!("{raw} is not a model lifecycle")),
+    }))
+}
+
 pub fn abc_class(c: Option<Class>) -> i32 {
     (match c {
         None => pb::AbcClass::Unspecified,
@@ -212,6 +233,11 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
     }
+}
+
+/// A date as the wire writes it ("YYYY-MM-DD"); empty for none.
+pub fn date_text(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
 }
 
 pub fn time_from(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -270,7 +296,12 @@ mod tests {
         }
         for l in Lifecycle::ALL {
             assert_eq!(lifecycle_from(lifecycle(*l)), Ok(Some(*l)));
+            assert_eq!(
+                model_lifecycle_from(model_lifecycle(Some(*l))),
+                Ok(Some(*l))
+            );
         }
+        assert_eq!(model_lifecycle_from(model_lifecycle(None)), Ok(None));
         let a = Address {
             region: Some(Region::Suburban),
             recipient: "x".into(),
@@ -286,5 +317,15 @@ mod tests {
         assert!(movement_kind_from(0).is_err());
         assert_eq!(urgency_from(99), Urgency::Normal);
         assert_eq!(request_kind_from(99), None);
+        assert!(model_lifecycle_from(9).unwrap_err().contains('9'));
+    }
+
+    #[test]
+    fn model_lifecycles_have_the_numbers_feedback_reads() {
+        // Feedback's fill rate: 1 in production, 2 and 3 discontinued, 0 not said.
+        assert_eq!(model_lifecycle(Some(Lifecycle::InProduction)), 1);
+        assert_eq!(model_lifecycle(Some(Lifecycle::SemiDiscontinued)), 2);
+        assert_eq!(model_lifecycle(Some(Lifecycle::Discontinued)), 3);
+        assert_eq!(model_lifecycle(None), 0);
     }
 }

@@ -1,13 +1,14 @@
 //! `claims.claim.approved`: reserve the approved part lines (all or nothing, or partially when
-//! configured). The platform records the event id in this transaction, and the reservation is
-//! unique per request, so a redelivered or duplicated approval reserves once.
+//! configured), for the claim's product model (whose lifecycle the reservation events carry).
+//! The platform records the event id in this transaction, and the reservation is unique per
+//! request, so a redelivered or duplicated approval reserves once.
 
 use aftersales_platform::bus::{Handler, HandlerError, Received};
 use aftersales_platform::proto::claims::v1 as claims;
 use aftersales_platform::validate::{Invalid, Violations};
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{BranchCode, PartLine, PartNo, Quantity, RequestNo};
+use crate::domain::{BranchCode, ModelCode, PartLine, PartNo, Quantity, RequestNo};
 use crate::service::{ReserveCommand, ReserveOutcome, Warehouse};
 use crate::wire;
 
@@ -48,10 +49,26 @@ impl TryFrom<&claims::ClaimApproved> for ReserveCommand {
                 kind: wire::request_kind_from(p.kind),
                 ship_to: p.ship_to.as_ref().map(wire::address_from),
                 onsite_required: p.onsite_required,
+                product_model: product_model(p),
                 lines,
             })
         })
     }
+}
+
+/// The claim's product model; `None` when it names none. A model that is not a model code
+/// (too long, control characters) is logged and left out rather than refusing the approval:
+/// the reservation matters more than the fill-rate class of its model.
+fn product_model(p: &claims::ClaimApproved) -> Option<ModelCode> {
+    let raw = p.product.as_ref().map_or("", |d| d.model.as_str());
+    if raw.trim().is_empty() {
+        return None;
+    }
+    ModelCode::parse(raw)
+        .inspect_err(|e| {
+            tracing::warn!(request_no = %p.request_no, model = %raw, error = %e, "the claim's product model is not a model code; reserved without it");
+        })
+        .ok()
 }
 
 #[async_trait::async_trait]

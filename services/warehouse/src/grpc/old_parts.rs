@@ -123,7 +123,7 @@ pub fn old_part_to_proto(r: &OldPartReturn) -> pb::OldPartReturn {
         quantity: r.quantity as u32,
         serial: r.serial.clone(),
         technician_id: r.technician_id.clone(),
-        expected_by_date: date_text(r.expected_by_date),
+        expected_by_date: wire::date_text(r.expected_by_date),
         received_at: Some(wire::timestamp(r.received_at)),
         condition: r.condition.clone(),
     }
@@ -138,14 +138,10 @@ pub fn expected_to_proto(e: &Expected, as_of: NaiveDate) -> pb::ExpectedOldPart 
         technician_id: e.technician_id.clone(),
         part_no: e.part_no.clone(),
         quantity: (e.quantity - e.received).max(0) as u32,
-        expected_by_date: date_text(e.expected_by_date),
+        expected_by_date: wire::date_text(e.expected_by_date),
         days_overdue: e
             .expected_by_date
             .map(|d| (as_of - d).num_days().max(0) as u32)
             .unwrap_or(0),
     }
-}
-
-fn date_text(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
 }

@@ -97,7 +97,7 @@ async fn has_stock_or_holds(txn: &DatabaseTransaction, p: &Part) -> Result<bool,
     }
     let row = txn
         .query_one_raw(stmt(
-            "SELECT 1 AS x FROM reservation_lines l JOIN reservations r USING (request_no) \
+            "SELECT 1 AS x FROM reservation_lines l JOIN reservations r USING (request_no, replacement) \
              WHERE l.part_no = $1 AND r.status IN ('CONFIRMED', 'BACKORDERED') LIMIT 1",
             [p.part_no.as_str().into()],
         ))

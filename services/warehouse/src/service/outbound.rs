@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use sea_orm::TransactionTrait;
 
 use super::Warehouse;
+use crate::domain::listing::{MAX_LISTED, at_most};
 use crate::domain::reservation::pick_list_mismatches;
 use crate::domain::{MovementKind, PartLine, PickListId, Zone};
 use crate::error::Error;
@@ -83,7 +84,7 @@ impl Warehouse {
         if !mismatches.is_empty() {
             return Err(Error::precondition(format!(
                 "the lines do not match pick list {pick_id}; nothing was issued: {}",
-                mismatches.join("; ")
+                at_most(mismatches, MAX_LISTED).join("; ")
             )));
         }
         self.check_period(&txn, movement_date).await?;

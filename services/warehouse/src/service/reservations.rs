@@ -29,8 +29,8 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::Warehouse;
 use crate::domain::{
-    Address, BranchCode, LineRequest, PartLine, PickListId, RequestKind, RequestNo, Urgency, Zone,
-    plan_reservation,
+    Address, BranchCode, LineRequest, ModelCode, PartLine, PickListId, RequestKind, RequestNo,
+    Urgency, Zone, plan_reservation,
 };
 use crate::error::Error;
 use crate::store::reservations::{self, Line, NewReservation, Reservation, Status};
@@ -47,6 +47,9 @@ pub struct ReserveCommand {
     pub kind: Option<RequestKind>,
     pub ship_to: Option<Address>,
     pub onsite_required: bool,
+    /// The product the parts are for (the claim's `product.model`), whose lifecycle the
+    /// reservation events carry; `None` when the claim named none.
+    pub product_model: Option<ModelCode>,
     /// The same part twice is summed.
     pub lines: Vec<PartLine>,
 }
@@ -133,6 +136,7 @@ impl Warehouse {
             kind: cmd.kind,
             ship_to: cmd.ship_to.as_ref(),
             onsite_required: cmd.onsite_required,
+            product_model: cmd.product_model.as_ref().map_or("", ModelCode::as_str),
             status: Status::Backordered,
         };
         self.hold_new(txn, &new, wanted).await
@@ -141,8 +145,9 @@ impl Warehouse {
     /// Reserves the lines of a shipment lost or damaged again, as the request's next pick list
     /// (`PL-<request no>-R<n>`), in `txn` (the event handler's transaction), exactly as the
     /// first reservation: confirmed with `replaces_shipment_no` and `exception_id`, or
-    /// back-ordered. Once per exception; nothing for a cancelled request. Its kind and on-site
-    /// flag are the first reservation's, its address the exception's (else the first's).
+    /// back-ordered. Once per exception; nothing for a cancelled request. Its kind, on-site
+    /// flag and product model are the first reservation's, its address the exception's (else
+    /// the first's).
     pub async fn reserve_replacement(
         &self,
         txn: &DatabaseTransaction,
@@ -190,6 +195,7 @@ impl Warehouse {
                 .as_ref()
                 .or_else(|| first.as_ref().and_then(|f| f.ship_to.as_ref())),
             onsite_required: first.as_ref().is_some_and(|f| f.onsite_required),
+            product_model: first.as_ref().map_or("", |f| f.product_model.as_str()),
             status: Status::Backordered,
         };
         self.hold_new(txn, &new, wanted).await
@@ -233,6 +239,7 @@ impl Warehouse {
             ReserveOutcome::Confirmed
         } else {
             reservations::set_status(txn, request_no, replacement, Status::Backordered).await?;
+            let model = self.model_facts(txn, &res.product_model).await?;
             let event = pb::StockShortage {
                 request_no: res.request_no.clone(),
                 branch: res.branch.clone(),
@@ -246,6 +253,9 @@ impl Warehouse {
                     .map(|(l, _)| wire::backorder_line(l))
                     .collect(),
                 partially_reserved: res.lines.iter().any(|l| l.held > 0),
+                product_model: model.product_model,
+                model_lifecycle: model.model_lifecycle,
+                model_discontinued_date: model.model_discontinued_date,
             };
             self.outbox
                 .stage(
@@ -314,6 +324,7 @@ impl Warehouse {
         backorder: Option<String>,
     ) -> Result<(), Error> {
         reservations::set_status(txn, &res.request_no, res.replacement, Status::Confirmed).await?;
+        let model = self.model_facts(txn, &res.product_model).await?;
         let event = pb::ReservationConfirmed {
             request_no: res.request_no.clone(),
             branch: res.branch.clone(),
@@ -327,6 +338,9 @@ impl Warehouse {
             reserved_at: Some(wire::timestamp(self.now())),
             replaces_shipment_no: res.replaces_shipment_no.clone(),
             exception_id: res.exception_id.clone(),
+            product_model: model.product_model,
+            model_lifecycle: model.model_lifecycle,
+            model_discontinued_date: model.model_discontinued_date,
         };
         self.outbox
             .stage(
@@ -454,6 +468,7 @@ impl Warehouse {
             kind: None,
             ship_to: None,
             onsite_required: false,
+            product_model: "",
             status: Status::Released,
         };
         let marked = reservations::insert_if_new(txn, &marker).await?;

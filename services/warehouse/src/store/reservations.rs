@@ -46,6 +46,8 @@ pub struct Reservation {
     pub kind: Option<RequestKind>,
     pub ship_to: Option<Address>,
     pub onsite_required: bool,
+    /// The request's product model (trimmed, upper-cased); empty when the claim named none.
+    pub product_model: String,
     pub status: Status,
     /// Arrival order: back-orders of equal urgency are served oldest first.
     pub seq: i64,
@@ -89,6 +91,8 @@ pub struct NewReservation<'a> {
     pub kind: Option<RequestKind>,
     pub ship_to: Option<&'a Address>,
     pub onsite_required: bool,
+    /// The request's product model; empty when the claim named none.
+    pub product_model: &'a str,
     pub status: Status,
 }
 
@@ -104,6 +108,7 @@ struct Row {
     ship_to: Option<Vec<u8>>,
     ship_to_json: Option<serde_json::Value>,
     onsite_required: bool,
+    product_model: String,
     status: String,
     seq: i64,
     created_at: DateTime<Utc>,
@@ -125,8 +130,9 @@ struct LineRow {
 }
 
 const COLUMNS: &str = "request_no, replacement, exception_id, replaces_shipment_no, branch, urgency, \
-    kind, ship_to, ship_to_json, onsite_required, status, seq, created_at, backordered_at, \
-    confirmed_at, released_at, issued_at, issued_by, shipment_no, request_cancelled_at";
+    kind, ship_to, ship_to_json, onsite_required, product_model, status, seq, created_at, \
+    backordered_at, confirmed_at, released_at, issued_at, issued_by, shipment_no, \
+    request_cancelled_at";
 
 async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation, DbErr> {
     let lines = LineRow::find_by_statement(stmt(
@@ -157,6 +163,7 @@ async fn with_lines<C: ConnectionTrait>(conn: &C, r: Row) -> Result<Reservation,
         replaces_shipment_no: r.replaces_shipment_no,
         branch: r.branch,
         onsite_required: r.onsite_required,
+        product_model: r.product_model,
         seq: r.seq,
         created_at: r.created_at,
         backordered_at: r.backordered_at,
@@ -367,8 +374,8 @@ pub async fn insert_if_new<C: ConnectionTrait>(
         .execute_raw(stmt(
             "INSERT INTO reservations (request_no, branch, urgency, urgency_rank, kind, \
              ship_to_json, onsite_required, status, released_at, replacement, exception_id, \
-             replaces_shipment_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             CASE WHEN $8 = 'RELEASED' THEN clock_timestamp() END, $9, $10, $11) \
+             replaces_shipment_no, product_model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             CASE WHEN $8 = 'RELEASED' THEN clock_timestamp() END, $9, $10, $11, $12) \
              ON CONFLICT DO NOTHING",
             [
                 r.request_no.into(),
@@ -382,6 +389,7 @@ pub async fn insert_if_new<C: ConnectionTrait>(
                 r.replacement.into(),
                 r.exception_id.into(),
                 r.replaces_shipment_no.into(),
+                r.product_model.into(),
             ],
         ))
         .await?;

@@ -70,6 +70,12 @@ impl TestApp {
         client_at(&self.svc.grpc_url(), token)
     }
 
+    /// A client acting as `role` of `branch` ("*": head office).
+    pub async fn as_role(&self, branch: &str, role: Role) -> Client {
+        self.client_with(&testing::token("caller-1", branch, &[role]))
+            .await
+    }
+
     /// A client acting as a head-office warehouse clerk.
     pub async fn clerk(&self) -> Client {
         self.client_with(&testing::token("clerk-1", "*", &[Role::Warehouse]))
@@ -250,6 +256,7 @@ pub fn reserve_command(
         kind: Some(RequestKind::Replacement),
         ship_to: None,
         onsite_required: false,
+        product_model: None,
         lines: lines(parts),
     }
 }

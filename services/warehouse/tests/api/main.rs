@@ -1,11 +1,13 @@
 //! The warehouse against the real Postgres and RabbitMQ on 127.0.0.1.
 mod abc;
+mod access;
 mod cancel_race;
 mod catalogue;
 mod concurrency;
 mod config;
 mod helpers;
 mod issue;
+mod models;
 mod old_parts;
 mod paging;
 mod pickups;

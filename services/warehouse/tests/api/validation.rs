@@ -148,3 +148,52 @@ async fn part_request_and_branch_numbers_follow_the_platforms_rules_in_every_req
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_inspection_of_many_bad_lines_names_fifty_and_counts_the_rest() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+    let lines: Vec<pb::InspectionLine> = (0..200)
+        .map(|i| pb::InspectionLine {
+            part_no: format!("BAD PART {i}"),
+            passed: 1,
+            ..Default::default()
+        })
+        .collect();
+
+    let err = client
+        .record_inspection(pb::RecordInspectionRequest {
+            idempotency_key: "insp".into(),
+            receipt_id: String::new(),
+            lines,
+        })
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let bad = aftersales_platform::grpc::violations(&err);
+    assert_eq!(
+        bad.len(),
+        1 + 50 + 1,
+        "receipt_id, 50 lines, and the rest in one"
+    );
+    assert_eq!(bad[0].field, "receipt_id");
+    assert_eq!(bad[50].field, "lines[49].part_no");
+    let last = bad.last().unwrap();
+    assert_eq!(
+        (last.field.as_str(), last.description.as_str()),
+        ("lines", "and 150 more")
+    );
+    // The message names a few and counts them all; the details name the rest.
+    assert!(
+        err.message().starts_with("201 invalid fields"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message().len() < 1_000,
+        "the message stays small: {} bytes",
+        err.message().len()
+    );
+    app.stop().await;
+}
