@@ -21,6 +21,8 @@ const SPECIAL: &[&str] = &[
     "procurement.po.received",
     "procurement.po.overdue",
     "procurement.po.cancelled",
+    "procurement.po.deadline_changed",
+    "procurement.po.overdue_withdrawn",
 ];
 
 pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
@@ -42,6 +44,8 @@ pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
         "procurement.po.received",
         "procurement.po.overdue",
         "procurement.po.cancelled",
+        "procurement.po.deadline_changed",
+        "procurement.po.overdue_withdrawn",
     ] {
         subs.push(Subscription::new(rk, po_update::PoUpdate::new(intake)));
     }

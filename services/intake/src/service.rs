@@ -1,12 +1,13 @@
 //! Intake's operations, each one transaction: submit, get, list, cancel, timeline. The gRPC layer
 //! parses and authorizes, then calls these.
 
+mod coalesce;
+
 use aftersales_platform::auth::Caller;
 use std::sync::Arc;
 
 use aftersales_platform::calendar::Calendar;
 use aftersales_platform::clock::Clock;
-use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::outbox::{EventMeta, Outbox};
 use aftersales_platform::proto::intake::v1 as pb;
 use chrono::{FixedOffset, Utc};
@@ -30,6 +31,8 @@ pub struct Intake {
     /// When a request is stuck, measured on this calendar.
     pub stuck: Arc<StuckPolicy>,
     pub calendar: Calendar,
+    /// Concurrent submissions share transactions (group commit).
+    coalescer: Arc<coalesce::Coalescer>,
 }
 
 impl Intake {
@@ -40,9 +43,16 @@ impl Intake {
         stuck: StuckPolicy,
         calendar: Calendar,
     ) -> Self {
+        let outbox = Outbox::new(crate::config::SERVICE);
         Self {
+            coalescer: Arc::new(coalesce::Coalescer::new(
+                db.clone(),
+                outbox.clone(),
+                offset,
+                clock.clone(),
+            )),
             db,
-            outbox: Outbox::new(crate::config::SERVICE),
+            outbox,
             offset,
             clock,
             stuck: Arc::new(stuck),
@@ -78,53 +88,78 @@ impl Intake {
 
     /// Stores the request under a new tracking number and stages `intake.request.submitted`,
     /// in one transaction. The same idempotency key returns the first result (`created` false).
+    ///
+    /// Four round trips to the database: `BEGIN`, the number, one statement for the request, its
+    /// timeline entry and its event, `COMMIT`; and under load those four are shared with the
+    /// submissions that arrived meanwhile (group commit, [`coalesce`]). Whether the key is new
+    /// is decided by the unique constraint, not by a read first: a retry (rare) pays a rollback
+    /// and a read instead of every submission paying a read.
     pub async fn submit(
         &self,
         caller: &Caller,
         req: NewRequest,
     ) -> Result<(StoredRequest, bool), Error> {
         let fingerprint = req.fingerprint();
-        if let Some(existing) =
-            requests::find_by_idempotency_key(&self.db, &req.idempotency_key).await?
-        {
-            return replay(existing, &fingerprint, caller);
-        }
-        let txn = self.db.begin().await?;
-        match self
-            .insert_new(&txn, caller, req.clone(), fingerprint.clone())
+        let req = match self
+            .coalescer
+            .submit(caller.subject.clone(), req, fingerprint.clone())
             .await
         {
-            Ok(stored) => {
+            coalesce::Coalesced::Stored(stored) => {
+                aftersales_platform::grpc::record_request_no(stored.request_no.as_str());
+                return Ok((stored, true));
+            }
+            coalesce::Coalesced::Alone(req) => req,
+            coalesce::Coalesced::Lost => {
+                return Err(Error::Unavailable(anyhow::anyhow!(
+                    "the submission was not written: intake is stopping"
+                )));
+            }
+        };
+        self.submit_alone(caller, req, fingerprint).await
+    }
+
+    /// The single path: one transaction for this submission alone.
+    async fn submit_alone(
+        &self,
+        caller: &Caller,
+        req: NewRequest,
+        fingerprint: String,
+    ) -> Result<(StoredRequest, bool), Error> {
+        let key = req.idempotency_key.clone();
+        let txn = self.db.begin().await?;
+        match self
+            .insert_new(&txn, caller, req, fingerprint.clone())
+            .await?
+        {
+            Some(stored) => {
                 txn.commit().await?;
                 Ok((stored, true))
             }
-            Err(Error::Unexpected(e))
-                if e.downcast_ref::<sea_orm::DbErr>()
-                    .is_some_and(is_unique_violation) =>
-            {
-                // A concurrent submission with the same key won; its number stands and ours
-                // rolls back with the transaction (no gap).
-                drop(txn);
-                let existing = requests::find_by_idempotency_key(&self.db, &req.idempotency_key)
+            None => {
+                // The key was used before, or by a concurrent submission that committed first:
+                // its number stands, and ours rolls back with the transaction (no gap).
+                txn.rollback().await?;
+                let existing = requests::find_by_idempotency_key(&self.db, &key)
                     .await?
                     .ok_or_else(|| {
                         Error::Unexpected(anyhow::anyhow!(
-                            "idempotency race lost to a vanished row"
+                            "idempotency conflict with a vanished row"
                         ))
                     })?;
                 replay(existing, &fingerprint, caller)
             }
-            Err(e) => Err(e),
         }
     }
 
+    /// The new request, or `None` when its idempotency key is taken.
     async fn insert_new(
         &self,
         txn: &DatabaseTransaction,
         caller: &Caller,
         req: NewRequest,
         fingerprint: String,
-    ) -> Result<StoredRequest, Error> {
+    ) -> Result<Option<StoredRequest>, Error> {
         let now = micros(self.clock.now());
         let period = tracking::period(now, self.offset);
         let seq = requests::next_sequence(txn, req.branch.as_str(), &period).await?;
@@ -143,41 +178,24 @@ impl Intake {
             created_at: now,
             updated_at: now,
         };
-        requests::insert(txn, &stored)
-            .await
-            .map_err(|e| Error::Unexpected(e.into()))?;
         let event = pb::RequestSubmitted {
             request: Some(crate::grpc::to_proto(&stored)),
         };
-        let env = self
-            .outbox
-            .stage(
-                txn,
-                EventMeta::request(stored.request_no.as_str(), stored.request.branch.as_str()),
-                &event,
-            )
-            .await?;
-        timeline::record(
-            txn,
-            &timeline::Entry {
-                event_id: parse_id(&env.event_id)?,
-                request_no: stored.request_no.to_string(),
-                routing_key: env.routing_key,
-                producer: env.producer,
-                occurred_at: now,
-                summary: format!(
-                    "Request received by branch {} via {} ({} of a {} {})",
-                    stored.request.branch,
-                    stored.request.channel.as_str(),
-                    stored.request.kind.as_str(),
-                    stored.request.product.category,
-                    stored.request.product.model
-                ),
-                status_after: RequestStatus::Submitted,
-            },
-        )
-        .await?;
-        Ok(stored)
+        // A number just issued has no event yet: its first event is sequence 1.
+        let staged = self.outbox.first_of_subject(
+            EventMeta::request(stored.request_no.as_str(), stored.request.branch.as_str()),
+            &event,
+        );
+        let entry = first_entry(&stored, &staged, now);
+        let rows = [(stored, entry, staged)];
+        match requests::insert_submitted(txn, &rows).await {
+            Ok(()) => {
+                let [(stored, _, _)] = rows;
+                Ok(Some(stored))
+            }
+            Err(e) if requests::is_idempotency_conflict(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The request, if the caller may see it (another branch's request is simply not found).
@@ -291,6 +309,30 @@ impl Intake {
         let r = self.get(caller, request_no).await?;
         let entries = timeline::list(&self.db, request_no.as_str()).await?;
         Ok((r, entries))
+    }
+}
+
+/// A new request's first timeline entry: received, with the event that announces it.
+fn first_entry(
+    stored: &StoredRequest,
+    staged: &aftersales_platform::outbox::Staged,
+    now: chrono::DateTime<Utc>,
+) -> timeline::Entry {
+    timeline::Entry {
+        event_id: staged.event_id,
+        request_no: stored.request_no.to_string(),
+        routing_key: staged.envelope.routing_key.clone(),
+        producer: staged.envelope.producer.clone(),
+        occurred_at: now,
+        summary: format!(
+            "Request received by branch {} via {} ({} of a {} {})",
+            stored.request.branch,
+            stored.request.channel.as_str(),
+            stored.request.kind.as_str(),
+            stored.request.product.category,
+            stored.request.product.model
+        ),
+        status_after: RequestStatus::Submitted,
     }
 }
 

@@ -33,6 +33,12 @@ impl Handler for PoUpdate {
             }
             "procurement.po.received" => ev.payload::<procurement::PoReceived>()?.request_nos,
             "procurement.po.cancelled" => ev.payload::<procurement::PoCancelled>()?.request_nos,
+            "procurement.po.deadline_changed" => {
+                ev.payload::<procurement::PoDeadlineChanged>()?.request_nos
+            }
+            "procurement.po.overdue_withdrawn" => {
+                ev.payload::<procurement::PoOverdueWithdrawn>()?.request_nos
+            }
             _ => ev.payload::<procurement::PoOverdue>()?.request_nos,
         };
         let summary = super::summary::summarize(ev);

@@ -22,6 +22,59 @@ fn money(m: &Option<aftersales_platform::proto::common::v1::Money>) -> String {
     }
 }
 
+/// The name of a deadline a customer hears.
+fn deadline_name(kind: &str) -> &'static str {
+    match kind {
+        "review" => "Review deadline",
+        "arrival" => "Technician arrival deadline",
+        "return_visit" => "Return visit due",
+        "complaint_response" => "Complaint response deadline",
+        "promised_date" => "Promised delivery date",
+        _ => "Deadline",
+    }
+}
+
+/// "Review deadline moved from 2026-12-02 10:00 to 2026-12-03 10:00 (calendar: holiday
+/// 2026-12-02 added)".
+fn moved(what: &str, c: &Option<aftersales_platform::proto::common::v1::DeadlineChange>) -> String {
+    let Some(c) = c else {
+        return format!("{what} changed");
+    };
+    let name = deadline_name(&c.deadline);
+    let to = if c.new_due_local.is_empty() {
+        "none (paused)".to_owned()
+    } else {
+        c.new_due_local.clone()
+    };
+    let mut line = if c.old_due_local.is_empty() {
+        format!("{name}{what} set to {to}")
+    } else {
+        format!("{name}{what} moved from {} to {to}", c.old_due_local)
+    };
+    if !c.reason.is_empty() {
+        line.push_str(&format!(" ({})", c.reason));
+    }
+    line
+}
+
+/// "Review deadline breach withdrawn: now due 2026-12-03 10:00 (calendar: …)".
+fn withdrawn(
+    what: &str,
+    w: &Option<aftersales_platform::proto::common::v1::BreachWithdrawal>,
+) -> String {
+    let Some(w) = w else {
+        return format!("Breach{what} withdrawn");
+    };
+    let mut line = format!("{}{what} no longer missed", deadline_name(&w.deadline));
+    if !w.new_due_local.is_empty() {
+        line.push_str(&format!(": now due {}", w.new_due_local));
+    }
+    if !w.reason.is_empty() {
+        line.push_str(&format!(" ({})", w.reason));
+    }
+    line
+}
+
 /// A readable line; unknown or undecodable payloads fall back to the routing key in words.
 pub fn summarize(ev: &Received) -> String {
     let specific = match ev.routing_key.as_str() {
@@ -53,6 +106,59 @@ pub fn summarize(ev: &Received) -> String {
         }
         "claims.claim.info_requested" => decode::<claims::v1::ClaimInfoRequested>(ev)
             .map(|e| format!("More information needed: {}", e.text)),
+        "claims.claim.deadline_changed" => {
+            decode::<claims::v1::ClaimDeadlineChanged>(ev).map(|e| moved("", &e.change))
+        }
+        "claims.claim.sla_breach_withdrawn" => {
+            decode::<claims::v1::ClaimSlaBreachWithdrawn>(ev).map(|e| withdrawn("", &e.withdrawal))
+        }
+        "fieldservice.workorder.deadline_changed" => {
+            decode::<fieldservice::v1::WorkOrderDeadlineChanged>(ev)
+                .map(|e| moved(&format!(" (work order {})", e.work_order_no), &e.change))
+        }
+        "fieldservice.workorder.sla_breach_withdrawn" => {
+            decode::<fieldservice::v1::WorkOrderSlaBreachWithdrawn>(ev)
+                .map(|e| withdrawn(&format!(" (work order {})", e.work_order_no), &e.withdrawal))
+        }
+        "feedback.visit.deadline_changed" => {
+            decode::<feedback::v1::VisitDeadlineChanged>(ev).map(|e| moved("", &e.change))
+        }
+        "feedback.complaint.deadline_changed" => {
+            decode::<feedback::v1::ComplaintDeadlineChanged>(ev)
+                .map(|e| moved(&format!(" (complaint {})", e.complaint_id), &e.change))
+        }
+        "feedback.complaint.sla_breach_withdrawn" => {
+            decode::<feedback::v1::ComplaintSlaBreachWithdrawn>(ev).map(|e| {
+                let mut line =
+                    withdrawn(&format!(" (complaint {})", e.complaint_id), &e.withdrawal);
+                line.push_str(&format!("; back with {}", e.assignee));
+                line
+            })
+        }
+        "procurement.po.deadline_changed" => {
+            decode::<procurement::v1::PoDeadlineChanged>(ev).map(|e| {
+                let mut line = format!(
+                    "Purchase order {} now promised for {} (was {})",
+                    e.po_number, e.new_promised_date, e.old_promised_date
+                );
+                if let Some(reason) = e
+                    .change
+                    .as_ref()
+                    .map(|c| &c.reason)
+                    .filter(|r| !r.is_empty())
+                {
+                    line.push_str(&format!(": {reason}"));
+                }
+                line
+            })
+        }
+        "procurement.po.overdue_withdrawn" => decode::<procurement::v1::PoOverdueWithdrawn>(ev)
+            .map(|e| {
+                format!(
+                    "Purchase order {} is no longer late: now promised for {}",
+                    e.po_number, e.new_promised_date
+                )
+            }),
         "claims.refund.authorized" => decode::<claims::v1::RefundAuthorized>(ev)
             .map(|e| format!("Refund of {} authorized", money(&e.amount))),
         "warehouse.reservation.confirmed" => {

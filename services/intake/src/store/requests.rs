@@ -167,6 +167,47 @@ pub async fn get_for_update<C: ConnectionTrait>(
     .await
 }
 
+/// The next `n` tracking sequences of each branch in `period`, in one statement: the last
+/// number issued to each, in the order given (the numbers are `last - n + 1 ..= last`). Pass
+/// the branches in a fixed order (sorted) so that concurrent callers lock them alike.
+pub async fn next_sequences<C: ConnectionTrait>(
+    conn: &C,
+    period: &str,
+    counts: &[(&str, i64)],
+) -> Result<Vec<i64>, DbErr> {
+    let mut values: Vec<Value> = vec![period.into()];
+    let mut tuples = Vec::with_capacity(counts.len());
+    for (b, n) in counts {
+        values.push((*b).into());
+        values.push((*n as i32).into());
+        tuples.push(format!("(${}, $1, ${})", values.len() - 1, values.len()));
+    }
+    let rows = conn
+        .query_all_raw(stmt(
+            format!(
+                "INSERT INTO tracking_sequences (branch, period, last) VALUES {}
+                 ON CONFLICT (branch, period) DO UPDATE SET last = tracking_sequences.last + excluded.last
+                 RETURNING branch, last",
+                tuples.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    let mut last = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        let b: String = r.try_get("", "branch")?;
+        last.insert(b, r.try_get::<i32>("", "last")? as i64);
+    }
+    counts
+        .iter()
+        .map(|(b, _)| {
+            last.get(*b)
+                .copied()
+                .ok_or_else(|| DbErr::Custom(format!("no sequence returned for branch {b}")))
+        })
+        .collect()
+}
+
 /// The next tracking sequence of `branch` in `period`. The row lock serializes concurrent
 /// submissions of one branch, and a rollback returns the number: no gaps, no duplicates.
 pub async fn next_sequence<C: ConnectionTrait>(
@@ -186,42 +227,95 @@ pub async fn next_sequence<C: ConnectionTrait>(
     Ok(row.try_get::<i32>("", "last")? as i64)
 }
 
-pub async fn insert<C: ConnectionTrait>(conn: &C, r: &StoredRequest) -> Result<(), DbErr> {
+/// The unique constraint on `requests.idempotency_key`: the key decides whether a submission is
+/// new.
+const IDEMPOTENCY_KEY_CONSTRAINT: &str = "requests_idempotency_key_key";
+
+/// Whether `e` says the idempotency key is taken (a retry, or a concurrent submission with the
+/// same key that committed first). Read from the driver's error: SQLSTATE 23505 on that
+/// constraint, never from the message text.
+pub fn is_idempotency_conflict(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            match x.as_ref() {
+                sqlx::Error::Database(d) => {
+                    d.code().as_deref() == Some("23505")
+                        && d.constraint() == Some(IDEMPOTENCY_KEY_CONSTRAINT)
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Writes new requests, each with its first timeline entry and its first event (sequence row,
+/// outbox row), and wakes the relay, in one statement: one round trip for any number of
+/// requests. A taken idempotency key fails it as a whole ([`is_idempotency_conflict`]).
+pub async fn insert_submitted<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[(
+        StoredRequest,
+        crate::store::timeline::Entry,
+        aftersales_platform::outbox::Staged,
+    )],
+) -> Result<(), DbErr> {
+    let mut values = Vec::with_capacity(rows.len() * 38);
+    let mut tuples = Vec::with_capacity(rows.len());
+    for (r, _, _) in rows {
+        let first = values.len() + 1;
+        values.extend(row_values(r)?);
+        let params = (first..values.len() + 1)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tuples.push(format!("({params})"));
+    }
+    let timeline =
+        crate::store::timeline::cte("timeline_rows", rows.iter().map(|(_, e, _)| e), &mut values);
+    let events =
+        aftersales_platform::outbox::cte("event", rows.iter().map(|(_, _, s)| s), &mut values);
+    let sql = format!(
+        "WITH request_rows AS (INSERT INTO requests ({COLUMNS}) VALUES {}), {timeline}, {events} {}",
+        tuples.join(", "),
+        aftersales_platform::outbox::NOTIFY_SELECT
+    );
+    conn.execute_raw(stmt(sql, values)).await?;
+    Ok(())
+}
+
+fn row_values(r: &StoredRequest) -> Result<Vec<Value>, DbErr> {
     let q = &r.request;
     let to_json =
         |v: serde_json::Result<serde_json::Value>| v.map_err(|e| DbErr::Json(e.to_string()));
-    conn.execute_raw(stmt(
-        format!("INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"),
-        [
-            r.request_no.as_str().into(),
-            q.idempotency_key.as_str().into(),
-            r.fingerprint.as_str().into(),
-            q.branch.as_str().into(),
-            q.channel.as_str().into(),
-            q.kind.as_str().into(),
-            q.urgency.as_str().into(),
-            r.status.as_str().into(),
-            r.status_reason.as_str().into(),
-            q.customer.name.as_str().into(),
-            q.customer.phone.display.as_str().into(),
-            q.customer.phone.digits.as_str().into(),
-            q.customer.address.as_str().into(),
-            q.customer.region.as_str().into(),
-            q.customer.email.as_str().into(),
-            to_json(serde_json::to_value(&q.product))?.into(),
-            q.fault_description.as_str().into(),
-            to_json(serde_json::to_value(&q.photos))?.into(),
-            to_json(serde_json::to_value(&q.parts))?.into(),
-            q.misuse_suspected.into(),
-            r.submitted_by.as_str().into(),
-            r.created_at.into(),
-            r.updated_at.into(),
-            r.last_step.as_str().into(),
-            r.last_step_at.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
+    Ok(vec![
+        r.request_no.as_str().into(),
+        q.idempotency_key.as_str().into(),
+        r.fingerprint.as_str().into(),
+        q.branch.as_str().into(),
+        q.channel.as_str().into(),
+        q.kind.as_str().into(),
+        q.urgency.as_str().into(),
+        r.status.as_str().into(),
+        r.status_reason.as_str().into(),
+        q.customer.name.as_str().into(),
+        q.customer.phone.display.as_str().into(),
+        q.customer.phone.digits.as_str().into(),
+        q.customer.address.as_str().into(),
+        q.customer.region.as_str().into(),
+        q.customer.email.as_str().into(),
+        to_json(serde_json::to_value(&q.product))?.into(),
+        q.fault_description.as_str().into(),
+        to_json(serde_json::to_value(&q.photos))?.into(),
+        to_json(serde_json::to_value(&q.parts))?.into(),
+        q.misuse_suspected.into(),
+        r.submitted_by.as_str().into(),
+        r.created_at.into(),
+        r.updated_at.into(),
+        r.last_step.as_str().into(),
+        r.last_step_at.into(),
+    ])
 }
 
 pub async fn set_status<C: ConnectionTrait>(

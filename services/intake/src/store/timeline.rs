@@ -59,6 +59,38 @@ pub async fn record<C: ConnectionTrait>(conn: &C, e: &Entry) -> Result<(), DbErr
     Ok(())
 }
 
+/// A data-modifying CTE item `<name> AS (INSERT INTO timeline …)` for new requests' first
+/// entries (at least one), written in the statement that inserts the requests (their last step
+/// is set there already). Parameters are appended to `values`.
+pub fn cte<'a>(
+    name: &str,
+    entries: impl IntoIterator<Item = &'a Entry>,
+    values: &mut Vec<sea_orm::Value>,
+) -> String {
+    let mut tuples = Vec::new();
+    for e in entries {
+        let first = values.len() + 1;
+        values.extend([
+            e.event_id.into(),
+            e.request_no.as_str().into(),
+            e.routing_key.as_str().into(),
+            e.producer.as_str().into(),
+            e.occurred_at.into(),
+            e.summary.as_str().into(),
+            e.status_after.as_str().into(),
+        ]);
+        let params = (first..first + 7)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tuples.push(format!("({params})"));
+    }
+    format!(
+        "{name} AS (INSERT INTO timeline (event_id, request_no, routing_key, producer, occurred_at, summary, status_after) VALUES {})",
+        tuples.join(", ")
+    )
+}
+
 /// In the order things happened.
 pub async fn list<C: ConnectionTrait>(conn: &C, request_no: &str) -> Result<Vec<Entry>, DbErr> {
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
