@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: up token infra build test grpcurl-check observability-check fmt-check lint unit chart-test chart-run smoke api-test api-test-full bench fuzz clean help
+.PHONY: up token infra build test grpcurl-check observability-check whole-mesh traces fmt-check lint unit chart-test chart-run smoke api-test api-test-full bench fuzz clean help
 
 help:
 	@echo "make up          infrastructure + build + every service + demo data (Ctrl-C stops)"
@@ -13,6 +13,8 @@ help:
 	@echo "make chart-test  helm lint, render and schema-validate the chart (no cluster needed)"
 	@echo "make chart-run   start every Deployment and Job the chart renders, from its spec, with the built binaries"
 	@echo "make observability-check  promtool check/test of the alert rules, Grafana schema check of the dashboard"
+	@echo "make whole-mesh  the eight binaries started once; the end-to-end tests through the gateway (part of make test)"
+	@echo "make traces      Arize Phoenix (from PyPI) + the mesh exporting to it; prints a request's trace URL"
 	@echo "make smoke       10-second low-rate k6 runs of the load scenarios (part of make test)"
 	@echo "make api-test    schemathesis on the gateway's /openapi.json against the real services (part of make test)"
 	@echo "make api-test-full  the same with many more cases per operation and the stateful phase"
@@ -59,6 +61,14 @@ smoke: infra
 	bash loadtest/smoke.sh 2>&1 | tee target/smoke.log
 
 # The README's grpcurl examples with the grpcurl it names (1.8.6: reflection v1alpha).
+# The eight binaries started once (`mesh up`), the end-to-end tests against them.
+whole-mesh: infra
+	@mkdir -p target
+	bash scripts/whole-mesh.sh 2>&1 | tee target/whole-mesh.log
+
+traces: infra
+	bash scripts/traces.sh
+
 # The chart's alert rules (promtool check + unit tests) and Grafana dashboard (PromQL parses, the
 # Grafana schema type-checks); docs/operations.md has a runbook for every alert.
 observability-check:
@@ -87,8 +97,8 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd services/gateway && $(CARGO) +nightly fuzz run create_request -- -runs=$${RUNS:-200000} -max_total_time=$${SECONDS_MAX:-120}
 
-test: fmt-check lint unit chart-test chart-run smoke grpcurl-check observability-check api-test
-	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/chart-run.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/grpcurl.log) <(tail -n 1 target/observability.log) <(tail -n 1 target/api-test.log) | \
+test: fmt-check lint unit chart-test chart-run smoke whole-mesh grpcurl-check observability-check api-test
+	@cat target/test-summary.txt <(tail -n 1 target/chart-check.log) <(tail -n 1 target/chart-run.log) <(tail -n 1 target/smoke.log) <(tail -n 1 target/whole-mesh.log) <(tail -n 1 target/grpcurl.log) <(tail -n 1 target/observability.log) <(tail -n 1 target/api-test.log) | \
 	  awk '/^[a-z-]+: [0-9]+ passed, [0-9]+ failed/ { p += $$2; f += $$4 } END { printf "make test: %d passed, %d failed\n", p, f }'
 
 clean:

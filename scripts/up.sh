@@ -29,10 +29,15 @@ for line in "${SERVICES[@]}"; do
 done
 names=$(for l in "${present[@]}"; do read -r n _ <<<"$l"; printf '%s ' "$n"; done)
 echo "up: building ${names}($PROFILE profile)"
-cargo build --profile "$PROFILE" $(for l in "${present[@]}"; do read -r n _ <<<"$l"; printf -- '-p %s ' "$n"; done)
+cargo build --profile "$PROFILE" $(for l in "${present[@]}"; do read -r n _ <<<"$l"; printf -- '-p %s ' "$n"; done) \
+  -p aftersales-mesh --bin operator
 
 export AFTERSALES__TELEMETRY__LOG_FORMAT="${AFTERSALES__TELEMETRY__LOG_FORMAT:-pretty}"
 source scripts/dev-env.sh
+# The simulated carrier's hours pass in seconds here (a shipment arrives a minute or two after
+# dispatch), so a newcomer sees the whole lifecycle move. Logistics alone reads these.
+SIM_ENV=(AFTERSALES__LOGISTICS__SIM_TIME_SCALE="${SIM_TIME_SCALE:-3600}"
+         AFTERSALES__LOGISTICS__SIM_SCAN_INTERVAL_MS="${SIM_SCAN_INTERVAL_MS:-2000}")
 
 pids=()
 stop() {
@@ -48,7 +53,9 @@ trap stop INT TERM EXIT
 for line in "${present[@]}"; do
   read -r name _ _ _ <<<"$line"
   # Each line of a service's output carries its name; the pipeline's PID is what we stop.
-  ( exec "$TARGET_DIR/$name" serve 2>&1 | sed -u "s/^/[$name] /" ) &
+  extra=()
+  [ "$name" = logistics ] && extra=("${SIM_ENV[@]}")
+  ( exec env "${extra[@]}" "$TARGET_DIR/$name" serve 2>&1 | sed -u "s/^/[$name] /" ) &
   pids+=($!)
 done
 
@@ -77,6 +84,12 @@ done
 seed_out=$("$TARGET_DIR/intake" seed --addr http://127.0.0.1:50051)
 echo "$seed_out" | sed 's/^/up: /'
 token=$(echo "$seed_out" | tail -n1)
+# The department's people (reviewer, warehouse clerk, dispatcher, technicians, branch agents),
+# played through the gateway with their own tokens at a person's pace (loadtest/mesh operator).
+if [ -x "$TARGET_DIR/operator" ] && [[ " $names " == *" gateway "* ]]; then
+  ( exec "$TARGET_DIR/operator" --gateway http://127.0.0.1:8080 2>&1 | sed -u "s/^/[operator] /" ) &
+  pids+=($!)
+fi
 board_link=""
 if [ -x "$TARGET_DIR/gateway" ] && [[ " $names " == *" gateway "* ]]; then
   # The same tokens `make token` mints in any other shell (scripts/dev-env.sh holds the secret).

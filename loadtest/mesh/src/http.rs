@@ -74,7 +74,12 @@ impl Client {
     }
 
     /// A POST with a given idempotency key (a retry of the same intent).
-    pub async fn post_with_key(&self, path: &str, body: &Value, key: &str) -> anyhow::Result<Answer> {
+    pub async fn post_with_key(
+        &self,
+        path: &str,
+        body: &Value,
+        key: &str,
+    ) -> anyhow::Result<Answer> {
         self.call("POST", path, Some(body), &[("idempotency-key", key)])
             .await
     }
@@ -121,7 +126,12 @@ impl Client {
         let headers = res
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         let body = tokio::time::timeout(self.timeout, res.into_body().collect())
             .await

@@ -29,14 +29,46 @@ pub struct Svc {
 
 /// Start order: the services, then the gateway in front of them.
 pub const SERVICES: [Svc; 8] = [
-    Svc { name: "intake", db: Some("intake"), peer_key: "INTAKE" },
-    Svc { name: "claims-review", db: Some("claims"), peer_key: "CLAIMS_REVIEW" },
-    Svc { name: "procurement", db: Some("procurement"), peer_key: "PROCUREMENT" },
-    Svc { name: "warehouse", db: Some("warehouse"), peer_key: "WAREHOUSE" },
-    Svc { name: "logistics", db: Some("logistics"), peer_key: "LOGISTICS" },
-    Svc { name: "field-service", db: Some("fieldservice"), peer_key: "FIELD_SERVICE" },
-    Svc { name: "feedback", db: Some("feedback"), peer_key: "FEEDBACK" },
-    Svc { name: "gateway", db: None, peer_key: "GATEWAY" },
+    Svc {
+        name: "intake",
+        db: Some("intake"),
+        peer_key: "INTAKE",
+    },
+    Svc {
+        name: "claims-review",
+        db: Some("claims"),
+        peer_key: "CLAIMS_REVIEW",
+    },
+    Svc {
+        name: "procurement",
+        db: Some("procurement"),
+        peer_key: "PROCUREMENT",
+    },
+    Svc {
+        name: "warehouse",
+        db: Some("warehouse"),
+        peer_key: "WAREHOUSE",
+    },
+    Svc {
+        name: "logistics",
+        db: Some("logistics"),
+        peer_key: "LOGISTICS",
+    },
+    Svc {
+        name: "field-service",
+        db: Some("fieldservice"),
+        peer_key: "FIELD_SERVICE",
+    },
+    Svc {
+        name: "feedback",
+        db: Some("feedback"),
+        peer_key: "FEEDBACK",
+    },
+    Svc {
+        name: "gateway",
+        db: None,
+        peer_key: "GATEWAY",
+    },
 ];
 
 pub fn svc(name: &str) -> Svc {
@@ -69,8 +101,16 @@ impl MeshOptions {
     /// scanner looks often.
     pub fn fast() -> Self {
         let env = [
-            ("logistics", "AFTERSALES__LOGISTICS__SIM_TIME_SCALE", "20000"),
-            ("logistics", "AFTERSALES__LOGISTICS__SIM_SCAN_INTERVAL_MS", "500"),
+            (
+                "logistics",
+                "AFTERSALES__LOGISTICS__SIM_TIME_SCALE",
+                "20000",
+            ),
+            (
+                "logistics",
+                "AFTERSALES__LOGISTICS__SIM_SCAN_INTERVAL_MS",
+                "500",
+            ),
         ];
         Self {
             env: env
@@ -137,7 +177,10 @@ fn keys_read(bin: &str) -> anyhow::Result<Vec<String>> {
         .output()
         .with_context(|| format!("{bin} config keys"))?;
     if !out.status.success() {
-        bail!("{bin} config keys: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{bin} config keys: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -208,7 +251,7 @@ impl Mesh {
         } else {
             None
         };
-        let admin = sea_orm::Database::connect(&admin_url).await.with_context(|| {
+        let admin = testing::connect(&admin_url).await.with_context(|| {
             format!("Postgres is not reachable at {admin_url} (make infra starts it)")
         })?;
         let mut mesh = Mesh {
@@ -310,7 +353,11 @@ impl Mesh {
                     if reads(&keys, k) {
                         env.insert(k.clone(), v.clone());
                     } else if who == s.name {
-                        bail!("{}: {k} is not a variable it reads (`{} config keys`)", s.name, s.name);
+                        bail!(
+                            "{}: {k} is not a variable it reads (`{} config keys`)",
+                            s.name,
+                            s.name
+                        );
                     }
                 }
             }
@@ -491,9 +538,10 @@ impl Mesh {
         let out = tokio::process::Command::new(&m.bin)
             .args(args)
             .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| {
-                !k.starts_with("AFTERSALES__") && !k.starts_with("OTEL_")
-            }))
+            .envs(
+                std::env::vars()
+                    .filter(|(k, _)| !k.starts_with("AFTERSALES__") && !k.starts_with("OTEL_")),
+            )
             .envs(&m.env)
             .output()
             .await
@@ -548,7 +596,7 @@ impl Mesh {
 
     async fn cleanup(&mut self) {
         if !self.keep_databases
-            && let Ok(admin) = sea_orm::Database::connect(&testing::admin_database_url()).await
+            && let Ok(admin) = testing::connect(&testing::admin_database_url()).await
         {
             for (_, url) in self.databases.drain(..) {
                 if let Some((_, name)) = url.rsplit_once('/') {

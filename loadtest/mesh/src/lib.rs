@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod launch;
+pub mod ledger;
 pub mod operator;
 pub mod spans;
 

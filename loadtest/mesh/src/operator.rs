@@ -237,7 +237,9 @@ impl Operator {
     async fn review_claims(&self) {
         let Some(list) = self.settled(
             "list pending claims",
-            self.reviewer.get("/v1/claims?status=pending&page_size=100").await,
+            self.reviewer
+                .get("/v1/claims?status=pending&page_size=100")
+                .await,
         ) else {
             return;
         };
@@ -290,7 +292,9 @@ impl Operator {
     async fn issue_pick_lists(&self) {
         let Some(list) = self.settled(
             "list planned shipments",
-            self.clerk.get("/v1/shipments?status=planned&page_size=100").await,
+            self.clerk
+                .get("/v1/shipments?status=planned&page_size=100")
+                .await,
         ) else {
             return;
         };
@@ -351,9 +355,10 @@ impl Operator {
         for po in items(&list) {
             let po_number = id(&po, "po_number");
             let key = format!("receive:{po_number}:{}", po["revision"]);
-            let serves_held = po["request_nos"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|n| self.hands_off(n.as_str().unwrap_or_default())));
+            let serves_held = po["request_nos"].as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|n| self.hands_off(n.as_str().unwrap_or_default()))
+            });
             if serves_held || !self.due(&key) {
                 continue;
             }
@@ -659,12 +664,19 @@ impl Operator {
                         &format!("{key}:call"),
                     )
                     .await;
-                if self.settled(&format!("call for {visit}"), reached).is_none() {
+                if self
+                    .settled(&format!("call for {visit}"), reached)
+                    .is_none()
+                {
                     continue;
                 }
                 let solved = (self.cfg.solved)(&no);
                 let technician = !id(&v, "technician_id").is_empty();
-                let rating = if solved { "very_satisfied" } else { "dissatisfied" };
+                let rating = if solved {
+                    "very_satisfied"
+                } else {
+                    "dissatisfied"
+                };
                 let mut survey = json!({
                     "visit_id": visit,
                     "attitude": rating,

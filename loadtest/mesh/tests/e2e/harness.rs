@@ -26,6 +26,8 @@ fn start_own_mesh() -> HashMap<String, String> {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let env_file = dir.join("mesh.env");
     let log = std::fs::File::create(dir.join("mesh.log")).expect("mesh log");
+    // Never waited for: `--exit-with` ends the mesh when this test process ends.
+    #[allow(clippy::zombie_processes)]
     std::process::Command::new(env!("CARGO_BIN_EXE_mesh"))
         .args(["up", "--fast", "--collect-spans", "--env-file"])
         .arg(&env_file)
@@ -54,9 +56,9 @@ pub fn shared() -> &'static Shared {
     static S: OnceLock<Shared> = OnceLock::new();
     S.get_or_init(|| {
         let vars = match std::env::var("MESH_ENV_FILE") {
-            Ok(path) => parse(
-                &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
-            ),
+            Ok(path) => {
+                parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+            }
             Err(_) => start_own_mesh(),
         };
         let hands_off = Arc::new(Mutex::new(HashSet::new()));
@@ -141,7 +143,8 @@ impl<'a> NewRequest<'a> {
             kind,
             part,
             bought_days_ago: 40,
-            serial: format!("SNE2E{}", &uuid::Uuid::new_v4().simple().to_string()[..10]).to_uppercase(),
+            serial: format!("SNE2E{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+                .to_uppercase(),
         }
     }
 
@@ -181,7 +184,10 @@ impl<'a> NewRequest<'a> {
             .await
             .expect("submit");
         let r = a.expect(201, "submit a request");
-        (r["request_no"].as_str().expect("request_no").to_owned(), trace)
+        (
+            r["request_no"].as_str().expect("request_no").to_owned(),
+            trace,
+        )
     }
 }
 
@@ -204,7 +210,13 @@ pub async fn timeline(no: &str) -> Vec<String> {
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|e| e["type"].as_str().or_else(|| e["kind"].as_str()).unwrap_or_default().to_owned())
+        .map(|e| {
+            e["type"]
+                .as_str()
+                .or_else(|| e["kind"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }
 

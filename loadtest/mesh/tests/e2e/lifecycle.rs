@@ -24,7 +24,9 @@ fn assert_steps(no: &str, steps: &[String], want: &[&str]) {
 #[tokio::test]
 async fn a_panel_repair_goes_through_every_department_to_a_closed_case() {
     shared();
-    let (no, _) = NewRequest::new("SH01", "repair", "PNL-55-01").submit().await;
+    let (no, _) = NewRequest::new("SH01", "repair", "PNL-55-01")
+        .submit()
+        .await;
     let r = wait_status(&no, "closed", LIFETIME).await;
     let steps = timeline(&no).await;
     assert_steps(
@@ -51,7 +53,11 @@ async fn a_panel_repair_goes_through_every_department_to_a_closed_case() {
     ] {
         assert!(steps.iter().any(|s| s == w), "{no}: no {w} in {steps:?}");
     }
-    println!("e2e: {no} (panel repair, SH01): {} after {} steps", r["status"], steps.len());
+    println!(
+        "e2e: {no} (panel repair, SH01): {} after {} steps",
+        r["status"],
+        steps.len()
+    );
 }
 
 /// The remote is out of stock: shortage → purchase order to the supplier the rule picks → goods
@@ -60,7 +66,9 @@ async fn a_panel_repair_goes_through_every_department_to_a_closed_case() {
 #[tokio::test]
 async fn a_shortage_is_bought_received_and_served_before_the_case_closes() {
     shared();
-    let (no, _) = NewRequest::new("GZ03", "replacement", "RMT-01").submit().await;
+    let (no, _) = NewRequest::new("GZ03", "replacement", "RMT-01")
+        .submit()
+        .await;
     let r = wait_status(&no, "closed", LIFETIME).await;
     let steps = timeline(&no).await;
     assert_steps(
@@ -85,7 +93,11 @@ async fn a_shortage_is_bought_received_and_served_before_the_case_closes() {
             .expect("purchase orders"),
     );
     assert!(!pos.is_empty(), "{no}: no purchase order lists it");
-    println!("e2e: {no} (shortage, GZ03): {} after {} steps", r["status"], steps.len());
+    println!(
+        "e2e: {no} (shortage, GZ03): {} after {} steps",
+        r["status"],
+        steps.len()
+    );
 }
 
 /// A return asked 40 days after the purchase (the return window is 7): the policy recommends
@@ -93,7 +105,9 @@ async fn a_shortage_is_bought_received_and_served_before_the_case_closes() {
 #[tokio::test]
 async fn a_rejected_claim_closes_the_request() {
     shared();
-    let (no, _) = NewRequest::new("BJ02", "return", "PWR-55-01").submit().await;
+    let (no, _) = NewRequest::new("BJ02", "return", "PWR-55-01")
+        .submit()
+        .await;
     let r = wait_status(&no, "closed", LIFETIME).await;
     let steps = timeline(&no).await;
     assert_steps(
@@ -106,10 +120,19 @@ async fn a_rejected_claim_closes_the_request() {
             "intake.request.closed",
         ],
     );
-    for never in ["warehouse.reservation.confirmed", "logistics.shipment.planned"] {
-        assert!(!steps.iter().any(|s| s == never), "{no}: {never} after a rejection");
+    for never in [
+        "warehouse.reservation.confirmed",
+        "logistics.shipment.planned",
+    ] {
+        assert!(
+            !steps.iter().any(|s| s == never),
+            "{no}: {never} after a rejection"
+        );
     }
-    println!("e2e: {no} (rejected return, BJ02): {} ({})", r["status"], r["status_reason"]);
+    println!(
+        "e2e: {no} (rejected return, BJ02): {} ({})",
+        r["status"], r["status_reason"]
+    );
 }
 
 /// Cancelled while its parts are being bought (before anything ships): the request is
@@ -162,7 +185,9 @@ async fn a_cancellation_before_dispatch_releases_everything() {
         let no = no.clone();
         async move {
             let a = head_office()
-                .get(&format!("/v1/purchase-orders?request_no={no}&status=issued,partially_received"))
+                .get(&format!(
+                    "/v1/purchase-orders?request_no={no}&status=issued,partially_received"
+                ))
                 .await
                 .ok()?;
             items(a).is_empty().then_some(())
@@ -175,5 +200,8 @@ async fn a_cancellation_before_dispatch_releases_everything() {
         "{no}: dispatched after its cancellation: {steps:?}"
     );
     let r = request(&no).await;
-    println!("e2e: {no} (cancelled before dispatch, SH01): {}", r["status"]);
+    println!(
+        "e2e: {no} (cancelled before dispatch, SH01): {}",
+        r["status"]
+    );
 }

@@ -27,9 +27,12 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn every_metric_the_alerts_and_the_dashboard_use_is_in_a_live_scrape() {
     shared();
-    let (no, _) = NewRequest::new("BJ02", "replacement", "PWR-55-01").submit().await;
+    let (no, _) = NewRequest::new("BJ02", "replacement", "PWR-55-01")
+        .submit()
+        .await;
     wait_status(&no, "closed", Duration::from_secs(240)).await;
-    let files = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../charts/aftersales/files");
+    let files =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../charts/aftersales/files");
     let mut wanted = BTreeSet::new();
     for f in ["alerts.yaml", "dashboard.json"] {
         let text = std::fs::read_to_string(files.join(f)).expect("chart file");
@@ -53,5 +56,8 @@ async fn every_metric_the_alerts_and_the_dashboard_use_is_in_a_live_scrape() {
         wanted.len(),
         missing.is_empty()
     );
-    assert!(missing.is_empty(), "named by the alerts or the dashboard, absent from every scrape: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "named by the alerts or the dashboard, absent from every scrape: {missing:?}"
+    );
 }

@@ -21,9 +21,10 @@ const EIGHT: [&str; 8] = [
 ];
 
 fn about(s: &CollectedSpan, no: &str) -> bool {
-    s.attributes.get("aftersales.request_no").is_some_and(|v| v == no)
-        || s
-            .attributes
+    s.attributes
+        .get("aftersales.request_no")
+        .is_some_and(|v| v == no)
+        || s.attributes
             .get("aftersales.request_nos")
             .is_some_and(|v| v.split(',').any(|n| n.trim() == no))
 }
@@ -60,7 +61,9 @@ async fn one_request_is_one_trace_per_automatic_chain_and_its_linked_traces_cove
     let r = wait_status(&no, "closed", Duration::from_secs(300)).await;
     // Give the exporters their batch interval.
     let spans = crate::harness::until("the request's spans", Duration::from_secs(30), || async {
-        let spans = aftersales_mesh::spans::fetch(&var("MESH_SPANS_URL")).await.ok()?;
+        let spans = aftersales_mesh::spans::fetch(&var("MESH_SPANS_URL"))
+            .await
+            .ok()?;
         let traces = joined(&spans, &trace);
         let services: BTreeSet<&str> = spans
             .iter()
@@ -112,7 +115,10 @@ async fn one_request_is_one_trace_per_automatic_chain_and_its_linked_traces_cove
         by_service
     );
     for e in EIGHT {
-        assert!(by_service.contains_key(e), "no span of {e} for {no}: {by_service:?}");
+        assert!(
+            by_service.contains_key(e),
+            "no span of {e} for {no}: {by_service:?}"
+        );
     }
 }
 
@@ -135,5 +141,8 @@ async fn submit_with_parts(req: &NewRequest<'_>, parts: serde_json::Value) -> (S
         .await
         .expect("submit");
     let r = a.expect(201, "submit");
-    (r["request_no"].as_str().expect("request_no").to_owned(), trace)
+    (
+        r["request_no"].as_str().expect("request_no").to_owned(),
+        trace,
+    )
 }
