@@ -115,9 +115,9 @@ WITH r AS (INSERT INTO requests (request_no, idempotency_key, fingerprint, branc
   VALUES (gen_random_uuid(), 'AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n, 'intake.request.submitted', 'intake', now(),
     'Request received by branch B001 via hotline (replacement of a television X55)', 'submitted')),
   s AS (INSERT INTO outbox_sequences (subject, last) VALUES ('AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n, 1)),
-  o AS (INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate)
+  o AS (INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate, baggage)
   VALUES (gen_random_uuid(), 'intake.request.submitted', 'AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n,
-    decode(repeat('0a2430313961', 75), 'hex'), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', ''))
+    decode(repeat('0a2430313961', 75), 'hex'), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', '', 'aftersales.request_no=AS-2611-B001-1'))
 SELECT pg_notify('aftersales_outbox', '');
 COMMIT;
 SQL

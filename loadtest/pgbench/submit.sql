@@ -19,9 +19,9 @@ INSERT INTO requests (request_no, idempotency_key, fingerprint, branch, channel,
     'no picture', '[]', '[{"part_no":"PWR-55-01","quantity":1}]', false, 'k6-B001', now(), now());
 INSERT INTO outbox_sequences (subject, last) VALUES ('AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n, 1)
   ON CONFLICT (subject) DO UPDATE SET last = outbox_sequences.last + 1 RETURNING last;
-INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate)
+INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate, baggage)
   VALUES (gen_random_uuid(), 'intake.request.submitted', 'AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n,
-    decode(repeat('0a2430313961', 75), 'hex'), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', '');
+    decode(repeat('0a2430313961', 75), 'hex'), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', '', 'aftersales.request_no=AS-2611-B001-1');
 SELECT pg_notify('aftersales_outbox', '');
 INSERT INTO timeline (event_id, request_no, routing_key, producer, occurred_at, summary, status_after)
   VALUES (gen_random_uuid(), 'AS-2611-B' || lpad(:b::text, 3, '0') || '-' || :n, 'intake.request.submitted', 'intake', now(),

@@ -57,16 +57,24 @@ pub async fn refresh_stuck(
     stop: Shutdown,
 ) -> anyhow::Result<()> {
     loop {
+        // Every status and branch with requests gets a stuck series, 0 when none is overdue: a
+        // series that exists says "counted, none stuck", which an absent one cannot.
+        let by_status = intake.count_by_status().await;
         match intake.count_stuck().await {
             Ok(counts) => {
                 gauges.stuck.reset();
+                if let Ok(all) = &by_status {
+                    for (status, branch, _) in all {
+                        gauges.stuck.with_label_values(&[status, branch]).set(0);
+                    }
+                }
                 for (status, branch, n) in counts {
                     gauges.stuck.with_label_values(&[&status, &branch]).set(n);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "counting stuck requests failed; retrying"),
         }
-        match intake.count_by_status().await {
+        match by_status {
             Ok(counts) => {
                 gauges.by_status.reset();
                 for (status, branch, n) in counts {

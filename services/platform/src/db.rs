@@ -53,6 +53,11 @@ pub const PLATFORM: Migrations = Migrations {
             name: "request_traces",
             sql: include_str!("../migrations/0003_request_traces.sql"),
         },
+        Migration {
+            version: 4,
+            name: "outbox_baggage",
+            sql: include_str!("../migrations/0004_outbox_baggage.sql"),
+        },
     ],
 };
 

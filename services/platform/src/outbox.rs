@@ -110,8 +110,8 @@ impl Outbox {
         let staged = self.build(meta, payload, sequence as u64);
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate, baggage)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             staged.row_values(),
         ))
         .await?;
@@ -159,6 +159,7 @@ impl Outbox {
             routing_key: E::ROUTING_KEY,
             traceparent: trace.remove("traceparent"),
             tracestate: trace.remove("tracestate"),
+            baggage: trace.remove("baggage"),
         }
     }
 }
@@ -174,6 +175,8 @@ pub struct Staged {
     body: Vec<u8>,
     traceparent: Option<String>,
     tracestate: Option<String>,
+    /// The staging work's request numbers (W3C baggage).
+    baggage: Option<String>,
 }
 
 /// Two data-modifying CTE items, `<name>_seq` and `<name>_row`, that write `events` (at least
@@ -194,18 +197,19 @@ pub fn cte<'a>(
         let p = |i: usize| format!("${}", first + i);
         seqs.push(format!("({}, 1)", p(2)));
         rows.push(format!(
-            "({}, {}, {}, {}, {}, {})",
+            "({}, {}, {}, {}, {}, {}, {})",
             p(0),
             p(1),
             p(2),
             p(3),
             p(4),
-            p(5)
+            p(5),
+            p(6)
         ));
     }
     format!(
         "{name}_seq AS (INSERT INTO outbox_sequences (subject, last) VALUES {}), \
-         {name}_row AS (INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate) VALUES {})",
+         {name}_row AS (INSERT INTO outbox (event_id, routing_key, subject, envelope, traceparent, tracestate, baggage) VALUES {})",
         seqs.join(", "),
         rows.join(", ")
     )
@@ -224,6 +228,7 @@ impl Staged {
             self.body.clone().into(),
             self.traceparent.clone().into(),
             self.tracestate.clone().into(),
+            self.baggage.clone().into(),
         ]
     }
 
@@ -356,6 +361,15 @@ impl Relay {
     /// goes out with it). A broker failure is retried with backoff; it never ends the task.
     pub async fn run(self, stop: Shutdown) -> anyhow::Result<()> {
         let listener = self.spawn_listener(stop.clone());
+        // The producer's series exist from the start (0 until something happens), so a scrape
+        // shows they are counted and rate() has a baseline.
+        let m = metrics();
+        m.outbox_publish_failures
+            .with_label_values(&[&self.producer])
+            .inc_by(0);
+        m.outbox_published
+            .with_label_values(&[&self.producer])
+            .inc_by(0);
         let mut backoff = Backoff::reconnect();
         while !stop.is_triggered() {
             let Some(conn) = self
@@ -571,7 +585,7 @@ impl Relay {
         let rows = txn
             .query_all_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT id, event_id, routing_key, subject, envelope, traceparent, tracestate,
+                "SELECT id, event_id, routing_key, subject, envelope, traceparent, tracestate, baggage,
                         extract(epoch FROM created_at)::bigint AS created
                    FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -599,6 +613,9 @@ impl Relay {
             if let Some(ts) = row.try_get::<Option<String>>("", "tracestate")? {
                 trace.insert("tracestate".to_owned(), ts);
             }
+            if let Some(b) = row.try_get::<Option<String>>("", "baggage")? {
+                trace.insert("baggage".to_owned(), b);
+            }
             let span = tracing::info_span!(
                 "publish",
                 otel.name = %format!("{rk} publish"),
@@ -608,9 +625,17 @@ impl Relay {
                 messaging.destination.name = %self.bus.topology.exchange,
                 messaging.rabbitmq.destination.routing_key = %rk,
                 messaging.message.id = %event_id,
-                aftersales.request_no = %subject,
+                aftersales.request_no = tracing::field::Empty,
             );
-            telemetry::set_parent(&span, telemetry::extract(&trace));
+            // The request: the subject when it is one; otherwise (a PO, a shipment) the one the
+            // staging work was about, from its baggage.
+            let parent = telemetry::extract(&trace);
+            if crate::ids::RequestNo::parse(&subject).is_ok() {
+                telemetry::request::record_on(&span, &subject);
+            } else {
+                telemetry::request::note_from_baggage(&span, &parent);
+            }
+            telemetry::set_parent(&span, parent);
             let props = BasicProperties::default()
                 .with_message_id(event_id.to_string().into())
                 .with_type(rk.as_str().into())
