@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `make api-test` (part of `make test`) and `make api-test-full`: schemathesis, an independent
-# property-based API fuzzer, driven by the gateway's own /openapi.json against the gateway and the
-# real intake, claims-review and warehouse (their debug binaries, on ports, databases and broker
-# names of their own; Redis under a prefix of its own), with every check on (`--checks all`) and
-# a token of a role each operation allows. The demo catalogue and stock come from `warehouse
-# seed`; loadtest/api/seed.py adds requests, pending claims, receipts, pick lists and stocktakes
-# for the fuzzer to find. Prints the cases per operation and `api-test: N passed, N failed`;
-# stops and removes everything it started.
+# property-based API fuzzer, driven by the gateway's own /openapi.json against the gateway and
+# every real service (intake, claims-review, procurement, warehouse, logistics, field-service,
+# feedback: their debug binaries, on ports, databases and broker names of their own; Redis under
+# a prefix of its own), with every check on (`--checks all`) and a token of a role each operation
+# allows. The demo catalogue and stock come from `warehouse seed`, suppliers and quotes from
+# `procurement seed`, technicians from `field-service seed`; loadtest/api/seed.py adds requests,
+# pending claims, receipts, pick lists, stocktakes, purchase orders, shipments (delivered by a
+# signed carrier webhook), pick-ups, returned units, work orders in every state, tool loans,
+# visits and complaints for the fuzzer to find. Prints the cases per operation and
+# `api-test: N passed, N failed`; stops and removes everything it started.
 #
 #   API_TEST_EXAMPLES   cases per operation and phase (default 25; `make api-test-full`: 400)
 #   API_TEST_PHASES     schemathesis phases (default examples,coverage,fuzzing; full: + stateful)
@@ -19,7 +22,7 @@ SCHEMATHESIS_VERSION=4.32.5
 VENV=$ROOT/.tools/api-venv
 WORK=$(mktemp -d)
 RUN=api$$
-DBS=(intake claims warehouse)
+DBS=(intake claims warehouse procurement logistics fieldservice feedback)
 PG=postgres://postgres@127.0.0.1:5432
 
 # --- the fuzzer, from PyPI, into .tools/api-venv -------------------------------------------------
@@ -46,7 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --bins -p intake -p claims-review -p warehouse -p gateway 2>&1 | tail -n 1
+cargo build --bins -p intake -p claims-review -p warehouse -p procurement -p logistics \
+  -p field-service -p feedback -p gateway 2>&1 | tail -n 1
 for db in "${DBS[@]}"; do psql "$PG/postgres" -qc "CREATE DATABASE ${RUN}_$db"; done
 
 # One development secret for the run; the fuzzer's tokens are minted with it.
@@ -67,11 +71,25 @@ start claims claims-review AFTERSALES__DATABASE__URL=$PG/${RUN}_claims \
   AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28162 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28172
 start warehouse warehouse AFTERSALES__DATABASE__URL=$PG/${RUN}_warehouse \
   AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28164 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28174
+start procurement procurement AFTERSALES__DATABASE__URL=$PG/${RUN}_procurement \
+  AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28163 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28173
+# Every consignment with carrier `sf`, whose webhook secret the gateway has: seed.py delivers
+# shipments the way a carrier would (signed), which makes feedback's return visits due.
+start logistics logistics AFTERSALES__DATABASE__URL=$PG/${RUN}_logistics \
+  AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28165 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28175 \
+  AFTERSALES__LOGISTICS__CARRIER_OVERRIDE=sf
+start fieldservice field-service AFTERSALES__DATABASE__URL=$PG/${RUN}_fieldservice \
+  AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28166 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28176 \
+  AFTERSALES__REDIS__KEY_PREFIX="$RUN:fs:"
+start feedback feedback AFTERSALES__DATABASE__URL=$PG/${RUN}_feedback \
+  AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:28167 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28177
 # The fuzzer sends thousands of requests a minute from one token per role: its rate limits are
 # lifted (the limits themselves are tested in tests/api/ratelimit.rs).
 start gateway gateway AFTERSALES__SERVER__HTTP_ADDR=127.0.0.1:28190 AFTERSALES__SERVER__ADMIN_ADDR=127.0.0.1:28191 \
   AFTERSALES__PEERS__INTAKE__URL=http://127.0.0.1:28161 AFTERSALES__PEERS__CLAIMS_REVIEW__URL=http://127.0.0.1:28162 \
-  AFTERSALES__PEERS__WAREHOUSE__URL=http://127.0.0.1:28164 AFTERSALES__REDIS__KEY_PREFIX="$RUN:" \
+  AFTERSALES__PEERS__WAREHOUSE__URL=http://127.0.0.1:28164 AFTERSALES__PEERS__PROCUREMENT__URL=http://127.0.0.1:28163 \
+  AFTERSALES__PEERS__LOGISTICS__URL=http://127.0.0.1:28165 AFTERSALES__PEERS__FIELD_SERVICE__URL=http://127.0.0.1:28166 \
+  AFTERSALES__PEERS__FEEDBACK__URL=http://127.0.0.1:28167 AFTERSALES__REDIS__KEY_PREFIX="$RUN:" \
   AFTERSALES__GATEWAY__RATE_LIMIT_BURST=1000000 AFTERSALES__GATEWAY__RATE_LIMIT_PER_SECOND=1000000 \
   AFTERSALES__GATEWAY__RATE_LIMIT_CALLER_BURST=1000000 AFTERSALES__GATEWAY__RATE_LIMIT_CALLER_PER_SECOND=1000000 \
   AFTERSALES__GATEWAY__CARRIER_SECRETS__SF=api-test-carrier-secret-of-sf
@@ -82,12 +100,18 @@ ready() { # admin url, log
 ready http://127.0.0.1:28171 "$WORK/intake.log"
 ready http://127.0.0.1:28172 "$WORK/claims.log"
 ready http://127.0.0.1:28174 "$WORK/warehouse.log"
+ready http://127.0.0.1:28173 "$WORK/procurement.log"
+ready http://127.0.0.1:28175 "$WORK/logistics.log"
+ready http://127.0.0.1:28176 "$WORK/fieldservice.log"
+ready http://127.0.0.1:28177 "$WORK/feedback.log"
 ready http://127.0.0.1:28191 "$WORK/gateway.log"
 
 target/debug/warehouse seed --addr http://127.0.0.1:28164 >/dev/null
+target/debug/procurement seed --addr http://127.0.0.1:28163 >/dev/null
+target/debug/field-service seed --addr http://127.0.0.1:28166 >/dev/null
 echo "{" >"$WORK/tokens.json"
 first=1
-for role in branch_agent reviewer warehouse procurement dispatcher technician analyst admin; do
+for role in branch_agent reviewer warehouse procurement logistics dispatcher technician analyst admin; do
   t=$(target/debug/gateway token --sub "fuzz-$role" --branch '*' --roles "$role" | tail -n 1)
   [ $first = 1 ] || echo "," >>"$WORK/tokens.json"
   printf '"%s": "%s"' "$role" "$t" >>"$WORK/tokens.json"
@@ -95,7 +119,8 @@ for role in branch_agent reviewer warehouse procurement dispatcher technician an
 done
 echo "}" >>"$WORK/tokens.json"
 URL=http://127.0.0.1:28190
-"$VENV/bin/python" loadtest/api/seed.py "$URL" "$WORK/tokens.json" "$WORK/fixtures.json"
+API_TEST_CARRIER_SECRET=api-test-carrier-secret-of-sf \
+  "$VENV/bin/python" loadtest/api/seed.py "$URL" "$WORK/tokens.json" "$WORK/fixtures.json"
 curl -fsS "$URL/openapi.json" >"$WORK/openapi.json"
 
 # The event stream never ends by design (a request/response fuzzer would only time out on it);
@@ -119,7 +144,7 @@ touch "$WORK/calls.jsonl"
 "$VENV/bin/python" loadtest/api/summary.py "$WORK/calls.jsonl" "$WORK/junit.xml" "$WORK/openapi.json" "$EXCLUDED" >"$WORK/summary.txt" && sum=0 || sum=$?
 if [ "$sum" != 0 ]; then
   # What the services logged as errors (the cause of a 5xx, say).
-  grep -h -E '"level":"(ERROR|WARN)"' "$WORK"/{intake,claims,warehouse,gateway}.log 2>/dev/null | grep -v -E 'JWKS|redis' | tail -n 20 || true
+  grep -h -E '"level":"(ERROR|WARN)"' "$WORK"/{intake,claims,warehouse,procurement,logistics,fieldservice,feedback,gateway}.log 2>/dev/null | grep -v -E 'JWKS|redis' | tail -n 20 || true
 fi
 cat "$WORK/summary.txt"
 if [ "$st_status" != 0 ] && [ "$sum" = 0 ]; then

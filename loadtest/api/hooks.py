@@ -4,9 +4,13 @@
   bearer scopes are role names), minted with the development secret by `gateway token`.
 - Real identifiers: a generated path parameter that is valid (matches its schema) is swapped,
   three times in four, for a resource the script seeded (a request, a pending claim, a receipt,
-  a pick list, a stocktake, a catalogue part), so the operations' success paths are reached too;
-  invalid ones are sent as generated. A valid Idempotency-Key becomes a fresh UUID (a client's
-  new request gets a new key); a valid If-Match on a seeded claim becomes its current ETag.
+  a pick list, a stocktake, a catalogue part, a supplier, a purchase order, a shipment and its
+  exception, a pick-up, a returned unit, a work order in the state the path acts on, a tool loan,
+  a visit, a complaint), so the operations' success paths are reached too; invalid ones are sent
+  as generated. A valid Idempotency-Key becomes a fresh UUID (a client's new request gets a new
+  key); a valid If-Match on a seeded claim or work order becomes its current ETag (and a
+  positive board move or completion gets one). A positive survey names a seeded visit; a
+  positive hold or appointment takes a window field-service suggested.
 - A record of every call (operation, mode, status, content type) for the summary.
 """
 
@@ -37,6 +41,42 @@ SEEDED = {
     ("POST", "/v1/pick-lists/{pick_list_id}/issue"): ("pick_list_id", "pick_lists"),
     ("POST", "/v1/stocktakes/{stocktake_id}/counts"): ("stocktake_id", "stocktakes"),
     ("POST", "/v1/stocktakes/{stocktake_id}/close"): ("stocktake_id", "stocktakes"),
+    ("GET", "/v1/suppliers/{supplier_id}"): ("supplier_id", "suppliers"),
+    ("GET", "/v1/suppliers/{supplier_id}/scorecard"): ("supplier_id", "suppliers"),
+    ("POST", "/v1/suppliers/{supplier_id}/status"): ("supplier_id", "status_suppliers"),
+    ("GET", "/v1/purchase-orders/{po_number}"): ("po_number", "purchase_orders"),
+    ("POST", "/v1/purchase-orders/{po_number}/promised-date"): ("po_number", "purchase_orders"),
+    ("POST", "/v1/purchase-orders/{po_number}/cancel"): ("po_number", "cancellable_orders"),
+    ("GET", "/v1/shipments/{shipment_no}"): ("shipment_no", "shipments"),
+    ("POST", "/v1/shipments/{shipment_no}/events"): ("shipment_no", "open_shipments"),
+    ("POST", "/v1/shipments/{shipment_no}/exceptions"): ("shipment_no", "open_shipments"),
+    ("GET", "/v1/pickups/{pickup_no}"): ("pickup_no", "pickups"),
+    ("POST", "/v1/pickups/{pickup_no}/complete"): ("pickup_no", "pickups"),
+    ("POST", "/v1/returns/{return_id}/inspection"): ("return_id", "returns"),
+    ("GET", "/v1/work-orders/{work_order_no}"): ("work_order_no", "work_orders"),
+    ("GET", "/v1/work-orders/{work_order_no}/slots"): ("work_order_no", "wo_new"),
+    ("POST", "/v1/work-orders/{work_order_no}/slots/hold"): ("work_order_no", "wo_new"),
+    ("POST", "/v1/work-orders/{work_order_no}/appointment"): ("work_order_no", "wo_new"),
+    ("POST", "/v1/work-orders/{work_order_no}/dispatch"): ("work_order_no", "wo_scheduled"),
+    ("POST", "/v1/work-orders/{work_order_no}/status"): ("work_order_no", "wo_en_route"),
+    ("POST", "/v1/work-orders/{work_order_no}/quotation"): ("work_order_no", "wo_paid"),
+    ("POST", "/v1/work-orders/{work_order_no}/quotation/approve"): ("work_order_no", "wo_quoted"),
+    ("POST", "/v1/work-orders/{work_order_no}/changes"): ("work_order_no", "wo_approved"),
+    ("POST", "/v1/work-orders/{work_order_no}/inspection"): ("work_order_no", "wo_repair"),
+    ("POST", "/v1/work-orders/{work_order_no}/complete"): ("work_order_no", "wo_repair"),
+    ("POST", "/v1/tool-loans/{loan_id}/return"): ("loan_id", "loans"),
+    ("GET", "/v1/visits/{visit_id}"): ("visit_id", "visits"),
+    ("POST", "/v1/visits/{visit_id}"): ("visit_id", "visits"),
+    ("GET", "/v1/complaints/{complaint_id}"): ("complaint_id", "complaints"),
+    ("POST", "/v1/complaints/{complaint_id}/escalate"): ("complaint_id", "escalatable"),
+    ("POST", "/v1/complaints/{complaint_id}/resolve"): ("complaint_id", "resolvable"),
+    ("GET", "/v1/assessments/{period}"): ("period", "periods"),
+}
+
+# Paths with two parameters that name one seeded thing together (fixtures of dicts).
+SEEDED_TOGETHER = {
+    ("POST", "/v1/shipments/{shipment_no}/exceptions/{exception_id}/close"): "exceptions",
+    ("POST", "/v1/work-orders/{work_order_no}/changes/{change_id}/decision"): "wo_changes",
 }
 
 
@@ -101,6 +141,20 @@ def current_etag(request_no):
         return None
 
 
+def get_json(path, role="admin"):
+    req = urllib.request.Request(BASE + path, headers={"Authorization": f"Bearer {TOKENS[role]}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r), r.headers.get("ETag")
+    except Exception:
+        return None, None
+
+
+def positive(case):
+    meta = case.meta
+    return meta is None or not meta.generation.mode.is_negative
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     op = case.operation
@@ -113,18 +167,57 @@ def before_call(context, case, kwargs):
             chosen, swap = pick(FIXTURES[kind], (key, value))
             if swap:
                 case.path_parameters[name] = chosen
+    together = SEEDED_TOGETHER.get(key)
+    if together and case.path_parameters and FIXTURES.get(together):
+        params = case.path_parameters
+        if all(valid(op, n, "path", params.get(n)) for n in params):
+            chosen, swap = pick(FIXTURES[together], (key, tuple(sorted(params.items()))))
+            if swap:
+                params.update(chosen)
+    params = case.path_parameters or {}
+    body = case.body if isinstance(case.body, dict) else None
+    wo = params.get("work_order_no")
+    if positive(case) and body is not None:
+        if key == ("POST", "/v1/surveys") and FIXTURES.get("survey_visits"):
+            chosen, swap = pick(FIXTURES["survey_visits"], (key, body.get("visit_id")))
+            if swap:
+                body["visit_id"] = chosen
+        if op.path.endswith(("/slots/hold", "/appointment")) and wo in FIXTURES.get("wo_new", []):
+            slots, _ = get_json(f"/v1/work-orders/{wo}/slots", "dispatcher")
+            suggestions = (slots or {}).get("suggestions") or []
+            chosen, swap = pick(suggestions or [None], (key, json.dumps(body, sort_keys=True)))
+            if chosen and swap:
+                body["technician_id"] = chosen["technician_id"]
+                body["window_from"] = chosen["window"]["from"]
+                body.pop("window_to", None)
     headers = case.headers or {}
+    seeded_wo = wo in FIXTURES.get("work_orders", []) + FIXTURES.get("wo_approved", []) + [
+        c["work_order_no"] for c in FIXTURES.get("wo_changes", [])]
+    if positive(case) and seeded_wo and op.path.endswith(("/status", "/complete")) and not any(
+        h.lower() == "if-match" for h in headers
+    ):
+        _, etag = get_json(f"/v1/work-orders/{wo}", "dispatcher")
+        if etag and (body is None or "expected_version" not in body):
+            case.headers = headers = dict(headers, **{"If-Match": etag})
     for h in list(headers):
         if h.lower() == "idempotency-key" and valid(op, "Idempotency-Key", "header", headers[h]):
             headers[h] = str(uuid.uuid4())
-        if h.lower() == "if-match" and valid(op, "If-Match", "header", headers[h]) and case.path_parameters:
-            no = case.path_parameters.get("request_no")
+        if h.lower() == "if-match" and valid(op, "If-Match", "header", headers[h]) and params:
+            no = params.get("request_no")
+            etag = None
             if no in FIXTURES.get("pending_claims", []):
                 etag = current_etag(no)
-                if etag:
-                    headers[h] = etag
-                    if isinstance(case.body, dict) and isinstance(case.body.get("expected_version"), int):
-                        case.body["expected_version"] = int(etag.strip('"'))
+            elif seeded_wo:
+                _, etag = get_json(f"/v1/work-orders/{wo}", "dispatcher")
+            if etag:
+                headers[h] = etag
+                if body is not None and isinstance(body.get("expected_version"), int):
+                    body["expected_version"] = int(etag.strip('"'))
+    if positive(case) and seeded_wo and body is not None and isinstance(body.get("expected_version"), int):
+        if not any(h.lower() == "if-match" for h in headers):
+            _, etag = get_json(f"/v1/work-orders/{wo}", "dispatcher")
+            if etag:
+                body["expected_version"] = int(etag.strip('"'))
 
 
 @schemathesis.hook

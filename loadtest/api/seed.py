@@ -1,13 +1,21 @@
 """Seeds the running mesh for the API fuzzer through the gateway, and writes what it made
 (loadtest/api-test.sh): requests of two branches, cancellable ones, claims pending a person's
-decision, receipts awaiting inspection, issuable pick lists and open stocktakes. The demo parts
-and their stock are booked before by `warehouse seed`.
+decision, receipts awaiting inspection, issuable pick lists, open stocktakes; suppliers whose
+status may change, purchase orders; shipments planned, dispatched and delivered (by a signed
+carrier webhook, as a carrier would), their exceptions; return pick-ups and returned units; work
+orders in every state the paths act on; tool loans; return visits and complaints. The demo
+parts and stock, suppliers and quotes, and technicians are booked before by the services' own
+`seed` subcommands.
 
-Usage: seed.py <gateway url> <tokens.json> <fixtures.json>
+Usage: seed.py <gateway url> <tokens.json> <fixtures.json>  (API_TEST_CARRIER_SECRET: sf's key)
 """
 
 import datetime
+import hashlib
+import hmac
 import json
+import os
+import re
 import sys
 import time
 import urllib.error
@@ -15,15 +23,18 @@ import urllib.request
 import uuid
 
 BASE, TOKENS, OUT = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
+CARRIER_SECRET = os.environ["API_TEST_CARRIER_SECRET"].encode()
 
 
-def call(method, path, role, body=None):
+def call(method, path, role, body=None, headers=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(BASE + path, data=data, method=method)
     req.add_header("Authorization", f"Bearer {TOKENS[role]}")
     if data is not None:
         req.add_header("Content-Type", "application/json")
         req.add_header("Idempotency-Key", str(uuid.uuid4()))
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -31,10 +42,15 @@ def call(method, path, role, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def request(branch, misuse=False, part="PWR-55-01"):
-    bought = (datetime.date.today() - datetime.timedelta(days=10)).isoformat()
+def ok(what, status, body, expected=(200, 201)):
+    assert status in expected, (what, status, body)
+    return body
+
+
+def request(branch, misuse=False, part="PWR-55-01", kind="replacement", days=10):
+    bought = (datetime.date.today() - datetime.timedelta(days=days)).isoformat()
     body = {
-        "branch": branch, "channel": "hotline", "kind": "replacement", "urgency": "normal",
+        "branch": branch, "channel": "hotline", "kind": kind, "urgency": "normal",
         "customer": {"name": "Li Wei", "phone": "+86 138 0013 8000",
                      "address": "88 Century Avenue, Pudong, Shanghai", "region": "urban"},
         "product": {"category": "television", "model": "X55", "serial": "SN12345678",
@@ -84,5 +100,204 @@ for _ in range(6):
     assert status == 201, (status, r)
     stocktakes.append(r["stocktake_id"])
 fixtures["stocktakes"] = stocktakes
+
+# --- procurement: suppliers the fuzzer may warn, suspend or terminate (not the demo ones, which
+# the quotes and orders need), and purchase orders to read, re-date and cancel.
+fixtures["suppliers"] = ["SUP-HUAXIN", "SUP-MINGDA"]
+fixtures["status_suppliers"] = []
+for i in range(6):
+    r = ok("supplier", *call("POST", "/v1/suppliers", "procurement", {
+        "supplier_id": f"SUP-FUZZ-{i}", "name": f"Fuzz Supplier {i}", "part_nos": ["PWR-55-01"],
+        "qualification": {"reputation_bp": 9000, "quality_bp": 9000, "capacity_bp": 9000,
+                          "price_bp": 9000}}))
+    fixtures["status_suppliers"].append(r["supplier_id"])
+orders = []
+for i in range(12):
+    r = ok("purchase order", *call("POST", "/v1/purchase-orders", "procurement", {
+        "supplier_id": "SUP-HUAXIN", "lines": [{"part_no": "PWR-55-01", "quantity": 5}],
+        "note": "fuzz"}))
+    orders.append(r["po_number"])
+fixtures["purchase_orders"], fixtures["cancellable_orders"] = orders[:6], orders[6:]
+
+
+def sign(body):
+    return "sha256=" + hmac.new(CARRIER_SECRET, body, hashlib.sha256).hexdigest()
+
+
+def carrier_event(waybill, status):
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    data = json.dumps({"event_id": str(uuid.uuid4()), "sent_at": now, "waybill_no": waybill,
+                       "status": status, "occurred_at": now, "signed_by": "Li Wei"}).encode()
+    req = urllib.request.Request(BASE + "/v1/carriers/sf/events", data=data, method="POST")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("X-Signature", sign(data))
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200, r.status
+
+
+def shipment_of(no, dispatched):
+    found = {}
+
+    def check():
+        items = call("GET", f"/v1/shipments?request_no={no}", "logistics")[1].get("items") or []
+        if items and (not dispatched or items[0]["waybill_no"]):
+            found["s"] = items[0]
+            return True
+        return False
+
+    wait(f"the shipment of {no}", check)
+    return found["s"]
+
+
+def issue(no):
+    pick = call("GET", f"/v1/pick-lists/PL-{no}", "warehouse")[1]
+    lines = [{"part_no": l["part_no"], "quantity": l["quantity"]} for l in pick["lines"]]
+    ok("issue", *call("POST", f"/v1/pick-lists/PL-{no}/issue", "warehouse", {"lines": lines}))
+
+
+# --- logistics: planned shipments (the issuable requests'), dispatched ones with exceptions, and
+# delivered ones, whose return visits feedback then schedules.
+shipped = [request(b) for b in ["SH01", "BJ02"] * 6]
+for no in shipped:
+    wait(f"the pick list of {no}", lambda no=no: call("GET", f"/v1/pick-lists/PL-{no}", "warehouse")[0] == 200)
+    issue(no)
+planned = [shipment_of(no, False)["shipment_no"] for no in issuable[:4]]
+dispatched = [shipment_of(no, True) for no in shipped]
+open_shipments, delivered = dispatched[:6], dispatched[6:]
+exceptions = []
+for s in open_shipments:
+    r = ok("exception", *call("POST", f"/v1/shipments/{s['shipment_no']}/exceptions", "logistics",
+                              {"kind": "delay", "detail": "road closed"}))
+    exceptions.append({"shipment_no": s["shipment_no"],
+                       "exception_id": r["exception"]["exception_id"]})
+for s in delivered:
+    carrier_event(s["waybill_no"], "delivered")
+fixtures["shipments"] = planned + [s["shipment_no"] for s in dispatched]
+fixtures["open_shipments"] = [s["shipment_no"] for s in open_shipments]
+fixtures["exceptions"] = exceptions
+visits = []
+for s in delivered:
+    found = {}
+
+    def check(no=s["request_no"]):
+        items = call("GET", f"/v1/visits?request_no={no}", "admin")[1].get("items") or []
+        if items:
+            found["v"] = items[0]["visit_id"]
+            return True
+        return False
+
+    wait(f"the return visit of {s['request_no']}", check)
+    visits.append(found["v"])
+fixtures["visits"], fixtures["survey_visits"] = visits[:3], visits[3:]
+
+# --- returns: door pick-ups of approved returns, and units booked at the returns intake.
+returns = [request(b, kind="return", days=3) for b in ["SH01", "BJ02"] * 3]
+pickups = []
+for no in returns:
+    found = {}
+
+    def check(no=no):
+        for e in call("GET", f"/v1/requests/{no}/timeline", "admin")[1].get("events") or []:
+            m = re.search(r"PU-\d{4}-\d{6}", e.get("summary", ""))
+            if m:
+                found["p"] = m.group(0)
+                return True
+        return False
+
+    wait(f"the pick-up of {no}", check)
+    pickups.append(found["p"])
+fixtures["pickups"] = pickups
+fixtures["returns"] = [
+    ok("return", *call("POST", "/v1/returns", "warehouse", {
+        "request_no": no, "part_no": "PWR-55-01", "serial": "SN12345678", "model": "X55"}))["return_id"]
+    for no in returns]
+
+# --- field service: work orders in the states the paths act on.
+
+
+def work_order(no, category="free"):
+    branch = no.split("-")[2]
+    return ok("work order", *call("POST", "/v1/work-orders", "dispatcher", {
+        "request_no": no, "branch": branch, "service_category": category, "kind": "repair",
+        "customer": {"name": "Li Wei", "phone": "+86 138 0013 8000",
+                     "address": "88 Century Avenue, Pudong, Shanghai", "region": "urban"},
+        "product": {"category": "television", "model": "X55", "serial": "SN12345678"},
+        "fault_description": "no picture"}))["work_order_no"]
+
+
+def version(wo):
+    return call("GET", f"/v1/work-orders/{wo}", "dispatcher")[1]["version"]
+
+
+def act(wo, path, body):
+    return ok(f"{wo} {path}", *call("POST", f"/v1/work-orders/{wo}/{path}", "dispatcher", body))
+
+
+def scheduled(wo):
+    slots = call("GET", f"/v1/work-orders/{wo}/slots", "dispatcher")[1]["suggestions"]
+    best = slots[0]
+    act(wo, "appointment", {"window_from": best["window"]["from"],
+                            "technician_id": best["technician_id"]})
+    return wo
+
+
+def moved(wo, status, note="by the seed"):
+    act(wo, "status", {"status": status, "note": note, "expected_version": version(wo)})
+    return wo
+
+
+# Requests of their own, their claims left pending: nothing else acts on them meanwhile.
+jobs = [request(b, misuse=True) for b in ["SH01", "BJ02"] * 13]
+wo_new = [work_order(no) for no in jobs[0:4]]
+wo_scheduled = [scheduled(work_order(no)) for no in jobs[4:7]]
+wo_en_route = [act(scheduled(work_order(no)), "dispatch", {})["work_order_no"] for no in jobs[7:10]]
+wo_repair = []
+for no in jobs[10:13]:
+    wo = act(scheduled(work_order(no)), "dispatch", {})["work_order_no"]
+    moved(moved(wo, "on_site"), "in_repair")
+    act(wo, "inspection", {"passed": True, "checklist": ["picture ok"]})
+    wo_repair.append(wo)
+wo_paid = [work_order(no, "paid") for no in jobs[13:16]]
+QUOTE = {"items": [{"code": "visit", "quantity": 1}, {"code": "labour_hour", "quantity": 1}]}
+wo_quoted = []
+for no in jobs[16:19]:
+    wo = work_order(no, "paid")
+    act(wo, "quotation", QUOTE)
+    wo_quoted.append(wo)
+wo_approved, wo_changes = [], []
+for i, no in enumerate(jobs[19:25]):
+    wo = work_order(no, "paid")
+    act(wo, "quotation", QUOTE)
+    act(wo, "quotation/approve", {"approved": True, "customer_name": "Li Wei"})
+    if i < 3:
+        wo_approved.append(wo)
+    else:
+        r = act(wo, "changes", {"added": [{"code": "labour_hour", "quantity": 1}],
+                                "reason": "more work than quoted"})
+        wo_changes.append({"work_order_no": wo, "change_id": r["change_id"]})
+fixtures.update({
+    "work_orders": wo_new + wo_scheduled + wo_en_route + wo_repair + wo_paid + wo_quoted,
+    "wo_new": wo_new, "wo_scheduled": wo_scheduled, "wo_en_route": wo_en_route,
+    "wo_repair": wo_repair, "wo_paid": wo_paid, "wo_quoted": wo_quoted,
+    "wo_approved": wo_approved, "wo_changes": wo_changes,
+})
+fixtures["loans"] = [
+    ok("loan", *call("POST", "/v1/tool-loans", "dispatcher", {
+        "tool_id": f"TOOL-FUZZ-{i}", "tool_name": "panel lifter", "technician_id": tech,
+        "due_back_date": "2030-01-31"}))["loan_id"]
+    for i, tech in enumerate(["T-SH01-001", "T-BJ02-001"] * 3)]
+
+# --- feedback: complaints to read, escalate and resolve.
+complaints = [
+    ok("complaint", *call("POST", "/v1/complaints", "admin", {
+        "branch": b, "category": "product_quality", "severity": "minor",
+        "description": "noise from the back", "source": "hotline", "product_model": "X55"}))["complaint_id"]
+    for b in ["SH01", "BJ02"] * 6]
+fixtures["complaints"] = complaints[:4]
+fixtures["escalatable"] = complaints[4:8]
+fixtures["resolvable"] = complaints[8:]
+year = datetime.date.today().year
+fixtures["periods"] = [str(year), f"{year}-Q{(datetime.date.today().month - 1) // 3 + 1}",
+                       datetime.date.today().strftime("%Y-%m")]
 json.dump(fixtures, open(OUT, "w"), indent=1)
 print("seed: " + ", ".join(f"{len(v)} {k}" for k, v in fixtures.items()))

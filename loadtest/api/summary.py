@@ -12,8 +12,9 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 
-# A correctly signed carrier event answers 503 until logistics is deployed, and the fuzzer
-# cannot sign (that is the point of the signature): 401 is all it can get.
+# The fuzzer cannot sign a carrier's event (that is the point of the signature): 401 (or 400
+# for a body the document refuses) is all it can get. seed.py sends signed ones, and
+# services/gateway/tests/api/logistics.rs covers applied, duplicate and stale.
 EXPECTED_NO_2XX = {
     "POST /v1/carriers/{carrier}/events": "signed webhook; the fuzzer has no carrier secret",
 }

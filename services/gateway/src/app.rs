@@ -218,7 +218,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .with_state(state))
 }
 
-/// The root span of a request's trace (or a child of the caller's `traceparent`).
+/// The root span of a request's trace (or a child of the caller's `traceparent`). It carries the
+/// request number (`aftersales.request_no`): from the caller's `baggage` when it sent one, from
+/// the handler (`record_request_no`) when the route names the request or its answer does; every
+/// span under it gets it too, and the peers get it as baggage.
 fn http_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     let route = req
         .extensions()
@@ -237,6 +240,7 @@ fn http_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         aftersales.request_no = tracing::field::Empty,
     );
     let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
+    telemetry::request::note_from_baggage(&span, &parent);
     telemetry::set_parent(&span, parent);
     span
 }

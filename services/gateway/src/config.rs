@@ -30,6 +30,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub amqp: AmqpSettings,
     pub telemetry: TelemetrySettings,
+    /// The department's local time (the platform's `calendar.utc_offset_minutes`): a report's
+    /// month or days are local ones.
+    pub utc_offset_minutes: i32,
 }
 
 impl Settings {
@@ -46,6 +49,7 @@ impl Settings {
             auth: p.auth.clone(),
             amqp: p.amqp.clone(),
             telemetry: p.telemetry.clone(),
+            utc_offset_minutes: p.calendar.utc_offset_minutes,
         })
     }
 }
@@ -89,6 +93,12 @@ pub struct GatewaySettings {
     /// HMAC-SHA256 secret per carrier (`GATEWAY__CARRIER_SECRETS__<CARRIER>`).
     #[serde(default)]
     pub carrier_secrets: HashMap<String, SecretString>,
+    /// The gateway's own credential for forwarding carrier webhooks to logistics (no user's token
+    /// travels with a webhook): a JWT with the `logistics` role for branch `*`, from a Secret
+    /// (`GATEWAY__CARRIER_TOKEN`). Unset in development with `auth.dev_tokens`: the gateway
+    /// mints a short-lived one with the HS256 secret; unset otherwise: webhooks answer 503.
+    #[serde(default)]
+    pub carrier_token: Option<SecretString>,
 }
 
 /// The gateway's own sections: `[gateway]` and `[peers]`.
@@ -173,6 +183,16 @@ url = "http://127.0.0.1:50057"
         positive("gateway.idempotency_ttl_secs", g.idempotency_ttl_secs)?;
         positive("gateway.stream_max_len", g.stream_max_len)?;
         positive("gateway.heartbeat_secs", g.heartbeat_secs)?;
+        // An empty variable (a chart's unset Secret key) is no token.
+        if self
+            .gateway
+            .carrier_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().trim().is_empty())
+        {
+            self.gateway.carrier_token = None;
+        }
+        let g = &self.gateway;
         for (carrier, secret) in &g.carrier_secrets {
             if secret.expose_secret().len() < 16 {
                 return Err(ConfigError::new(

@@ -8,7 +8,11 @@ use std::time::Duration;
 use aftersales_platform::auth::Caller;
 use aftersales_platform::grpc::ClientInterceptor;
 use aftersales_platform::proto::claims::v1::claims_service_client::ClaimsServiceClient;
+use aftersales_platform::proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+use aftersales_platform::proto::fieldservice::v1::field_service_service_client::FieldServiceServiceClient;
 use aftersales_platform::proto::intake::v1::intake_service_client::IntakeServiceClient;
+use aftersales_platform::proto::logistics::v1::logistics_service_client::LogisticsServiceClient;
+use aftersales_platform::proto::procurement::v1::procurement_service_client::ProcurementServiceClient;
 use aftersales_platform::proto::warehouse::v1::warehouse_service_client::WarehouseServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -24,7 +28,11 @@ pub type Intercepted = InterceptedService<Channel, ClientInterceptor>;
 pub struct Peers {
     intake: Option<Channel>,
     claims: Option<Channel>,
+    procurement: Option<Channel>,
     warehouse: Option<Channel>,
+    logistics: Option<Channel>,
+    field_service: Option<Channel>,
+    feedback: Option<Channel>,
 }
 
 impl Peers {
@@ -40,7 +48,11 @@ impl Peers {
         Ok(Self {
             intake: make(&settings.peers.intake.url)?,
             claims: make(&settings.peers.claims_review.url)?,
+            procurement: make(&settings.peers.procurement.url)?,
             warehouse: make(&settings.peers.warehouse.url)?,
+            logistics: make(&settings.peers.logistics.url)?,
+            field_service: make(&settings.peers.field_service.url)?,
+            feedback: make(&settings.peers.feedback.url)?,
         })
     }
 
@@ -60,6 +72,50 @@ impl Peers {
     ) -> Result<WarehouseServiceClient<Intercepted>, Problem> {
         let (ch, i) = Self::with(&self.warehouse, "warehouse", caller)?;
         Ok(WarehouseServiceClient::with_interceptor(ch, i))
+    }
+
+    pub fn procurement(
+        &self,
+        caller: &Caller,
+    ) -> Result<ProcurementServiceClient<Intercepted>, Problem> {
+        let (ch, i) = Self::with(&self.procurement, "procurement", caller)?;
+        Ok(ProcurementServiceClient::with_interceptor(ch, i))
+    }
+
+    pub fn logistics(
+        &self,
+        caller: &Caller,
+    ) -> Result<LogisticsServiceClient<Intercepted>, Problem> {
+        let (ch, i) = Self::with(&self.logistics, "logistics", caller)?;
+        Ok(LogisticsServiceClient::with_interceptor(ch, i))
+    }
+
+    /// Logistics with the gateway's own credential (the carrier webhook: no user's token travels
+    /// with it).
+    pub fn logistics_as(
+        &self,
+        token: &str,
+    ) -> Result<LogisticsServiceClient<Intercepted>, Problem> {
+        let ch = self
+            .logistics
+            .clone()
+            .ok_or_else(|| Problem::unavailable("logistics is not deployed"))?;
+        let i = ClientInterceptor::with_token(token)
+            .map_err(|s| Problem::from_status("logistics", &s))?;
+        Ok(LogisticsServiceClient::with_interceptor(ch, i))
+    }
+
+    pub fn field_service(
+        &self,
+        caller: &Caller,
+    ) -> Result<FieldServiceServiceClient<Intercepted>, Problem> {
+        let (ch, i) = Self::with(&self.field_service, "field-service", caller)?;
+        Ok(FieldServiceServiceClient::with_interceptor(ch, i))
+    }
+
+    pub fn feedback(&self, caller: &Caller) -> Result<FeedbackServiceClient<Intercepted>, Problem> {
+        let (ch, i) = Self::with(&self.feedback, "feedback", caller)?;
+        Ok(FeedbackServiceClient::with_interceptor(ch, i))
     }
 
     fn with(

@@ -1,6 +1,9 @@
 //! `/board`: the dispatch board, one static page (HTML, CSS and JS, no build step) compiled into
-//! the binary. It lists open requests by status and follows the event stream live; its script is
-//! a file of its own, so the page runs under the HTML pages' Content-Security-Policy.
+//! the binary. It shows the work orders by status (`GET /v1/board`), the open requests by status
+//! and the stuck requests (`GET /v1/requests?stuck=true`, asked again every half minute), and
+//! follows the event stream live: a work-order event moves its card and the card is read again
+//! (`GET /v1/work-orders/{no}`). Its script is a file of its own, so the page runs under the HTML
+//! pages' Content-Security-Policy.
 
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;

@@ -109,6 +109,11 @@ pub struct Claim {
     #[schema(format = DateTime)]
     pub decided_at: Option<String>,
     pub decided_by: String,
+    /// The reason the policy recommends rejecting for (while pending), or the one the reviewer
+    /// rejected with; absent otherwise.
+    #[schema(value_type = Option<RejectReason>)]
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reject_reason: String,
     pub note: String,
     #[schema(value_type = Vec<MissingInfo>)]
     pub missing_info: Vec<String>,
@@ -121,6 +126,11 @@ pub struct Claim {
 
 impl From<pb::Claim> for Claim {
     fn from(c: pb::Claim) -> Self {
+        let reject_reason = if c.reject_reason == pb::RejectReason::Unspecified as i32 {
+            String::new()
+        } else {
+            enum_text(c.reject_reason().as_str_name(), "REJECT_REASON_")
+        };
         Claim {
             status: enum_text(c.status().as_str_name(), "CLAIM_STATUS_"),
             recommendation: enum_text(c.recommendation().as_str_name(), "RECOMMENDATION_"),
@@ -146,6 +156,7 @@ impl From<pb::Claim> for Claim {
             explanation: c.explanation,
             due_at: c.due_at.as_ref().and_then(rfc3339),
             decided_at: c.decided_at.as_ref().and_then(rfc3339),
+            reject_reason,
             decided_by: c.decided_by,
             note: c.note,
             version: c.version,
@@ -302,6 +313,19 @@ impl Precondition {
 /// The version a write is conditioned on: `If-Match` (one strong entity tag, `"3"`) or the
 /// body's `expected_version`; both must agree when both are sent; neither is 428.
 pub fn precondition(headers: &HeaderMap, body: Option<u64>) -> Result<Precondition, Problem> {
+    precondition_of(
+        headers,
+        body,
+        "the claim's version you decided on: If-Match: \"<ETag of GET /v1/claims/{request_no}>\"",
+    )
+}
+
+/// As [`precondition`], for any versioned resource: `what` says which version to send.
+pub fn precondition_of(
+    headers: &HeaderMap,
+    body: Option<u64>,
+    what: &str,
+) -> Result<Precondition, Problem> {
     let sent = headers
         .get(header::IF_MATCH)
         .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
@@ -317,7 +341,7 @@ pub fn precondition(headers: &HeaderMap, body: Option<u64>) -> Result<Preconditi
             Some(parsed.ok_or_else(|| {
                 Problem::field(
                     "If-Match",
-                    "must be the claim's ETag as sent: a quoted version, \"3\"",
+                    "must be the ETag as sent: a quoted version, \"3\"",
                 )
             })?)
         }
@@ -335,7 +359,7 @@ pub fn precondition(headers: &HeaderMap, body: Option<u64>) -> Result<Preconditi
         (None, None) => Err(Problem::new(
             StatusCode::PRECONDITION_REQUIRED,
             "precondition-required",
-            "send the claim's version you decided on: If-Match: \"<ETag of GET /v1/claims/{request_no}>\" (or expected_version in the body)",
+            format!("send {what} (or expected_version in the body)"),
         )),
     }
 }

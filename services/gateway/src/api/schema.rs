@@ -114,10 +114,10 @@ pattern_schema!(
 );
 pattern_schema!(
     PickListId,
-    r"^[ \t\n\r\x0B\x0C]*[Pp][Ll]-[Aa][Ss]-[0-9]{2}(0[1-9]|1[0-2])-[A-Za-z][A-Za-z0-9]{1,7}-([1-9][0-9]{5}|0[1-9][0-9]{4}|00[1-9][0-9]{3}|000[1-9][0-9]{2}|0000[1-9][0-9]|00000[1-9])[ \t\n\r\x0B\x0C]*$",
+    r"^[ \t\n\r\x0B\x0C]*[Pp][Ll]-[Aa][Ss]-[0-9]{2}(0[1-9]|1[0-2])-[A-Za-z][A-Za-z0-9]{1,7}-([1-9][0-9]{5}|0[1-9][0-9]{4}|00[1-9][0-9]{3}|000[1-9][0-9]{2}|0000[1-9][0-9]|00000[1-9])(-[Rr][1-9][0-9]{0,3})?[ \t\n\r\x0B\x0C]*$",
     None,
     "PL-AS-2611-SH01-000042",
-    "A pick list: PL- and the request number it serves."
+    "A pick list: PL- and the request number it serves; a replacement for a lost or damaged shipment adds -R<n> (PL-AS-2611-SH01-000042-R1)."
 );
 pattern_schema!(
     PhotoUrl,
@@ -165,6 +165,129 @@ pattern_schema!(
     None,
     "no picture",
     "Free text without control characters (newlines and tabs allowed)."
+);
+
+pattern_schema!(
+    /// Procurement's register: `SUP-HUAXIN`, `SUP-000042`.
+    SupplierId,
+    r"^[ \t\n\r\x0B\x0C]*[A-Za-z0-9_-]{1,40}[ \t\n\r\x0B\x0C]*$",
+    None,
+    "SUP-HUAXIN",
+    "A supplier: 1-40 of A-Z, 0-9, '-' and '_'; letters in any case."
+);
+pattern_schema!(
+    PoNumber,
+    r"^[ \t\n\r\x0B\x0C]*[A-Za-z0-9-]{1,64}[ \t\n\r\x0B\x0C]*$",
+    None,
+    "PO-2611-000123",
+    "A purchase order number as procurement issued it (PO-<YYMM>-<sequence>)."
+);
+pattern_schema!(
+    ShipmentNo,
+    r"^[ \t\n\r\x0B\x0C]*[Ss][Hh]-[0-9]{4}-[0-9]{6}[ \t\n\r\x0B\x0C]*$",
+    None,
+    "SH-2611-000042",
+    "A shipment: SH-<YYMM>-<6 digits>; letters in any case."
+);
+pattern_schema!(
+    PickupNo,
+    r"^[ \t\n\r\x0B\x0C]*[Pp][Uu]-[0-9]{4}-[0-9]{6}[ \t\n\r\x0B\x0C]*$",
+    None,
+    "PU-2611-000007",
+    "A return pick-up: PU-<YYMM>-<6 digits>; letters in any case."
+);
+pattern_schema!(
+    WorkOrderNo,
+    r"^[ \t\n\r\x0B\x0C]*[Ww][Oo]-[0-9]{2}(0[1-9]|1[0-2])-[A-Za-z][A-Za-z0-9]{1,7}-([1-9][0-9]{5}|0[1-9][0-9]{4}|00[1-9][0-9]{3}|000[1-9][0-9]{2}|0000[1-9][0-9]|00000[1-9])[ \t\n\r\x0B\x0C]*$",
+    None,
+    "WO-2611-SH01-000042",
+    "A work order: WO-<YYMM>-<branch>-<6 digits, not all zero>; letters in any case."
+);
+pattern_schema!(
+    /// Field service's codes: technicians (a technician's token `sub` is their id), tools.
+    Code,
+    r"^[ \t\n\r\x0B\x0C]*[A-Za-z0-9._-]{1,40}[ \t\n\r\x0B\x0C]*$",
+    None,
+    "T-SH01-001",
+    "A code: 1-40 of A-Z, 0-9, '-', '_' and '.'; letters in any case."
+);
+pattern_schema!(
+    /// Visits, complaints, loans, changes, exceptions, returns, quotes: named by their service.
+    Id,
+    r"^[A-Za-z0-9._:-]{1,64}$",
+    None,
+    "V-0193a5c2",
+    "An identifier a service issued (a visit, complaint, loan, change, exception, return …)."
+);
+pattern_schema!(
+    Month,
+    r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+    None,
+    "2026-11",
+    "A calendar month, YYYY-MM, in the department's local time."
+);
+pattern_schema!(
+    /// A reporting period of feedback's figures.
+    PeriodName,
+    r"^[0-9]{4}(-(0[1-9]|1[0-2])|-W(0[1-9]|[1-4][0-9]|5[0-3])|-Q[1-4])?$",
+    None,
+    "2026-11",
+    "A period in the department's local time: a year (2026), quarter (2026-Q4), month (2026-11) or ISO week (2026-W48)."
+);
+pattern_schema!(
+    /// A period of the top-returned-parts report.
+    WeekOrMonth,
+    r"^[0-9]{4}-((0[1-9]|1[0-2])|W(0[1-9]|[1-4][0-9]|5[0-3]))$",
+    None,
+    "2026-11",
+    "A month (2026-11) or an ISO week (2026-W48), in the department's local time."
+);
+pattern_schema!(
+    Currency,
+    r"^[A-Z]{3}$",
+    None,
+    "CNY",
+    "An ISO 4217 currency code."
+);
+pattern_schema!(
+    /// A carrier's code in its webhook's path.
+    CarrierCode,
+    r"^[a-z0-9_-]{1,32}$",
+    None,
+    "sf",
+    "The carrier's configured name."
+);
+
+pattern_schema!(
+    /// A skill of a technician: a product category.
+    Skill,
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+    Some(60),
+    "television",
+    "A product category the technician repairs (something besides blanks, no control characters)."
+);
+pattern_schema!(
+    Territory,
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+    Some(100),
+    "Pudong",
+    "A district or postcode (something besides blanks, no control characters)."
+);
+pattern_schema!(
+    /// A required short line: a checklist entry, an item handed over.
+    TextLine,
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+    Some(200),
+    "remote control",
+    "A line of text: something besides blanks, no control characters, at most 200 characters."
+);
+pattern_schema!(
+    /// An optional short line: a certificate's number.
+    OptionalLine,
+    r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+    Some(200),
+    "ISO 9001:2015",
+    "A line of text without control characters, at most 200 characters."
 );
 
 /// A required line of text of at most `max` characters (something besides blanks).
@@ -219,6 +342,10 @@ text_enum!(BackorderStatus {
 });
 text_enum!(ReceiptStatus {
     PendingInspection = "pending_inspection",
+    Inspected = "inspected",
+});
+text_enum!(ReturnStatus {
+    Received = "received",
     Inspected = "inspected",
 });
 text_enum!(PickListStatus {

@@ -2,7 +2,8 @@
 //! over warehouse's gRPC. Zones, kinds and statuses are lower-case on the wire (`qualified`,
 //! `inspection_pass`, `open`). The central warehouse's books (receipts, stocktakes, the ledger)
 //! are head office's: the document scopes them `head_office`, so a branch token gets 403 here
-//! before the warehouse is asked; back-orders and pick lists are a branch's own.
+//! before the warehouse is asked; back-orders and pick lists are a branch's own. Returned units
+//! (`/v1/returns`) are booked and inspected at the central returns intake: head office's too.
 
 use aftersales_platform::auth::Caller;
 use aftersales_platform::proto::common::v1 as common;
@@ -20,15 +21,16 @@ use utoipa_axum::routes;
 use crate::api::claims::{Money, enum_text};
 #[allow(unused_imports)] // named by the schema attributes
 use crate::api::schema::{
-    BackorderStatus, BranchCode, Date, DocumentId, IdempotencyKey, MovementKind, PartNo,
-    PickListId, PickListStatus, ReceiptStatus, RequestNo, StocktakeStatus, Zone,
+    BackorderStatus, BranchCode, Date, DocumentId, Id, IdempotencyKey, MovementKind, PartNo,
+    PickListId, PickListStatus, PickupNo, ReceiptStatus, RequestNo, ReturnStatus, Serial,
+    StocktakeStatus, Zone,
 };
-use crate::api::wire::{Urgency, rfc3339};
+use crate::api::wire::{Urgency, Violations, instant, page_size, rfc3339};
 use crate::app::AppState;
 use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
 use crate::peers::call;
-use crate::problem::{FieldViolation, Problem};
+use crate::problem::Problem;
 
 const PEER: &str = "warehouse";
 const SERVICE: &str = "aftersales.warehouse.v1.WarehouseService";
@@ -44,27 +46,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(close_stocktake))
         .routes(routes!(ledger))
         .routes(routes!(backorders))
-}
-
-/// Collects every bad field of one request, to answer them all at once.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
-    }
-
-    fn finish(self) -> Result<(), Problem> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::bad_request(self.0))
-        }
-    }
+        .routes(routes!(receive_return))
+        .routes(routes!(inspect_return))
 }
 
 /// A lower-case wire value of a proto enumeration: `qualified` → `ZONE_QUALIFIED`. `None` (with
@@ -779,34 +762,6 @@ pub async fn close_stocktake(
 
 // ---- ledger and back-orders -----------------------------------------------------------------
 
-fn page_size(text: Option<&str>, bad: &mut Violations) -> u32 {
-    match text {
-        None | Some("") => 0,
-        Some(n) => n.parse::<u32>().unwrap_or_else(|_| {
-            bad.add("page_size", "must be a whole number");
-            0
-        }),
-    }
-}
-
-fn instant(
-    text: Option<&str>,
-    field: &str,
-    bad: &mut Violations,
-) -> Option<prost_types::Timestamp> {
-    let t = text.filter(|t| !t.is_empty())?;
-    match chrono::DateTime::parse_from_rfc3339(t) {
-        Ok(d) => Some(prost_types::Timestamp {
-            seconds: d.timestamp(),
-            nanos: d.timestamp_subsec_nanos() as i32,
-        }),
-        Err(_) => {
-            bad.add(field, "must be an RFC 3339 instant (2026-11-22T08:00:00Z)");
-            None
-        }
-    }
-}
-
 /// `GET /v1/ledger`: every filter optional.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
@@ -1103,6 +1058,242 @@ pub async fn backorders(
             .collect(),
         next_page_token: res.next_page_token,
     }))
+}
+
+// ---- returned units -------------------------------------------------------------------------
+
+/// `POST /v1/returns`: a unit picked up from the customer arrived at the returns intake (a
+/// pick-up that logistics completed is booked by itself; this is the counter's path).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReceiveReturnBody {
+    #[schema(value_type = RequestNo)]
+    pub request_no: String,
+    /// The logistics pick-up that brought it; a pick-up is received once.
+    #[serde(default)]
+    #[schema(value_type = Option<PickupNo>)]
+    pub pickup_no: Option<String>,
+    /// The unit's catalogue number (booked to stock under it).
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Serial>)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "X55"
+    )]
+    pub model: String,
+    /// Default: today.
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub movement_date: Option<String>,
+}
+
+/// An accessory that should come back with a returned unit, and what did.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct AccessoryCheck {
+    /// Catalogue number of the accessory, where it has one.
+    #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = r"^([A-Za-z0-9._-]{1,40})?$",
+        example = "RMT-01"
+    )]
+    pub part_no: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^ \x00-\x1F\x7F-\xA0][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "remote control"
+    )]
+    pub name: String,
+    #[schema(maximum = 1000, example = 1)]
+    pub expected: u32,
+    #[schema(maximum = 1000, example = 1)]
+    pub present: u32,
+}
+
+/// `POST /v1/returns/{return_id}/inspection`: every accessory, resaleable or not. Missing
+/// accessories are deducted from the refund (claims-review, on `warehouse.return.inspected`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct InspectReturnBody {
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub accessories: Vec<AccessoryCheck>,
+    pub resaleable: bool,
+    #[serde(default)]
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "screen scratched"
+    )]
+    pub inspection_note: String,
+}
+
+/// A whole unit returned by a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnedUnit {
+    #[schema(value_type = Id)]
+    pub return_id: String,
+    #[schema(value_type = RequestNo)]
+    pub request_no: String,
+    #[schema(value_type = BranchCode)]
+    pub branch: String,
+    pub pickup_no: String,
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    pub serial: String,
+    pub model: String,
+    #[schema(value_type = Option<ReturnStatus>)]
+    pub status: Option<String>,
+    pub accessories: Vec<AccessoryCheck>,
+    pub resaleable: bool,
+    /// Where it went after inspection (`qualified` or `nonconforming`); null before.
+    #[schema(value_type = Option<Zone>)]
+    pub zone: Option<String>,
+    pub inspection_note: String,
+    #[schema(format = DateTime)]
+    pub received_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub inspected_at: Option<String>,
+    pub inspected_by: String,
+}
+
+impl From<pb::ReturnedUnit> for ReturnedUnit {
+    fn from(u: pb::ReturnedUnit) -> Self {
+        let zone = zone_text(u.zone);
+        ReturnedUnit {
+            status: crate::api::wire::text(match u.status() {
+                pb::ReturnStatus::Received => "received",
+                pb::ReturnStatus::Inspected => "inspected",
+                pb::ReturnStatus::Unspecified => "",
+            }),
+            zone: (!zone.is_empty()).then_some(zone),
+            return_id: u.return_id,
+            request_no: u.request_no,
+            branch: u.branch,
+            pickup_no: u.pickup_no,
+            part_no: u.part_no,
+            serial: u.serial,
+            model: u.model,
+            accessories: u
+                .accessories
+                .into_iter()
+                .map(|a| AccessoryCheck {
+                    part_no: a.part_no,
+                    name: a.name,
+                    expected: a.expected,
+                    present: a.present,
+                })
+                .collect(),
+            resaleable: u.resaleable,
+            inspection_note: u.inspection_note,
+            received_at: u.received_at.as_ref().and_then(rfc3339),
+            inspected_at: u.inspected_at.as_ref().and_then(rfc3339),
+            inspected_by: u.inspected_by,
+        }
+    }
+}
+
+/// Book a returned unit in at the returns intake
+///
+/// Into `pending_inspection`. A pick-up logistics completed is booked by itself; a pick-up is
+/// received once, whichever comes first (the other answers with the unit received already).
+#[utoipa::path(
+    post,
+    path = "/v1/returns",
+    tag = "warehouse",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
+    request_body(content = ReceiveReturnBody, example = json!({
+        "request_no": "AS-2611-SH01-000042", "pickup_no": "PU-2611-000007", "part_no": "PWR-55-01",
+        "serial": "SN12345678", "model": "X55"
+    })),
+    responses((status = 201, description = "Received", body = ReturnedUnit)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
+pub async fn receive_return(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ReceiveReturnBody>,
+) -> Result<Response, Problem> {
+    aftersales_platform::grpc::record_request_no(&body.request_no);
+    let req = pb::ReceiveReturnRequest {
+        idempotency_key: upstream_key(&caller, &headers),
+        request_no: body.request_no,
+        pickup_no: body.pickup_no.unwrap_or_default(),
+        part_no: body.part_no,
+        serial: body.serial.unwrap_or_default(),
+        model: body.model,
+        movement_date: body.movement_date.unwrap_or_default(),
+    };
+    let mut client = state.peers.warehouse(&caller)?;
+    let res = call(
+        PEER,
+        &format!("{SERVICE}/ReceiveReturn"),
+        client.receive_return(req),
+    )
+    .await?;
+    let unit = ReturnedUnit::from(res.returned_unit.unwrap_or_default());
+    Ok((StatusCode::CREATED, Json(unit)).into_response())
+}
+
+/// Record a returned unit's inspection
+///
+/// Accessories present or missing, resaleable or not: the unit goes to `qualified` or
+/// `nonconforming`, and the refund follows (`warehouse.return.inspected`).
+#[utoipa::path(
+    post,
+    path = "/v1/returns/{return_id}/inspection",
+    tag = "warehouse",
+    params(
+        ("return_id" = Id, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = InspectReturnBody, example = json!({
+        "accessories": [ { "part_no": "RMT-01", "name": "remote control", "expected": 1, "present": 0 } ],
+        "resaleable": true, "inspection_note": "remote missing"
+    })),
+    responses((status = 200, description = "Inspected", body = ReturnedUnit)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
+pub async fn inspect_return(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(return_id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InspectReturnBody>,
+) -> Result<Json<ReturnedUnit>, Problem> {
+    let req = pb::InspectReturnRequest {
+        idempotency_key: upstream_key(&caller, &headers),
+        return_id,
+        accessories: body
+            .accessories
+            .into_iter()
+            .map(|a| pb::AccessoryCheck {
+                part_no: a.part_no,
+                name: a.name,
+                expected: a.expected,
+                present: a.present,
+            })
+            .collect(),
+        resaleable: body.resaleable,
+        inspection_note: body.inspection_note,
+    };
+    let mut client = state.peers.warehouse(&caller)?;
+    let res = call(
+        PEER,
+        &format!("{SERVICE}/InspectReturn"),
+        client.inspect_return(req),
+    )
+    .await?;
+    Ok(Json(ReturnedUnit::from(
+        res.returned_unit.unwrap_or_default(),
+    )))
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(Channel, common::Channel, {
     Hotline = "hotline" => Hotline, Web = "web" => Web, Email = "email" => Email, Branch = "branch" => Branch,
 });
@@ -261,6 +263,37 @@ pub struct Request {
     pub status_reason: String,
     pub submitted_by: String,
     pub misuse_suspected: bool,
+    /// The newest step the request reached (the routing key of its newest timeline entry).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub last_step: String,
+    #[schema(format = DateTime, example = "2026-11-22T08:00:00.000Z")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_step_at: Option<String>,
+    /// Present while the next step is overdue; gone once the request moves on.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stuck: Option<Stuck>,
+}
+
+/// A request whose next step is overdue (policy `intake.stuck_after`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Stuck {
+    /// When the next step became overdue (the last step's time plus the expectation).
+    #[schema(format = DateTime, example = "2026-11-22T08:02:00.000Z")]
+    pub since: Option<String>,
+    /// The expectation that was missed, as configured: `2m`, `5m`, `1wd` (working days).
+    pub expected_within: String,
+    /// What it applied to: a step (routing key), a status, or `*`.
+    pub rule: String,
+}
+
+impl From<intake::Stuck> for Stuck {
+    fn from(s: intake::Stuck) -> Self {
+        Stuck {
+            since: s.since.as_ref().and_then(rfc3339),
+            expected_within: s.expected_within,
+            rule: s.rule,
+        }
+    }
 }
 
 /// The customer of a request.
@@ -318,6 +351,9 @@ impl From<intake::ServiceRequest> for Request {
             status_reason: r.status_reason,
             submitted_by: r.submitted_by,
             misuse_suspected: r.misuse_suspected,
+            last_step: r.last_step,
+            last_step_at: r.last_step_at.as_ref().and_then(rfc3339),
+            stuck: r.stuck.map(Stuck::from),
         }
     }
 }
@@ -355,6 +391,9 @@ pub struct Timeline {
     #[schema(value_type = Status)]
     pub status: String,
     pub events: Vec<TimelineEvent>,
+    /// Present while the next step is overdue: the last step reached is the newest event.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stuck: Option<Stuck>,
 }
 
 /// A status, or empty (an event that did not move the request).
@@ -404,6 +443,7 @@ impl From<intake::GetTimelineResponse> for Timeline {
                     status_after: Status::text_of(e.status_after).to_owned(),
                 })
                 .collect(),
+            stuck: t.stuck.map(Stuck::from),
         }
     }
 }
@@ -440,6 +480,9 @@ pub struct ListQuery {
     /// Requests of this phone number, however it was typed.
     #[param(value_type = Option<Phone>)]
     pub customer_phone: Option<String>,
+    /// `true`: only requests whose next step is overdue (stuck).
+    #[param(value_type = Option<bool>)]
+    pub stuck: Option<String>,
 }
 
 impl ListQuery {
@@ -467,6 +510,11 @@ impl ListQuery {
                 .parse::<u32>()
                 .map_err(|_| Problem::field("page_size", "must be a whole number"))?,
         };
+        let stuck_only = match self.stuck.as_deref() {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(Problem::field("stuck", "must be true or false")),
+        };
         Ok(intake::ListRequestsRequest {
             branch: self.branch.unwrap_or_default(),
             statuses,
@@ -474,9 +522,268 @@ impl ListQuery {
             created: None,
             page_size,
             page_token: self.page_token.unwrap_or_default(),
-            ..Default::default()
+            stuck_only,
         })
     }
+}
+
+/// Collects every bad field of one request, to answer them all at once (400).
+#[derive(Default)]
+pub struct Violations(Vec<crate::problem::FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(crate::problem::FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::bad_request(self.0))
+        }
+    }
+}
+
+/// `page_size` as text (the document bounds it): empty is the service's default.
+pub fn page_size(text: Option<&str>, bad: &mut Violations) -> u32 {
+    match text {
+        None | Some("") => 0,
+        Some(n) => n.parse::<u32>().unwrap_or_else(|_| {
+            bad.add("page_size", "must be a whole number");
+            0
+        }),
+    }
+}
+
+/// An RFC 3339 instant of a query or body (the document says `date-time`); `None` when absent.
+pub fn instant(
+    text: Option<&str>,
+    field: &str,
+    bad: &mut Violations,
+) -> Option<prost_types::Timestamp> {
+    let t = text.filter(|t| !t.is_empty())?;
+    match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(d) => Some(prost_types::Timestamp {
+            seconds: d.timestamp(),
+            nanos: d.timestamp_subsec_nanos() as i32,
+        }),
+        Err(_) => {
+            bad.add(field, "must be an RFC 3339 instant (2026-11-22T08:00:00Z)");
+            None
+        }
+    }
+}
+
+/// An instant of a proto message as RFC 3339, `None` (null) when unset.
+pub fn instant_out(t: &Option<prost_types::Timestamp>) -> Option<String> {
+    t.as_ref().and_then(rfc3339)
+}
+
+/// A wire text, `None` (null) for UNSPECIFIED (empty).
+pub fn text(t: &'static str) -> Option<String> {
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// A comma-separated list of lower-case values (`active,warned`) as proto numbers; an unknown
+/// value names `field` (the document lists the values, so only a drift between the two gets
+/// here).
+pub fn enum_list(
+    text: Option<&str>,
+    field: &str,
+    parse: impl Fn(&str) -> Option<i32>,
+    bad: &mut Violations,
+) -> Vec<i32> {
+    let mut out = Vec::new();
+    for s in text
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match parse(s) {
+            Some(v) => out.push(v),
+            None => bad.add(field, format!("{s:?} is not one of the listed values")),
+        }
+    }
+    out
+}
+
+/// An amount of money sent by a client, in the currency's minor unit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = MoneyInput)]
+pub struct MoneyIn {
+    #[schema(value_type = crate::api::schema::Currency)]
+    pub currency: String,
+    #[schema(minimum = 0, maximum = 100000000000i64, example = 3300)]
+    pub amount_minor: i64,
+}
+
+impl MoneyIn {
+    pub fn to_proto(&self) -> common::Money {
+        common::Money {
+            currency: self.currency.clone(),
+            amount_minor: self.amount_minor,
+        }
+    }
+}
+
+/// An amount of a proto message, `None` (null) when unset.
+pub fn money_out(m: &Option<common::Money>) -> Option<crate::api::claims::Money> {
+    m.as_ref().map(|m| crate::api::claims::Money {
+        currency: m.currency.clone(),
+        amount_minor: m.amount_minor,
+    })
+}
+
+/// A part and a quantity, as the services exchange them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = PartQuantity)]
+pub struct PartQuantity {
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    #[schema(minimum = 1, maximum = 100000, example = 1)]
+    pub quantity: u32,
+}
+
+impl PartQuantity {
+    pub fn to_proto(&self) -> common::PartLine {
+        common::PartLine {
+            part_no: self.part_no.clone(),
+            quantity: self.quantity,
+        }
+    }
+
+    pub fn from_proto(p: &common::PartLine) -> Self {
+        PartQuantity {
+            part_no: p.part_no.clone(),
+            quantity: p.quantity,
+        }
+    }
+}
+
+/// A postal destination (where parts go, where a pick-up happens).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Address {
+    pub recipient: String,
+    pub phone: String,
+    pub address: String,
+    #[schema(value_type = Option<Region>)]
+    pub region: Option<String>,
+    pub branch: String,
+}
+
+impl Address {
+    pub fn from_proto(a: &Option<common::Address>) -> Option<Address> {
+        a.as_ref().map(|a| Address {
+            recipient: a.recipient.clone(),
+            phone: a.phone.clone(),
+            address: a.address.clone(),
+            region: text(Region::text_of(a.region)),
+            branch: a.branch.clone(),
+        })
+    }
+}
+
+/// A span of time; either end may be absent (null).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimeRange {
+    #[schema(format = DateTime)]
+    pub from: Option<String>,
+    #[schema(format = DateTime)]
+    pub to: Option<String>,
+}
+
+impl TimeRange {
+    pub fn from_proto(r: &Option<common::TimeRange>) -> Option<TimeRange> {
+        r.as_ref().map(|r| TimeRange {
+            from: instant_out(&r.from),
+            to: instant_out(&r.to),
+        })
+    }
+}
+
+/// A customer as the services after intake hold them (the region may be unknown: null).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    #[schema(value_type = Option<Region>)]
+    pub region: Option<String>,
+    pub email: String,
+}
+
+impl Contact {
+    pub fn from_proto(c: &Option<common::Customer>) -> Option<Contact> {
+        c.as_ref().map(|c| Contact {
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            address: c.address.clone(),
+            region: text(Region::text_of(c.region)),
+            email: c.email.clone(),
+        })
+    }
+}
+
+/// The local month `YYYY-MM` as the instants it spans, `[first day 00:00, next month's first day)`
+/// at `offset_minutes` east of UTC (the department's calendar).
+pub fn month_range(month: &str, offset_minutes: i32) -> Option<common::TimeRange> {
+    use chrono::{Datelike, NaiveDate, TimeZone};
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)?
+    };
+    let zone = chrono::FixedOffset::east_opt(offset_minutes * 60)?;
+    let at = |d: NaiveDate| -> Option<prost_types::Timestamp> {
+        let t = zone
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .single()?;
+        Some(prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: 0,
+        })
+    };
+    Some(common::TimeRange {
+        from: Some(at(first)?),
+        to: Some(at(next)?),
+    })
+}
+
+/// The local dates `[from, to]` (both inclusive) as instants `[from 00:00, to + 1 day 00:00)`.
+pub fn date_range(from: &str, to: &str, offset_minutes: i32) -> Option<common::TimeRange> {
+    use chrono::{NaiveDate, TimeZone};
+    let zone = chrono::FixedOffset::east_opt(offset_minutes * 60)?;
+    let at = |d: NaiveDate| -> Option<prost_types::Timestamp> {
+        let t = zone
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .single()?;
+        Some(prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: 0,
+        })
+    };
+    let from = NaiveDate::parse_from_str(from, "%Y-%m-%d").ok()?;
+    let to = NaiveDate::parse_from_str(to, "%Y-%m-%d").ok()?.succ_opt()?;
+    Some(common::TimeRange {
+        from: Some(at(from)?),
+        to: Some(at(to)?),
+    })
+}
+
+/// The current month in the department's local time, `YYYY-MM`.
+pub fn this_month(offset_minutes: i32) -> String {
+    let zone = chrono::FixedOffset::east_opt(offset_minutes * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC"));
+    chrono::Utc::now()
+        .with_timezone(&zone)
+        .format("%Y-%m")
+        .to_string()
 }
 
 /// RFC 3339 in UTC, or `None` for an out-of-range value.

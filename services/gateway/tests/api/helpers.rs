@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 type Configure = Box<dyn FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send>;
 
-/// Intake and the gateway (and with [`spawn_mesh`] claims-review and the warehouse), each
-/// started by the platform's test kit on its own database, all on one set of broker names so
-/// their events flow between them.
+/// Intake and the gateway (and with [`spawn_mesh`] claims-review and the warehouse, with
+/// [`spawn_full_mesh`] every service), each started by the platform's test kit on its own
+/// database, all on one set of broker names so their events flow between them.
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub admin_addr: std::net::SocketAddr,
@@ -32,35 +32,75 @@ pub struct TestApp {
     intake: Option<TestService<intake::app::App>>,
     claims: Option<TestService<claims_review::app::App>>,
     warehouse: Option<TestService<warehouse::app::App>>,
+    procurement: Option<TestService<procurement::app::App>>,
+    logistics: Option<TestService<logistics::app::App>>,
+    field_service: Option<TestService<field_service::app::App>>,
+    feedback: Option<TestService<feedback::app::App>>,
     bus: Arc<TestBus>,
     peers_env: Vec<(String, String)>,
     /// Variables every service of the test was started with (the identity provider's, say).
     extra_env: Vec<(String, String)>,
 }
 
+/// Which services run behind the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mesh {
+    /// Intake only.
+    Intake,
+    /// Intake, claims-review and the warehouse.
+    Core,
+    /// Every service.
+    Full,
+}
+
 pub async fn spawn_app() -> TestApp {
-    spawn(false, Vec::new(), Box::new(|_, _| {})).await
+    spawn(Mesh::Intake, Vec::new(), Box::new(|_, _| {})).await
 }
 
 /// Intake, claims-review and the warehouse behind the gateway, every one of them started with
 /// `env` too (e.g. `TestIdp::env()`: all trust the test identity provider). The catalogue is
 /// left empty: seeding it needs a token the services accept.
 pub async fn spawn_mesh_with_env(env: Vec<(String, String)>) -> TestApp {
-    spawn(true, env, Box::new(|_, _| {})).await
+    spawn(Mesh::Core, env, Box::new(|_, _| {})).await
 }
 
 /// As [`spawn_app`], letting the test change the gateway's settings first.
 pub async fn spawn_app_with(
     configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
 ) -> TestApp {
-    spawn(false, Vec::new(), Box::new(configure)).await
+    spawn(Mesh::Intake, Vec::new(), Box::new(configure)).await
 }
 
 /// Intake, claims-review (demo policy) and warehouse behind the gateway. The warehouse's
 /// catalogue holds the demo parts, without stock.
 pub async fn spawn_mesh() -> TestApp {
-    let app = spawn(true, Vec::new(), Box::new(|_, _| {})).await;
+    let app = spawn(Mesh::Core, Vec::new(), Box::new(|_, _| {})).await;
     app.seed_catalogue().await;
+    app
+}
+
+/// Every service behind the gateway: the demo catalogue (no stock), procurement's demo
+/// suppliers and quotes, field-service's demo technicians. Logistics gives every consignment to
+/// carrier `sf` (the one whose webhook secret the gateway has), so a carrier's webhook reaches
+/// the shipments of the test.
+pub async fn spawn_full_mesh() -> TestApp {
+    spawn_full_mesh_with(|_, _| {}).await
+}
+
+/// As [`spawn_full_mesh`], letting the test change the gateway's settings first.
+pub async fn spawn_full_mesh_with(
+    configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
+) -> TestApp {
+    let app = spawn(Mesh::Full, Vec::new(), Box::new(configure)).await;
+    app.seed_catalogue().await;
+    let procurement = app.procurement.as_ref().expect("procurement runs");
+    procurement::demo::seed(&procurement.grpc_url(), testing::TEST_JWT_SECRET)
+        .await
+        .expect("procurement's demo suppliers");
+    let fs = app.field_service.as_ref().expect("field-service runs");
+    field_service::demo::seed(&fs.grpc_url(), testing::TEST_JWT_SECRET)
+        .await
+        .expect("field-service's demo technicians");
     app
 }
 
@@ -79,6 +119,8 @@ async fn start_gateway(
             "AFTERSALES__GATEWAY__CARRIER_SECRETS__SF",
             "carrier-secret-of-sf-express",
         )
+        // Development: the gateway mints its own credential for the carrier webhook.
+        .env("AFTERSALES__AUTH__DEV_TOKENS", "true")
         .adjust(configure);
     for (k, v) in peers_env.iter().chain(extra_env) {
         b = b.env(k, v.clone());
@@ -101,37 +143,80 @@ fn builder<S: aftersales_platform::kit::Service>(
     b
 }
 
-async fn spawn(mesh: bool, extra_env: Vec<(String, String)>, configure: Configure) -> TestApp {
+/// Nothing listens on port 1: a peer that is not started is "down".
+const DOWN: &str = "http://127.0.0.1:1";
+
+async fn spawn(mesh: Mesh, extra_env: Vec<(String, String)>, configure: Configure) -> TestApp {
     let bus = Arc::new(TestBus::new());
-    let intake = builder::<intake::app::App>(&bus, &extra_env).start().await;
-    // Nothing listens on port 1: without the mesh, claims-review and warehouse are "down".
-    let mut peers_env = vec![
-        (
-            "AFTERSALES__PEERS__INTAKE__URL".to_owned(),
-            intake.grpc_url(),
-        ),
-        (
-            "AFTERSALES__PEERS__CLAIMS_REVIEW__URL".to_owned(),
-            "http://127.0.0.1:1".to_owned(),
-        ),
-        (
-            "AFTERSALES__PEERS__WAREHOUSE__URL".to_owned(),
-            "http://127.0.0.1:1".to_owned(),
-        ),
+    // Seven databases per test: small pools, so that tests running side by side stay within
+    // the shared Postgres's connection limit.
+    let pool = if mesh == Mesh::Full { "4" } else { "10" };
+    let intake = builder::<intake::app::App>(&bus, &extra_env)
+        .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
+        .start()
+        .await;
+    let mut peers: Vec<(&str, String)> = vec![
+        ("INTAKE", intake.grpc_url()),
+        ("CLAIMS_REVIEW", DOWN.to_owned()),
+        ("WAREHOUSE", DOWN.to_owned()),
+        ("PROCUREMENT", DOWN.to_owned()),
+        ("LOGISTICS", DOWN.to_owned()),
+        ("FIELD_SERVICE", DOWN.to_owned()),
+        ("FEEDBACK", DOWN.to_owned()),
     ];
+    let mut set = |name: &str, url: String| {
+        if let Some(p) = peers.iter_mut().find(|(n, _)| *n == name) {
+            p.1 = url;
+        }
+    };
     let (mut claims, mut warehouse) = (None, None);
-    if mesh {
+    if mesh != Mesh::Intake {
         let c = builder::<claims_review::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
             .start()
             .await;
         let w = builder::<warehouse::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
             .start()
             .await;
-        peers_env[1].1 = c.grpc_url();
-        peers_env[2].1 = w.grpc_url();
+        set("CLAIMS_REVIEW", c.grpc_url());
+        set("WAREHOUSE", w.grpc_url());
         claims = Some(c);
         warehouse = Some(w);
     }
+    let (mut procurement, mut logistics, mut field_service, mut feedback) =
+        (None, None, None, None);
+    if mesh == Mesh::Full {
+        let p = builder::<procurement::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
+            .start()
+            .await;
+        let l = builder::<logistics::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
+            .env("AFTERSALES__LOGISTICS__CARRIER_OVERRIDE", "sf")
+            .start()
+            .await;
+        let f = builder::<field_service::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
+            .start()
+            .await;
+        let b = builder::<feedback::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
+            .start()
+            .await;
+        set("PROCUREMENT", p.grpc_url());
+        set("LOGISTICS", l.grpc_url());
+        set("FIELD_SERVICE", f.grpc_url());
+        set("FEEDBACK", b.grpc_url());
+        procurement = Some(p);
+        logistics = Some(l);
+        field_service = Some(f);
+        feedback = Some(b);
+    }
+    let peers_env: Vec<(String, String)> = peers
+        .into_iter()
+        .map(|(name, url)| (format!("AFTERSALES__PEERS__{name}__URL"), url))
+        .collect();
     let gateway = start_gateway(&bus, &peers_env, &extra_env, None, configure).await;
     TestApp {
         addr: gateway.http_addr(),
@@ -144,6 +229,10 @@ async fn spawn(mesh: bool, extra_env: Vec<(String, String)>, configure: Configur
         intake: Some(intake),
         claims,
         warehouse,
+        procurement,
+        logistics,
+        field_service,
+        feedback,
         bus,
         peers_env,
         extra_env,
@@ -473,6 +562,18 @@ impl TestApp {
         if let Some(w) = self.warehouse.take() {
             w.stop().await;
         }
+        if let Some(p) = self.procurement.take() {
+            p.stop().await;
+        }
+        if let Some(l) = self.logistics.take() {
+            l.stop().await;
+        }
+        if let Some(f) = self.field_service.take() {
+            f.stop().await;
+        }
+        if let Some(b) = self.feedback.take() {
+            b.stop().await;
+        }
     }
 
     /// Puts the demo parts in the warehouse's catalogue (no stock) over its own gRPC: the
@@ -569,4 +670,129 @@ pub fn grpc_submission(
     branch: &str,
 ) -> aftersales_platform::proto::intake::v1::SubmitRequestRequest {
     testing::demo::submission(branch)
+}
+
+/// A token of `role` for `sub` in `branch` (`*`: head office).
+pub fn token_of(sub: &str, branch: &str, role: Role) -> String {
+    testing::token(sub, branch, &[role])
+}
+
+/// `X-Signature` of `body` under carrier `sf`'s secret (as the tests' gateway has it).
+pub fn carrier_signature(body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(b"carrier-secret-of-sf-express").expect("key");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A request for a television bought ten days ago with an invoice, for `part_no`: in warranty,
+/// documents complete, so the demo policy approves it by itself.
+pub fn in_warranty(branch: &str, part_no: &str) -> Value {
+    let bought = (chrono::Utc::now() - chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
+    let mut body = request_body(branch);
+    body["product"]["purchase_date"] = json!(bought);
+    body["product"]["invoice_date"] = json!(bought);
+    body["parts"] = json!([{ "part_no": part_no, "quantity": 1 }]);
+    body
+}
+
+/// How long an automatic step of the mesh may take in a test.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+impl TestApp {
+    /// POSTs `body` as `token` with a fresh Idempotency-Key.
+    pub async fn post_new(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        self.post(
+            path,
+            token,
+            body,
+            &[("idempotency-key", &uuid::Uuid::new_v4().to_string())],
+        )
+        .await
+    }
+
+    /// Submits `body` as an agent of `branch`; returns the request number.
+    pub async fn submit(&self, branch: &str, body: &Value) -> String {
+        let r = self.post_new("/v1/requests", &agent(branch), body).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["request_no"].as_str().unwrap().to_owned()
+    }
+
+    /// Books `quantity` units of `part_no` into stock: a receipt, then its inspection.
+    pub async fn stock_up(&self, part_no: &str, quantity: u32) {
+        let r = self
+            .post_new(
+                "/v1/receipts",
+                &clerk(),
+                &json!({"supplier_id": "SUP-1", "lines": [{"part_no": part_no, "quantity": quantity}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let id = r.json()["receipt_id"].as_str().unwrap().to_owned();
+        let r = self
+            .post_new(
+                &format!("/v1/receipts/{id}/inspection"),
+                &clerk(),
+                &json!({"lines": [{"part_no": part_no, "passed": quantity, "failed": 0}]}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// The shipment of `request_no` once logistics planned it (and, with `dispatched`, once it
+    /// has its waybill), read as head office's logistics clerk.
+    pub async fn shipment_of(&self, request_no: &str, dispatched: bool) -> Value {
+        let clerk = token_of("clerk-log", "*", Role::Logistics);
+        testing::eventually(WAIT, || async {
+            let r = self
+                .get(&format!("/v1/shipments?request_no={request_no}"), &clerk)
+                .await;
+            let s = r.json()["items"].as_array()?.first()?.clone();
+            (!dispatched || !s["waybill_no"].as_str()?.is_empty()).then_some(s)
+        })
+        .await
+        .unwrap_or_else(|| panic!("a shipment of {request_no} (dispatched: {dispatched})"))
+    }
+
+    /// Issues the pick list of `request_no` exactly as reserved (logistics then dispatches it).
+    pub async fn issue(&self, request_no: &str) {
+        let path = format!("/v1/pick-lists/PL-{request_no}");
+        let list = testing::eventually(WAIT, || async {
+            let r = self.get(&path, &clerk()).await;
+            (r.status == 200).then(|| r.json())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the pick list of {request_no}"));
+        let lines: Vec<Value> = list["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| json!({"part_no": l["part_no"], "quantity": l["quantity"]}))
+            .collect();
+        let r = self
+            .post_new(
+                &format!("{path}/issue"),
+                &clerk(),
+                &json!({ "lines": lines }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// Sends a carrier event signed with `sf`'s secret.
+    pub async fn carrier_event(&self, body: &Value) -> TestResponse {
+        let bytes = body.to_string().into_bytes();
+        let sig = carrier_signature(&bytes);
+        self.send(
+            "POST",
+            "/v1/carriers/sf/events",
+            None,
+            &[("x-signature", &sig)],
+            Some(bytes),
+        )
+        .await
+    }
 }

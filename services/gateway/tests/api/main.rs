@@ -1,19 +1,25 @@
-//! The gateway against real intake (and, in `mesh`, claims-review and warehouse) in process,
-//! Redis, Postgres and RabbitMQ on 127.0.0.1.
+//! The gateway against real intake (and, in `mesh`, claims-review and warehouse; in `matrix`,
+//! `procurement`, `logistics`, `fieldservice` and `feedback`, every service) in process, Redis,
+//! Postgres and RabbitMQ on 127.0.0.1.
 mod auth;
 mod binary;
 mod board;
 mod browser;
 mod concurrency;
 mod faults;
+mod feedback;
+mod fieldservice;
 mod helpers;
 mod idempotency;
 mod identifiers;
 mod identity;
+mod kpis_page;
+mod logistics;
 mod matrix;
 mod mesh;
 mod pages;
 mod peers;
+mod procurement;
 mod ratelimit;
 mod requests;
 mod stream;

@@ -43,9 +43,13 @@ async fn a_peer_that_is_down_answers_503_problem_json() {
 }
 
 #[tokio::test]
-async fn a_carrier_webhook_needs_a_valid_signature_and_then_waits_for_logistics() {
+async fn a_carrier_webhook_needs_a_valid_signature_and_answers_503_while_logistics_is_down() {
     let app = spawn_app().await;
-    let body = br#"{"waybill":"SF123","status":"in_transit"}"#.to_vec();
+    let body = json!({"event_id": "sf-1", "sent_at": chrono::Utc::now().to_rfc3339(),
+        "waybill_no": "SF123", "status": "in_transit",
+        "occurred_at": chrono::Utc::now().to_rfc3339()})
+    .to_string()
+    .into_bytes();
     let mut mac = Hmac::<Sha256>::new_from_slice(b"carrier-secret-of-sf-express").unwrap();
     mac.update(&body);
     let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -89,12 +93,18 @@ async fn a_carrier_webhook_needs_a_valid_signature_and_then_waits_for_logistics(
             Some(body),
         )
         .await;
-    assert_eq!(signed.status, 503);
+    assert_eq!(
+        signed.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&signed.body)
+    );
+    assert_eq!(signed.header("content-type"), "application/problem+json");
     assert!(
         signed.json()["detail"]
             .as_str()
             .unwrap()
-            .contains("logistics is not deployed")
+            .contains("logistics is unavailable")
     );
     app.stop().await;
 }

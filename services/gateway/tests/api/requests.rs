@@ -173,3 +173,38 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     assert_eq!(r.status, 413);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_stuck_filter_lists_only_overdue_requests_and_refuses_anything_but_a_boolean() {
+    // A request just submitted is within its window (intake's stuck test makes one overdue): it
+    // is listed without the filter, has its last step and no `stuck` mark, and is not listed
+    // with `stuck=true`.
+    let app = spawn_app().await;
+    let token = agent("SH01");
+    let created = app.create("SH01").await;
+    let no = created["request_no"].as_str().unwrap().to_owned();
+    let r = app.get(&format!("/v1/requests/{no}"), &token).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["last_step"], "intake.request.submitted");
+    assert!(r.json().get("stuck").is_none(), "{}", r.json());
+    let all = app.get("/v1/requests?stuck=false", &token).await;
+    assert_eq!(all.status, 200);
+    assert!(
+        all.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["request_no"] == no.as_str())
+    );
+    let stuck = app.get("/v1/requests?stuck=true", &token).await;
+    assert_eq!(stuck.status, 200);
+    assert_eq!(stuck.json()["items"], json!([]));
+    let bad = app.get("/v1/requests?stuck=yes", &token).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        violations(&bad.json()).contains_key("stuck"),
+        "{}",
+        bad.json()
+    );
+    app.stop().await;
+}
