@@ -44,6 +44,13 @@ ensure_postgres() {
       # A fresh install asks for passwords on TCP; the dev and test setup trusts loopback only.
       sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
     fi
+    # Seven service databases (16 connections each under load), the tests' databases and a
+    # whole mesh at once outgrow the default 100 connections.
+    local confd
+    confd="$(ls -d /etc/postgresql/*/main | sort -V | tail -n1)/conf.d"
+    if [ -d "$confd" ] && [ ! -f "$confd/aftersales.conf" ]; then
+      echo "max_connections = 300" >"$confd/aftersales.conf"
+    fi
     say "starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
     wait_port 5432 PostgreSQL 60

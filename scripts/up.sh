@@ -91,11 +91,13 @@ if [ -x "$TARGET_DIR/operator" ] && [[ " $names " == *" gateway "* ]]; then
   pids+=($!)
 fi
 board_link=""
+kpis_link=""
 if [ -x "$TARGET_DIR/gateway" ] && [[ " $names " == *" gateway "* ]]; then
   # The same tokens `make token` mints in any other shell (scripts/dev-env.sh holds the secret).
   export GATEWAY_BIN="$TARGET_DIR/gateway"
   token=$(bash scripts/token.sh --sub demo-agent --branch SH01 --roles branch_agent | tail -n 1)
   board_link=$(bash scripts/board-link.sh)
+  kpis_link="http://127.0.0.1:8080/kpis#token=$(bash scripts/token.sh --sub demo-analyst --branch '*' --roles analyst | tail -n 1)"
 fi
 
 cat <<MSG
@@ -109,6 +111,7 @@ for line in "${present[@]}"; do
   if [ "$name" = gateway ]; then
     printf ' %-14s http://127.0.0.1:8080   API docs http://127.0.0.1:8080/docs   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$admin"
     printf ' %-14s dispatch board %s\n' "" "$board_link"
+    printf ' %-14s KPI page %s\n' "" "$kpis_link"
   else
     printf ' %-14s gRPC 127.0.0.1:%s   http://127.0.0.1:%s/readyz  /metrics\n' "$name" "$grpc" "$admin"
   fi

@@ -344,6 +344,10 @@ impl Mesh {
                     url
                 };
                 put("AFTERSALES__DATABASE__URL", url);
+                // Seven databases on one Postgres (default max_connections 100, shared with
+                // the tests): 8 each leaves room, where the default 16 each could take them all
+                // under load. `opts.env` may set another.
+                put("AFTERSALES__DATABASE__MAX_CONNECTIONS", "8".to_owned());
             }
             if let Some(endpoint) = &opts.otlp_endpoint {
                 env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint.clone());
