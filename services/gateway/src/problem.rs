@@ -183,8 +183,18 @@ impl Problem {
                 "deadline-exceeded",
                 format!("{peer} did not answer in time"),
             ),
-            Code::Unavailable => {
-                tracing::warn!(peer, error = %message, "peer unavailable");
+            // A connection that broke under the call (the peer killed or restarting): tonic
+            // says Cancelled ("operation was canceled") or Unknown with a transport error as
+            // its source. Nothing the caller did; the peer is away: 503, and a retry with the
+            // same idempotency key is safe.
+            Code::Unavailable | Code::Cancelled => {
+                tracing::warn!(peer, code = ?status.code(), error = %message, "peer unavailable");
+                Self::unavailable(format!("{peer} is unavailable; try again shortly"))
+            }
+            Code::Unknown
+                if std::error::Error::source(status).is_some() || message == "transport error" =>
+            {
+                tracing::warn!(peer, error = %message, "peer connection failed");
                 Self::unavailable(format!("{peer} is unavailable; try again shortly"))
             }
             Code::ResourceExhausted => {
@@ -251,12 +261,25 @@ mod tests {
             (Code::PermissionDenied, 403),
             (Code::DeadlineExceeded, 504),
             (Code::Unavailable, 503),
+            (Code::Cancelled, 503),
             (Code::Internal, 500),
+            (Code::Unknown, 500),
         ];
         for (code, http) in cases {
             let p = Problem::from_status("intake", &tonic::Status::new(code, "x"));
             assert_eq!(p.status, http, "{code:?}");
         }
+    }
+
+    #[test]
+    fn a_connection_broken_under_the_call_is_503_not_500() {
+        let p = Problem::from_status(
+            "intake",
+            &tonic::Status::new(Code::Unknown, "transport error"),
+        );
+        assert_eq!(p.status, 503);
+        let p = Problem::from_status("intake", &tonic::Status::new(Code::Unknown, "boom"));
+        assert_eq!(p.status, 500);
     }
 
     #[test]
