@@ -2,6 +2,7 @@
 //! end-to-end tests, `make traces`, `make chaos` and the whole-mesh stage of `make test` start
 //! the eight real binaries once ([`launch::Mesh`]) and share them.
 
+pub mod chaos;
 pub mod http;
 pub mod launch;
 pub mod ledger;
