@@ -13,6 +13,7 @@
 #
 #   API_TEST_EXAMPLES   cases per operation and phase (default 25; `make api-test-full`: 400)
 #   API_TEST_PHASES     schemathesis phases (default examples,coverage,fuzzing; full: + stateful)
+#   API_TEST_PATHS      only the paths matching this regex (re-checking one operation by hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -133,7 +134,7 @@ API_TEST_URL=$URL API_TEST_TOKENS=$WORK/tokens.json API_TEST_FIXTURES=$WORK/fixt
 API_TEST_RECORD=$WORK/calls.jsonl PYTHONPATH=$ROOT/loadtest/api PYTHONDONTWRITEBYTECODE=1 SCHEMATHESIS_HOOKS=hooks \
   "$VENV/bin/st" --config-file loadtest/api/schemathesis.toml run "$URL/openapi.json" \
     --checks all --phases "$PHASES" --max-examples "$EXAMPLES" --seed "${API_TEST_SEED:-1}" \
-    --exclude-path /v1/events/stream --request-timeout 20 --continue-on-failure --no-color \
+    --exclude-path /v1/events/stream ${API_TEST_PATHS:+--include-path-regex "$API_TEST_PATHS"} --request-timeout 20 --continue-on-failure --no-color \
     --report junit --report-junit-path "$WORK/junit.xml" >"$WORK/schemathesis.txt" 2>&1
 st_status=$?
 set -e

@@ -1810,7 +1810,7 @@ pub struct Rebuilt {
     params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "Rebuilt", body = Rebuilt)),
     security(("bearer" = ["admin"])),
-    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([409, 422]))),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 409, 422]))),
 )]
 pub async fn rebuild_read_model(
     State(state): State<AppState>,

@@ -83,8 +83,12 @@ fn zone(text: &str, field: &str, bad: &mut Violations) -> i32 {
     .unwrap_or(0)
 }
 
+/// The zone's wire text; empty when there is none (`ZONE_UNSPECIFIED`: a returned unit not yet
+/// inspected), which the callers show as absent.
 fn zone_text(v: i32) -> String {
     pb::Zone::try_from(v)
+        .ok()
+        .filter(|z| *z != pb::Zone::Unspecified)
         .map(|z| enum_text(z.as_str_name(), "ZONE_"))
         .unwrap_or_default()
 }
