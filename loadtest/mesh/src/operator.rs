@@ -96,6 +96,9 @@ pub struct Operator {
     /// Items acted on for good.
     finished: Mutex<HashSet<String>>,
     actions: Mutex<Actions>,
+    /// Visits taken up so far (every `leave_visit_open_every`-th is left for a person, counted
+    /// across passes: visits mostly fall due one at a time).
+    visits_taken: std::sync::atomic::AtomicUsize,
 }
 
 fn id(v: &Value, key: &str) -> String {
@@ -126,6 +129,7 @@ impl Operator {
             seen: Mutex::new(BTreeMap::new()),
             finished: Mutex::new(HashSet::new()),
             actions: Mutex::new(Actions::default()),
+            visits_taken: std::sync::atomic::AtomicUsize::new(0),
             cfg,
         })
     }
@@ -644,7 +648,7 @@ impl Operator {
             ) else {
                 continue;
             };
-            for (i, v) in items(&list).into_iter().enumerate() {
+            for v in items(&list) {
                 let visit = id(&v, "visit_id");
                 let no = id(&v, "request_no");
                 let key = format!("visit:{visit}");
@@ -652,6 +656,9 @@ impl Operator {
                     continue;
                 }
                 let every = self.cfg.leave_visit_open_every;
+                let i = self
+                    .visits_taken
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if every > 0 && i % every == every - 1 {
                     // Left for a person to record.
                     self.finish(&key);
