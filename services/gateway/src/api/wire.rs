@@ -778,8 +778,9 @@ pub fn date_range(from: &str, to: &str, offset_minutes: i32) -> Option<common::T
 
 /// The current month in the department's local time, `YYYY-MM`.
 pub fn this_month(offset_minutes: i32) -> String {
+    // An offset out of range (refused at start by the settings check) falls back to UTC.
     let zone = chrono::FixedOffset::east_opt(offset_minutes * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC"));
+        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
     chrono::Utc::now()
         .with_timezone(&zone)
         .format("%Y-%m")

@@ -360,7 +360,7 @@ where
                     && child.is_sampled()
                     && parent.is_sampled()
                 {
-                    STAMPS.expect(child.span_id(), parent.span_id());
+                    STAMPS.hold_for(child.span_id(), parent.span_id());
                 }
             }
         }
@@ -405,7 +405,8 @@ static STAMPS: LazyLock<Stamps> = LazyLock::new(|| Stamps {
 });
 
 impl Stamps {
-    fn expect(&self, child: SpanId, carrier: SpanId) {
+    /// Holds `child` back until `carrier` ends (bounded by MAX_HELD).
+    fn hold_for(&self, child: SpanId, carrier: SpanId) {
         if let Ok(mut held) = self.held.lock()
             && held.carrier_of.len() < MAX_HELD
         {
