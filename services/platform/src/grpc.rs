@@ -34,9 +34,12 @@ use crate::telemetry::{self, metrics};
 
 pub use crate::validate::Violation;
 
-/// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming every bad field; the message lists
+/// INVALID_ARGUMENT with a `google.rpc.BadRequest` naming every bad field (at most
+/// [`MAX_LISTED`](crate::validate::MAX_LISTED) per list, then "and N more"); the message lists
 /// them too, for clients that do not read details.
 pub fn invalid_argument(violations: &[Violation]) -> Status {
+    let violations =
+        crate::validate::cap_violations(violations.to_vec(), crate::validate::MAX_LISTED);
     let message = violations
         .iter()
         .map(|v| format!("{}: {}", v.field, v.description))

@@ -7,7 +7,6 @@
 
 pub mod abc;
 pub mod catalogue;
-pub mod listing;
 pub mod model;
 pub mod request;
 pub mod reservation;

@@ -48,7 +48,6 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 pub use catalogue::part_to_proto;
 pub use outbound::pick_list_to_proto;
 
-use crate::domain::listing::{MAX_LISTED, cap_violations};
 use crate::domain::{ModelSpec, PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
@@ -56,6 +55,7 @@ use crate::service::{
     OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn,
     RecordCount, RecordInspection, ReturnToSupplier, Warehouse,
 };
+use aftersales_platform::validate::{MAX_LISTED, cap_violations};
 
 /// Who moves stock, keeps the parts catalogue and issues against pick lists.
 const WAREHOUSE: &[Role] = &[Role::Warehouse];

@@ -7,13 +7,13 @@ use chrono::NaiveDate;
 use sea_orm::TransactionTrait;
 
 use super::Warehouse;
-use crate::domain::listing::{MAX_LISTED, at_most};
 use crate::domain::reservation::pick_list_mismatches;
 use crate::domain::{MovementKind, PartLine, PickListId, Zone};
 use crate::error::Error;
 use crate::store::reservations::{self, Reservation, Status};
 use crate::store::{parts, stock};
 use crate::wire;
+use aftersales_platform::validate::{MAX_LISTED, at_most};
 
 /// Parts presented for issue against a pick list.
 #[derive(Debug, Clone)]
