@@ -35,6 +35,8 @@ SEEDED = {
     ("POST", "/v1/requests/{request_no}/cancel"): ("request_no", "cancellable"),
     ("GET", "/v1/claims/{request_no}"): ("request_no", "requests"),
     ("POST", "/v1/claims/{request_no}/decision"): ("request_no", "pending_claims"),
+    ("POST", "/v1/claims/{request_no}/info"): ("request_no", "info_claims"),
+    ("GET", "/v1/claims/{request_no}/refund"): ("request_no", "refunded"),
     ("GET", "/v1/stock/{part_no}"): ("part_no", "parts"),
     ("POST", "/v1/receipts/{receipt_id}/inspection"): ("receipt_id", "receipts"),
     ("GET", "/v1/pick-lists/{pick_list_id}"): ("pick_list_id", "pick_lists"),

@@ -190,8 +190,46 @@ for s in delivered:
     visits.append(found["v"])
 fixtures["visits"], fixtures["survey_visits"] = visits[:3], visits[3:]
 
-# --- returns: door pick-ups of approved returns, and units booked at the returns intake.
-returns = [request(b, kind="return", days=3) for b in ["SH01", "BJ02"] * 3]
+# --- returns: door pick-ups of approved returns, and units booked at the returns intake. A
+# return waits for a person until its original payment is on record: the reviewer asks for it,
+# the branch gives it, the reviewer approves.
+PAYMENT = {"payment": {"method": "card", "reference": "POS-FUZZ",
+                       "amount": {"currency": "CNY", "amount_minor": 399900}}}
+
+
+def claim_when(no, status):
+    found = {}
+
+    def check():
+        c = call("GET", f"/v1/claims/{no}", "reviewer")[1] or {}
+        found["c"] = c
+        return c.get("status") == status
+
+    wait(f"the claim of {no} {status}", check)
+    return found["c"]
+
+
+def ask_payment(no):
+    c = claim_when(no, "pending")
+    return ok(f"ask {no}", *call("POST", f"/v1/claims/{no}/decision", "reviewer", {
+        "decision": "request_info", "missing": ["payment"], "expected_version": c["version"]}))
+
+
+def approve_return(no):
+    ask_payment(no)
+    c = ok(f"pay {no}", *call("POST", f"/v1/claims/{no}/info", "branch_agent", PAYMENT))
+    ok(f"approve {no}", *call("POST", f"/v1/claims/{no}/decision", "reviewer", {
+        "decision": "approve", "expected_version": c["version"]}))
+
+
+# Claims waiting for information (the info path), and refunds.
+info_claims = [request(b, kind="return", days=3) for b in ["SH01", "BJ02"] * 3]
+for no in info_claims:
+    ask_payment(no)
+fixtures["info_claims"] = info_claims
+returns = [request(b, kind="return", days=3) for b in ["SH01", "BJ02"] * 4]
+for no in returns:
+    approve_return(no)
 pickups = []
 for no in returns:
     found = {}
@@ -207,10 +245,19 @@ for no in returns:
     wait(f"the pick-up of {no}", check)
     pickups.append(found["p"])
 fixtures["pickups"] = pickups
-fixtures["returns"] = [
+received = [
     ok("return", *call("POST", "/v1/returns", "warehouse", {
         "request_no": no, "part_no": "PWR-55-01", "serial": "SN12345678", "model": "X55"}))["return_id"]
     for no in returns]
+# Two inspected now (their refunds to read), the rest left for the fuzzer to inspect.
+for rid in received[:2]:
+    ok("inspect", *call("POST", f"/v1/returns/{rid}/inspection", "warehouse", {
+        "accessories": [{"part_no": "RMT-01", "name": "remote control", "expected": 1, "present": 0}],
+        "resaleable": True}))
+fixtures["refunded"] = returns[:2]
+for no in returns[:2]:
+    wait(f"the refund of {no}", lambda no=no: call("GET", f"/v1/claims/{no}/refund", "reviewer")[0] == 200)
+fixtures["returns"] = received[2:]
 
 # --- field service: work orders in the states the paths act on.
 

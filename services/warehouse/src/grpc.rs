@@ -13,7 +13,7 @@
 //! | IssueParts | warehouse | its own (another's pick list is not found) |
 //! | UpsertProductModel | warehouse, analyst | head office |
 //! | ListLedger, GetStocktake | warehouse, procurement, analyst | head office |
-//! | ReceiveGoods, RecordInspection, ReturnToSupplier, ReceiveReturn, InspectReturn, OpenStocktake, RecordCount, CloseStocktake, ClosePeriod | warehouse | head office |
+//! | ReceiveGoods, RecordInspection, ReturnToSupplier, ReceiveReturn, InspectReturn, ListReturns, OpenStocktake, RecordCount, CloseStocktake, ClosePeriod | warehouse | head office |
 //! | ListBackorders | warehouse, procurement, analyst | its own (head office: any) |
 //! | GetPickList | warehouse, dispatcher, technician, logistics | its own (another's is not found) |
 //! | ListOverdueOldParts | every role | its own (head office: any) |
@@ -53,7 +53,7 @@ use crate::error::Error;
 use crate::service::{
     BackorderQuery, CloseStocktake, InspectReturn, IssueParts, LedgerQuery, ModelsQuery,
     OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn,
-    RecordCount, RecordInspection, ReturnToSupplier, Warehouse,
+    RecordCount, RecordInspection, ReturnToSupplier, ReturnsQuery, Warehouse,
 };
 use aftersales_platform::validate::{MAX_LISTED, cap_violations};
 
@@ -503,6 +503,22 @@ impl WarehouseService for Api {
             let u = self.warehouse.inspect_return(&caller.subject, cmd).await?;
             Ok(pb::InspectReturnResponse {
                 returned_unit: Some(returns::returned_unit_to_proto(&u)),
+            })
+        })
+        .await
+    }
+
+    async fn list_returns(
+        &self,
+        request: Request<pb::ListReturnsRequest>,
+    ) -> Result<Response<pb::ListReturnsResponse>, Status> {
+        self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let q = ReturnsQuery::try_from(self.paged(request.get_ref()))?;
+            let (rows, next) = self.warehouse.list_returns(q).await?;
+            Ok(pb::ListReturnsResponse {
+                returned_units: rows.iter().map(returns::returned_unit_to_proto).collect(),
+                next_page_token: next_token(next),
             })
         })
         .await

@@ -43,7 +43,7 @@ pub use old_parts::{
 };
 pub use outbound::IssueParts;
 pub use reservations::{ReleaseOutcome, ReplaceCommand, ReserveCommand, ReserveOutcome};
-pub use returns::{AccessoryCheck, InspectReturn, PickupReceipt, ReceiveReturn};
+pub use returns::{AccessoryCheck, InspectReturn, PickupReceipt, ReceiveReturn, ReturnsQuery};
 pub use stock::{Adjustment, BackorderQuery, LedgerQuery, StockView};
 pub use stocktake::{CloseStocktake, ClosedPeriod, OpenStocktake, RecordCount};
 

@@ -58,6 +58,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             name: "product_models",
             sql: include_str!("store/migrations/0008_product_models.sql"),
         },
+        Migration {
+            version: 9,
+            name: "returns_intake",
+            sql: include_str!("store/migrations/0009_returns_intake.sql"),
+        },
     ],
 };
 

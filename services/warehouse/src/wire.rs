@@ -12,7 +12,7 @@ use crate::domain::{
     Address, Lifecycle, MovementKind, PartClass, Region, RequestKind, Urgency, Zone,
 };
 use crate::store::reservations::Line;
-use crate::store::returns::Accessory;
+use crate::store::returns::{Accessory, ReturnState};
 
 pub fn zone(z: Zone) -> i32 {
     (match z {
@@ -273,6 +273,24 @@ pub fn accessory(a: &Accessory) -> pb::AccessoryCheck {
     }
 }
 
+pub fn return_state(s: ReturnState) -> i32 {
+    (match s {
+        ReturnState::Received => pb::ReturnStatus::Received,
+        ReturnState::Inspected => pb::ReturnStatus::Inspected,
+    }) as i32
+}
+
+/// A returned unit's status in a request; `None` for UNSPECIFIED (the caller decides what that
+/// means).
+pub fn return_state_from(raw: i32) -> Result<Option<ReturnState>, String> {
+    Ok(Some(match pb::ReturnStatus::try_from(raw) {
+        Ok(pb::ReturnStatus::Unspecified) => return Ok(None),
+        Ok(pb::ReturnStatus::Received) => ReturnState::Received,
+        Ok(pb::ReturnStatus::Inspected) => ReturnState::Inspected,
+        Err(_) => return Err(format!("{raw} is not a returned unit's status")),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +320,9 @@ mod tests {
             );
         }
         assert_eq!(model_lifecycle_from(model_lifecycle(None)), Ok(None));
+        for s in ReturnState::ALL {
+            assert_eq!(return_state_from(return_state(*s)), Ok(Some(*s)));
+        }
         let a = Address {
             region: Some(Region::Suburban),
             recipient: "x".into(),
@@ -318,6 +339,8 @@ mod tests {
         assert_eq!(urgency_from(99), Urgency::Normal);
         assert_eq!(request_kind_from(99), None);
         assert!(model_lifecycle_from(9).unwrap_err().contains('9'));
+        assert_eq!(return_state_from(0), Ok(None));
+        assert!(return_state_from(7).unwrap_err().contains('7'));
     }
 
     #[test]

@@ -259,6 +259,7 @@ impl ClaimDetail {
             misuse_suspected: self.misuse_suspected,
             parts,
             on,
+            payment_on_record: self.payment.as_ref().is_some_and(|p| p.amount.is_some()),
         })
     }
 

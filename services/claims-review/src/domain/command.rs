@@ -71,6 +71,8 @@ impl Submission {
             misuse_suspected: self.misuse_suspected,
             parts: self.parts.clone(),
             on,
+            // intake takes no payment: the branch provides it when the reviewer asks.
+            payment_on_record: false,
         }
     }
 }

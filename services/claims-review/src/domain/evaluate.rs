@@ -107,6 +107,9 @@ pub struct ClaimInput {
     pub parts: Vec<(String, u32)>,
     /// The day the claim is judged on (the request's submission, local date).
     pub on: NaiveDate,
+    /// The original payment (route, reference, amount) is on record. A return is refunded to
+    /// it, so a return without it is never approved automatically: a person asks the branch.
+    pub payment_on_record: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -530,10 +533,12 @@ pub fn evaluate(policy: &Policy, input: &ClaimInput) -> Evaluation {
 
     let documents = input.invoice_date.is_some() || input.receipt_date.is_some() || contract;
     let auto = &policy.auto_approve;
+    let refundable = input.kind != Kind::Return || input.payment_on_record;
     let auto_approve = auto.enabled
         && recommendation == Recommendation::Approve
         && (documents || !auto.require_documents)
-        && total_fee <= auto.max_total_fee_minor;
+        && total_fee <= auto.max_total_fee_minor
+        && refundable;
     let onsite_required = matches!(input.kind, Kind::Repair | Kind::Installation)
         || (!returning
             && input
@@ -548,6 +553,8 @@ pub fn evaluate(policy: &Policy, input: &ClaimInput) -> Evaluation {
                 "automatic approval is off"
             } else if !documents && auto.require_documents {
                 "documents are incomplete"
+            } else if !refundable {
+                "the original payment, which the refund goes back to, is not on record"
             } else {
                 "the fees exceed the automatic approval threshold"
             };
@@ -612,6 +619,7 @@ mod tests {
             misuse_suspected: false,
             parts: parts.iter().map(|p| (p.to_string(), 1)).collect(),
             on: d(on),
+            payment_on_record: false,
         }
     }
 
@@ -807,6 +815,7 @@ mod tests {
         let i = with(tv(Kind::Return, "2026-03-08", &[]), |i| {
             i.invoice_date = None;
             i.receipt_date = Some(d("2026-03-01"));
+            i.payment_on_record = true;
         });
         let e = evaluate(&policy(), &i);
         assert_eq!(
@@ -878,6 +887,24 @@ mod tests {
                 "{category}: repair after the window is paid"
             );
         }
+    }
+
+    #[test]
+    fn a_return_is_approved_automatically_only_with_the_payment_its_refund_goes_back_to() {
+        let without = evaluate(&policy(), &tv(Kind::Return, "2026-01-05", &[]));
+        assert_eq!(without.recommendation, Recommendation::Approve);
+        assert!(!without.auto_approve, "no payment on record: a person asks");
+        let last = without.explanation.last().cloned().unwrap_or_default();
+        assert!(last.contains("original payment"), "{last}");
+        let with_payment = evaluate(
+            &policy(),
+            &with(tv(Kind::Return, "2026-01-05", &[]), |i| {
+                i.payment_on_record = true
+            }),
+        );
+        assert!(with_payment.auto_approve);
+        let exchange = evaluate(&policy(), &tv(Kind::Exchange, "2026-01-05", &[]));
+        assert!(exchange.auto_approve, "an exchange refunds nothing");
     }
 
     #[test]

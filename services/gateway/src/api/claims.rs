@@ -17,10 +17,10 @@ use utoipa_axum::routes;
 
 #[allow(unused_imports)] // named by the schema attributes
 use crate::api::schema::{
-    BranchCode, ClaimStatus, EntityTag, IdempotencyKey, MissingInfo, PartNo, Recommendation,
-    RejectReason, RequestNo,
+    BranchCode, ClaimStatus, Date, EntityTag, Id, IdempotencyKey, MissingInfo, PartNo, PhotoUrl,
+    Recommendation, RejectReason, RequestNo, Serial,
 };
-use crate::api::wire::{Coverage, rfc3339};
+use crate::api::wire::{Coverage, Kind, MoneyIn, PartLine, rfc3339, wire_enum};
 use crate::app::AppState;
 use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
@@ -34,6 +34,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue))
         .routes(routes!(get))
         .routes(routes!(decide))
+        .routes(routes!(provide_info))
+        .routes(routes!(refund))
 }
 
 /// `CLAIM_STATUS_INFO_REQUESTED` → `info_requested`.
@@ -50,6 +52,56 @@ pub struct Money {
     pub currency: String,
     #[schema(example = 4500)]
     pub amount_minor: i64,
+}
+
+wire_enum!(PaymentMethod, pb::PaymentMethod, {
+    Card = "card" => Card, BankTransfer = "bank_transfer" => BankTransfer, Wallet = "wallet" => Wallet,
+    Cash = "cash" => Cash, Marketplace = "marketplace" => Marketplace, Other = "other" => Other,
+});
+
+/// How the customer paid: a return's refund goes back the same route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Payment {
+    #[schema(value_type = PaymentMethod)]
+    pub method: String,
+    /// The transaction or order reference at the payment provider or marketplace.
+    pub reference: String,
+    /// What the customer paid (a refund's gross amount).
+    pub amount: Option<Money>,
+    /// Who paid, when not the customer.
+    pub payer: String,
+}
+
+impl From<pb::Payment> for Payment {
+    fn from(p: pb::Payment) -> Self {
+        Payment {
+            method: PaymentMethod::text_of(p.method).to_owned(),
+            reference: p.reference,
+            amount: money(p.amount),
+            payer: p.payer,
+        }
+    }
+}
+
+/// The original payment, as the branch supplies it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PaymentInput {
+    #[schema(value_type = PaymentMethod)]
+    pub method: PaymentMethod,
+    #[serde(default)]
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "WX-4200017301"
+    )]
+    pub reference: String,
+    /// What the customer paid (a refund's gross amount).
+    #[serde(default)]
+    #[schema(value_type = MoneyIn)]
+    pub amount: Option<MoneyIn>,
+    #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
+    pub payer: String,
 }
 
 fn money(m: Option<common::Money>) -> Option<Money> {
@@ -122,6 +174,13 @@ pub struct Claim {
     #[schema(minimum = 1, example = 1)]
     pub version: u64,
     pub total_fee: Option<Money>,
+    #[schema(value_type = Kind)]
+    pub kind: String,
+    /// Approved as a return for the customer's own reasons: the pick-up is charged and the
+    /// refund carries the service fee.
+    pub own_reasons: bool,
+    /// The original payment, once the branch supplied it (a return's refund needs it).
+    pub payment: Option<Payment>,
 }
 
 impl From<pb::Claim> for Claim {
@@ -161,6 +220,9 @@ impl From<pb::Claim> for Claim {
             note: c.note,
             version: c.version,
             total_fee: money(c.total_fee),
+            kind: Kind::text_of(c.kind).to_owned(),
+            own_reasons: c.own_reasons,
+            payment: c.payment.map(Payment::from),
         }
     }
 }
@@ -191,6 +253,11 @@ pub enum DecisionBody {
             pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
         )]
         note: String,
+        /// A return for the customer's own reasons, not a quality problem: the pick-up is
+        /// charged and the refund carries the policy's service fee (10 % capped at 500 by
+        /// default).
+        #[serde(default)]
+        own_reasons: bool,
         /// The claim's `version` the reviewer saw (or send `If-Match`).
         #[serde(default)]
         #[schema(minimum = 1)]
@@ -247,9 +314,14 @@ impl DecisionBody {
         use pb::decide_claim_request::Detail;
         let upper = |s: &str| s.to_ascii_uppercase();
         let (decision, detail, note) = match self {
-            DecisionBody::Approve { note, .. } => (
+            DecisionBody::Approve {
+                note, own_reasons, ..
+            } => (
                 pb::Decision::Approve,
-                Detail::Approve(pb::Approve::default()),
+                Detail::Approve(pb::Approve {
+                    own_reasons,
+                    ..Default::default()
+                }),
                 note,
             ),
             DecisionBody::Reject {
@@ -538,6 +610,239 @@ pub async fn decide(
         (r, _) => r?,
     };
     Ok(Claim::from(res.claim.unwrap_or_default()).into_response(StatusCode::OK))
+}
+
+/// `POST /v1/claims/{request_no}/info`: what the reviewer asked for. Fields left out keep
+/// their value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ProvideInfoBody {
+    #[serde(default)]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$",
+        example = "INV-2026-0042"
+    )]
+    pub invoice_no: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub invoice_date: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub receipt_date: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Serial>)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Date>)]
+    pub purchase_date: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
+    pub service_contract_no: String,
+    /// Appended to the claim's photos.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<PhotoUrl>)]
+    pub photos: Vec<String>,
+    /// Links to scanned documents.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<PhotoUrl>)]
+    pub documents: Vec<String>,
+    /// The original payment: a return's refund goes back to it.
+    #[serde(default)]
+    #[schema(value_type = PaymentInput)]
+    pub payment: Option<PaymentInput>,
+    #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
+    pub fault_description: String,
+    /// Replaces the requested lines when not empty.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub parts: Vec<PartLine>,
+    #[serde(default)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
+    pub note: String,
+}
+
+impl ProvideInfoBody {
+    fn into_proto(self, request_no: String, idempotency_key: String) -> pb::ProvideInfoRequest {
+        pb::ProvideInfoRequest {
+            idempotency_key,
+            request_no,
+            invoice_no: self.invoice_no,
+            invoice_date: self.invoice_date.unwrap_or_default(),
+            receipt_date: self.receipt_date.unwrap_or_default(),
+            serial: self.serial.unwrap_or_default(),
+            purchase_date: self.purchase_date.unwrap_or_default(),
+            service_contract_no: self.service_contract_no,
+            photos: self.photos,
+            documents: self.documents,
+            payment: self.payment.map(|p| pb::Payment {
+                method: p.method.to_proto(),
+                reference: p.reference,
+                amount: p.amount.as_ref().map(MoneyIn::to_proto),
+                payer: p.payer,
+            }),
+            fault_description: self.fault_description,
+            parts: self
+                .parts
+                .into_iter()
+                .map(|l| common::PartLine {
+                    part_no: l.part_no,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            note: self.note,
+        }
+    }
+}
+
+/// Supply what the reviewer asked for
+///
+/// Only on a claim in `info_requested` (otherwise 409): the claim is evaluated again, goes back
+/// to `pending` and its review deadline resumes. A return's refund needs the original payment.
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{request_no}/info",
+    tag = "claims",
+    params(
+        ("request_no" = RequestNo, Path),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe"),
+    ),
+    request_body(content = ProvideInfoBody, example = json!({
+        "invoice_date": "2026-11-20",
+        "payment": { "method": "wallet", "reference": "WX-4200017301",
+                     "amount": { "currency": "CNY", "amount_minor": 399900 } },
+        "note": "receipt photographed at the counter"
+    })),
+    responses((status = 200, description = "Back in the queue", body = Claim,
+        headers(("ETag" = EntityTag, description = "The claim's new version")))),
+    security(("bearer" = ["branch_agent", "reviewer", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 409, 413, 415, 422]))),
+)]
+pub async fn provide_info(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(request_no): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ProvideInfoBody>,
+) -> Result<Response, Problem> {
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
+    aftersales_platform::grpc::record_request_no(&request_no);
+    let req = body.into_proto(request_no, upstream_key(&caller, &headers));
+    let mut client = state.peers.claims(&caller)?;
+    let res = call(
+        PEER,
+        "aftersales.claims.v1.ClaimsService/ProvideInfo",
+        client.provide_info(req),
+    )
+    .await?;
+    Ok(Claim::from(res.claim.unwrap_or_default()).into_response(StatusCode::OK))
+}
+
+/// A deduction from a refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deduction {
+    #[schema(value_type = DeductionReason)]
+    pub reason: String,
+    /// What exactly, e.g. "remote control RMT-01 missing".
+    pub description: String,
+    pub amount: Option<Money>,
+    /// The accessory's part number, for a missing accessory.
+    pub part_no: String,
+}
+
+wire_enum!(DeductionReason, pb::DeductionReason, {
+    MissingAccessory = "missing_accessory" => MissingAccessory, Damage = "damage" => Damage,
+    ServiceFee = "service_fee" => ServiceFee, Other = "other" => Other,
+});
+
+/// The refund of a return, authorized once the warehouse inspected the unit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Refund {
+    #[schema(value_type = Id)]
+    pub refund_id: String,
+    #[schema(value_type = RequestNo)]
+    pub request_no: String,
+    #[schema(value_type = BranchCode)]
+    pub branch: String,
+    /// The product's price as paid.
+    pub gross: Option<Money>,
+    /// Every deduction, the service fee included, so that the list adds up.
+    pub deductions: Vec<Deduction>,
+    /// The service fee alone (zero for a quality problem).
+    pub service_fee: Option<Money>,
+    /// gross − the deductions, never negative: what is paid out.
+    pub amount: Option<Money>,
+    /// Back to the original payment route.
+    pub payment: Option<Payment>,
+    /// The warehouse's inspection it was computed from.
+    #[schema(value_type = Id)]
+    pub return_id: String,
+    pub policy_version: String,
+    #[schema(format = DateTime)]
+    pub authorized_at: Option<String>,
+    /// Empty when authorized automatically.
+    pub authorized_by: String,
+    pub own_reasons: bool,
+}
+
+impl From<pb::Refund> for Refund {
+    fn from(r: pb::Refund) -> Self {
+        Refund {
+            refund_id: r.refund_id,
+            request_no: r.request_no,
+            branch: r.branch,
+            gross: money(r.gross),
+            deductions: r
+                .deductions
+                .into_iter()
+                .map(|d| Deduction {
+                    reason: DeductionReason::text_of(d.reason).to_owned(),
+                    description: d.description,
+                    amount: money(d.amount),
+                    part_no: d.part_no,
+                })
+                .collect(),
+            service_fee: money(r.service_fee),
+            amount: money(r.amount),
+            payment: r.payment.map(Payment::from),
+            return_id: r.return_id,
+            policy_version: r.policy_version,
+            authorized_at: r.authorized_at.as_ref().and_then(rfc3339),
+            authorized_by: r.authorized_by,
+            own_reasons: r.own_reasons,
+        }
+    }
+}
+
+/// The refund of a return
+///
+/// Authorized once the warehouse inspected the returned unit: the price paid, less each
+/// accessory that did not come back and, for the customer's own reasons, the service fee.
+/// 404 until then.
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{request_no}/refund",
+    tag = "claims",
+    params(("request_no" = RequestNo, Path)),
+    responses((status = 200, description = "The refund", body = Refund)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
+pub async fn refund(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(request_no): Path<String>,
+) -> Result<Json<Refund>, Problem> {
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
+    aftersales_platform::grpc::record_request_no(&request_no);
+    let mut client = state.peers.claims(&caller)?;
+    let res = call(
+        PEER,
+        "aftersales.claims.v1.ClaimsService/GetRefund",
+        client.get_refund(pb::GetRefundRequest { request_no }),
+    )
+    .await?;
+    Ok(Json(Refund::from(res.refund.unwrap_or_default())))
 }
 
 #[cfg(test)]

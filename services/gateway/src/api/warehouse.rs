@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(close_stocktake))
         .routes(routes!(ledger))
         .routes(routes!(backorders))
-        .routes(routes!(receive_return))
+        .routes(routes!(receive_return, returns))
         .routes(routes!(inspect_return))
 }
 
@@ -70,6 +70,7 @@ fn parse_enum(
 const ZONES: &str = "qualified|pending_inspection|nonconforming|valuables|old_parts";
 const KINDS: &str = "receipt|inspection_pass|inspection_fail|issue|old_part_return|return_to_supplier|transfer|stocktake_adjustment|customer_return|return_inspection";
 const BACKORDER_STATUSES: &str = "open|served|cancelled";
+const RETURN_STATUSES: &str = "received|inspected";
 
 fn zone(text: &str, field: &str, bad: &mut Violations) -> i32 {
     parse_enum(
@@ -1298,6 +1299,94 @@ pub async fn inspect_return(
     Ok(Json(ReturnedUnit::from(
         res.returned_unit.unwrap_or_default(),
     )))
+}
+
+/// `GET /v1/returns`: the returns intake's work list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReturnQuery {
+    /// Default: `received` (waiting for inspection).
+    #[param(value_type = Option<ReturnStatus>)]
+    pub status: Option<String>,
+    /// Only this request's units.
+    #[param(value_type = Option<RequestNo>)]
+    pub request_no: Option<String>,
+    /// At most 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub page_size: Option<String>,
+    /// From the previous page's `next_page_token`.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_.=-]*$")]
+    pub page_token: Option<String>,
+}
+
+impl ReturnQuery {
+    pub fn into_proto(self) -> Result<pb::ListReturnsRequest, Problem> {
+        let mut bad = Violations::default();
+        let status = match self.status.as_deref() {
+            None | Some("") => 0,
+            Some(s) => parse_enum(
+                s,
+                "RETURN_STATUS_",
+                |n| pb::ReturnStatus::from_str_name(n).map(|s| s as i32),
+                RETURN_STATUSES,
+                "status",
+                &mut bad,
+            )
+            .unwrap_or(0),
+        };
+        let page_size = page_size(self.page_size.as_deref(), &mut bad);
+        bad.finish()?;
+        Ok(pb::ListReturnsRequest {
+            status,
+            request_no: self.request_no.unwrap_or_default(),
+            page_size,
+            page_token: self.page_token.unwrap_or_default(),
+        })
+    }
+}
+
+/// A page of returned units.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnedUnits {
+    pub items: Vec<ReturnedUnit>,
+    /// Pass it as `page_token` for the next page; empty on the last.
+    pub next_page_token: String,
+}
+
+/// The returns intake's work list
+///
+/// Returned units, by default those received and waiting for their inspection, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/returns",
+    tag = "warehouse",
+    params(ReturnQuery),
+    responses((status = 200, description = "A page of returned units", body = ReturnedUnits)),
+    security(("bearer" = ["warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("head_office")), ("x-problems" = json!([400, 422]))),
+)]
+pub async fn returns(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<ReturnQuery>, QueryRejection>,
+) -> Result<Json<ReturnedUnits>, Problem> {
+    let Query(q) = query.map_err(|e| Problem::field("query", e.body_text()))?;
+    let req = q.into_proto()?;
+    let mut client = state.peers.warehouse(&caller)?;
+    let res = call(
+        PEER,
+        &format!("{SERVICE}/ListReturns"),
+        client.list_returns(req),
+    )
+    .await?;
+    Ok(Json(ReturnedUnits {
+        items: res
+            .returned_units
+            .into_iter()
+            .map(ReturnedUnit::from)
+            .collect(),
+        next_page_token: res.next_page_token,
+    }))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use aftersales_platform::testing;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, WAIT, agent, clerk, in_warranty, spawn_full_mesh, token_of, violations,
+    TestApp, WAIT, agent, clerk, in_warranty, reviewer, spawn_full_mesh, token_of, violations,
 };
 
 fn logistics_clerk(branch: &str) -> String {
@@ -293,8 +293,8 @@ pub async fn pickup_of(app: &TestApp, request_no: &str, branch: &str) -> String 
     .unwrap_or_else(|| panic!("a pick-up of {request_no}"))
 }
 
-/// A return of a television bought three days ago: the demo policy approves it and logistics
-/// books a pick-up at the door.
+/// A return of a television bought three days ago: the demo policy recommends approving it; once
+/// approved ([`approve_return`]) logistics books a pick-up at the door.
 pub fn a_return(branch: &str) -> Value {
     let bought = (chrono::Utc::now() - chrono::Duration::days(3))
         .date_naive()
@@ -306,10 +306,117 @@ pub fn a_return(branch: &str) -> Value {
     body
 }
 
+/// The claim of `no` once it reached `status` (as the reviewer sees it).
+async fn claim_in(app: &TestApp, no: &str, status: &str) -> Value {
+    testing::eventually(WAIT, || async {
+        let r = app.get(&format!("/v1/claims/{no}"), &reviewer()).await;
+        (r.status == 200 && r.json()["status"] == status).then(|| r.json())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the claim of {no} is {status}"))
+}
+
+/// A return's way to approval: the policy does not approve it by itself while the original
+/// payment (where the refund goes back) is not on record, so the reviewer asks for it, the
+/// branch's agent gives it, and the reviewer approves (`own_reasons`: the customer changed
+/// their mind, so the service fee applies).
+pub async fn approve_return(app: &TestApp, no: &str, branch: &str, own_reasons: bool) {
+    let pending = claim_in(app, no, "pending").await;
+    assert_eq!(pending["kind"], "return");
+    assert_eq!(pending["recommendation"], "approve");
+    assert!(pending["payment"].is_null());
+    let r = app
+        .post_new(
+            &format!("/v1/claims/{no}/decision"),
+            &reviewer(),
+            &json!({"decision": "request_info", "missing": ["payment"],
+                    "expected_version": pending["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let payment = json!({"payment": {"method": "wallet", "reference": "WX-4200017301",
+        "amount": {"currency": "CNY", "amount_minor": 399_900}}});
+    let r = app
+        .post_new(&format!("/v1/claims/{no}/info"), &agent(branch), &payment)
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"], "pending");
+    assert_eq!(r.json()["payment"]["amount"]["amount_minor"], 399_900);
+    let r = app
+        .post_new(
+            &format!("/v1/claims/{no}/decision"),
+            &reviewer(),
+            &json!({"decision": "approve", "own_reasons": own_reasons,
+                    "expected_version": r.json()["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"], "approved");
+    assert_eq!(r.json()["own_reasons"], own_reasons);
+}
+
 #[tokio::test]
-async fn an_approved_return_is_picked_up_completed_and_its_unit_inspected_at_the_returns_intake() {
+async fn a_return_gets_its_payment_from_the_branch_before_approval_and_bad_payments_are_named() {
     let app = spawn_full_mesh().await;
     let no = app.submit("SH01", &a_return("SH01")).await;
+    let pending = claim_in(&app, &no, "pending").await;
+    let last = pending["explanation"].as_array().unwrap().last().unwrap();
+    assert!(
+        last.as_str().unwrap().contains("original payment"),
+        "{last}"
+    );
+    // Only a claim that asked for information takes it.
+    let payment = json!({"payment": {"method": "card", "reference": "POS-1",
+        "amount": {"currency": "CNY", "amount_minor": 399_900}}});
+    let r = app
+        .post_new(&format!("/v1/claims/{no}/info"), &agent("SH01"), &payment)
+        .await;
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    let r = app
+        .post_new(
+            &format!("/v1/claims/{no}/decision"),
+            &reviewer(),
+            &json!({"decision": "request_info", "missing": ["payment"],
+                    "expected_version": pending["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // Bad fields are named, nothing is stored; another branch's agent does not see the claim.
+    let bad = json!({"payment": {"method": "cheque", "amount": {"currency": "yuan", "amount_minor": -1}}});
+    let r = app
+        .post_new(&format!("/v1/claims/{no}/info"), &agent("SH01"), &bad)
+        .await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.status);
+    let fields = violations(&r.json());
+    assert!(fields.keys().any(|f| f.contains("method")), "{fields:?}");
+    let r = app
+        .post_new(&format!("/v1/claims/{no}/info"), &agent("BJ02"), &payment)
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        claim_in(&app, &no, "info_requested").await["payment"],
+        Value::Null
+    );
+    let r = app
+        .post_new(&format!("/v1/claims/{no}/info"), &agent("SH01"), &payment)
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["payment"]["method"], "card");
+    assert_eq!(r.json()["payment"]["reference"], "POS-1");
+    // No refund before the unit is back and inspected.
+    let r = app
+        .get(&format!("/v1/claims/{no}/refund"), &agent("SH01"))
+        .await;
+    assert_eq!(r.status, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_approved_return_is_picked_up_completed_its_unit_inspected_at_the_returns_intake_and_refunded()
+ {
+    let app = spawn_full_mesh().await;
+    let no = app.submit("SH01", &a_return("SH01")).await;
+    approve_return(&app, &no, "SH01", true).await;
     let pickup_no = pickup_of(&app, &no, "SH01").await;
     let path = format!("/v1/pickups/{pickup_no}");
     let r = app.get(&path, &agent("SH01")).await;
@@ -344,6 +451,29 @@ async fn an_approved_return_is_picked_up_completed_and_its_unit_inspected_at_the
     let unit = r.json();
     assert_eq!(unit["request_no"], no.as_str());
     let return_id = unit["return_id"].as_str().unwrap().to_owned();
+    // It waits on the returns intake's work list (head office's: a branch clerk may not read it).
+    let waiting = app
+        .get(&format!("/v1/returns?request_no={no}"), &clerk())
+        .await;
+    assert_eq!(
+        waiting.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&waiting.body)
+    );
+    assert_eq!(waiting.json()["items"][0]["return_id"], return_id.as_str());
+    assert_eq!(waiting.json()["items"][0]["status"], "received");
+    assert_eq!(
+        app.get(
+            "/v1/returns",
+            &token_of("clerk-sh01", "SH01", Role::Warehouse)
+        )
+        .await
+        .status,
+        403
+    );
+    let r = app.get("/v1/returns?status=lost", &clerk()).await;
+    assert!(violations(&r.json()).contains_key("status"), "{}", r.status);
     // The returns intake is head office's.
     let branch_clerk = token_of("clerk-sh01", "SH01", Role::Warehouse);
     let inspection = json!({"accessories": [{"part_no": "RMT-01", "name": "remote control",
@@ -367,5 +497,43 @@ async fn an_approved_return_is_picked_up_completed_and_its_unit_inspected_at_the
     assert_eq!(r.json()["status"], "inspected");
     assert_eq!(r.json()["zone"], "qualified");
     assert_eq!(r.json()["accessories"][0]["present"], 0);
+    let waiting = app
+        .get(&format!("/v1/returns?request_no={no}"), &clerk())
+        .await;
+    assert_eq!(waiting.json()["items"].as_array().unwrap().len(), 0);
+
+    // The refund: the price paid, less the missing remote at the policy's price, less the
+    // service fee of a return for the customer's own reasons; back to the wallet it came from.
+    let refund = testing::eventually(WAIT, || async {
+        let r = app
+            .get(&format!("/v1/claims/{no}/refund"), &agent("SH01"))
+            .await;
+        (r.status == 200).then(|| r.json())
+    })
+    .await
+    .expect("the refund is authorized");
+    assert_eq!(refund["gross"]["amount_minor"], 399_900);
+    assert_eq!(refund["return_id"], return_id.as_str());
+    assert_eq!(refund["payment"]["method"], "wallet");
+    let deductions = refund["deductions"].as_array().unwrap();
+    let remote = deductions
+        .iter()
+        .find(|d| d["reason"] == "missing_accessory")
+        .expect("the remote is deducted");
+    assert_eq!(remote["part_no"], "RMT-01");
+    assert!(remote["amount"]["amount_minor"].as_i64().unwrap() > 0);
+    let fee = refund["service_fee"]["amount_minor"].as_i64().unwrap();
+    assert!(fee > 0, "own reasons: a service fee");
+    let total: i64 = deductions
+        .iter()
+        .map(|d| d["amount"]["amount_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(refund["amount"]["amount_minor"], 399_900 - total);
+    assert_eq!(
+        app.get(&format!("/v1/claims/{no}/refund"), &agent("BJ02"))
+            .await
+            .status,
+        404
+    );
     app.stop().await;
 }

@@ -14,7 +14,7 @@ use aftersales_platform::testing;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, agent, clerk, request_body, spawn_full_mesh_with, spawn_mesh};
-use crate::logistics::{a_return, pickup_of};
+use crate::logistics::{a_return, approve_return, pickup_of};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -199,6 +199,8 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     // Returns: a door pick-up for each branch; SH01's unit booked at the returns intake.
     let ours_return = submit_body(app, "SH01", a_return("SH01")).await;
     let theirs_return = submit_body(app, "BJ02", a_return("BJ02")).await;
+    approve_return(app, &ours_return, "SH01", false).await;
+    approve_return(app, &theirs_return, "BJ02", false).await;
     let ours_pickup = pickup_of(app, &ours_return, "SH01").await;
     let theirs_pickup = pickup_of(app, &theirs_return, "BJ02").await;
     let return_id = post_ok(

@@ -4,10 +4,10 @@ use aftersales_platform::ids::Serial;
 use aftersales_platform::proto::warehouse::v1 as pb;
 use aftersales_platform::validate::{Invalid, Violations, optional_text, required_text};
 
-use super::{date, optional};
+use super::{Paged, date, optional, page};
 use crate::domain::{PartNo, RequestNo};
-use crate::service::{AccessoryCheck, InspectReturn, ReceiveReturn};
-use crate::store::returns::ReturnedUnit;
+use crate::service::{AccessoryCheck, InspectReturn, ReceiveReturn, ReturnsQuery};
+use crate::store::returns::{ReturnState, ReturnedUnit};
 use crate::wire;
 
 impl TryFrom<&pb::ReceiveReturnRequest> for ReceiveReturn {
@@ -79,6 +79,32 @@ impl TryFrom<&pb::InspectReturnRequest> for InspectReturn {
     }
 }
 
+impl TryFrom<Paged<'_, pb::ListReturnsRequest>> for ReturnsQuery {
+    type Error = Invalid;
+
+    fn try_from(r: Paged<'_, pb::ListReturnsRequest>) -> Result<Self, Invalid> {
+        let m = r.msg;
+        let mut v = Violations::new();
+        // UNSPECIFIED is the intake's work list: the units waiting for their inspection.
+        let state = v.check("status", wire::return_state_from(m.status));
+        let request_no = v.check("request_no", optional(&m.request_no, RequestNo::parse));
+        let page = page(
+            &mut v,
+            m.page_size,
+            &m.page_token,
+            50,
+            r.max_page_size.min(200),
+        );
+        v.done(|| {
+            Some(ReturnsQuery {
+                state: state?.unwrap_or(ReturnState::Received),
+                request_no: request_no?,
+                page: page?,
+            })
+        })
+    }
+}
+
 pub fn returned_unit_to_proto(u: &ReturnedUnit) -> pb::ReturnedUnit {
     pb::ReturnedUnit {
         return_id: u.return_id.clone(),
@@ -88,11 +114,11 @@ pub fn returned_unit_to_proto(u: &ReturnedUnit) -> pb::ReturnedUnit {
         part_no: u.part_no.clone(),
         serial: u.serial.clone(),
         model: u.model.clone(),
-        status: if u.inspected {
-            pb::ReturnStatus::Inspected
+        status: wire::return_state(if u.inspected {
+            ReturnState::Inspected
         } else {
-            pb::ReturnStatus::Received
-        } as i32,
+            ReturnState::Received
+        }),
         accessories: u.accessories.iter().map(wire::accessory).collect(),
         resaleable: u.resaleable,
         zone: u.zone.map(wire::zone).unwrap_or(0),

@@ -11,13 +11,13 @@ use aftersales_platform::db::is_unique_violation;
 use aftersales_platform::ids::Serial;
 use aftersales_platform::outbox::EventMeta;
 use aftersales_platform::proto::warehouse::v1 as pb;
-use chrono::NaiveDate;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
-use super::{Warehouse, vanished};
+use super::{Page, Warehouse, vanished};
 use crate::domain::{MovementKind, PartNo, RequestNo, Zone};
 use crate::error::Error;
-use crate::store::returns::{self, Accessory, ReturnedUnit};
+use crate::store::returns::{self, Accessory, ReturnFilter, ReturnState, ReturnedUnit};
 use crate::store::{parts, reservations, stock};
 use crate::wire;
 
@@ -68,6 +68,15 @@ impl From<&AccessoryCheck> for Accessory {
             present: i64::from(a.present),
         }
     }
+}
+
+/// Which returned units the returns intake's work list wants, oldest received first.
+#[derive(Debug, Clone)]
+pub struct ReturnsQuery {
+    pub state: ReturnState,
+    pub request_no: Option<RequestNo>,
+    /// Keyed by (received_at, return_id).
+    pub page: Page<(DateTime<Utc>, String)>,
 }
 
 /// What a completed pick-up's unit did at the returns intake.
@@ -327,6 +336,26 @@ impl Warehouse {
             .await?;
         txn.commit().await?;
         Ok(unit)
+    }
+
+    /// Returned units of one state, oldest received first; the key the next page starts after.
+    pub async fn list_returns(
+        &self,
+        q: ReturnsQuery,
+    ) -> Result<(Vec<ReturnedUnit>, Option<(DateTime<Utc>, String)>), Error> {
+        let filter = ReturnFilter {
+            state: q.state,
+            request_no: q.request_no.map(RequestNo::into_string),
+            after: q.page.after.clone(),
+            limit: q.page.size,
+        };
+        // One snapshot for the units and their accessories (an inspection may commit between).
+        let txn = self.db.begin().await?;
+        txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await?;
+        let rows = returns::list(&txn, &filter).await?;
+        txn.commit().await?;
+        Ok(q.page.next(rows, |u| (u.received_at, u.return_id.clone())))
     }
 
     pub async fn returned_unit(&self, return_id: &str) -> Result<ReturnedUnit, Error> {

@@ -2,10 +2,16 @@
 //! [`lock_pickup`].
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use super::{corrupt, stmt};
 use crate::domain::Zone;
+use crate::domain::stock::stored_enum;
+
+stored_enum!(
+    /// Where a returned unit is in the returns intake: waiting for its inspection, or inspected.
+    ReturnState { Received = "RECEIVED", Inspected = "INSPECTED" }
+);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accessory {
@@ -72,12 +78,17 @@ async fn one<C: ConnectionTrait>(
     sql: String,
     key: &str,
 ) -> Result<Option<ReturnedUnit>, DbErr> {
-    let Some(r) = Row::find_by_statement(stmt(sql, [key.into()]))
+    match Row::find_by_statement(stmt(sql, [key.into()]))
         .one(conn)
         .await?
-    else {
-        return Ok(None);
-    };
+    {
+        Some(r) => Ok(Some(with_accessories(conn, r).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The unit of a row, with its accessories.
+async fn with_accessories<C: ConnectionTrait>(conn: &C, r: Row) -> Result<ReturnedUnit, DbErr> {
     let accessories = AccessoryRow::find_by_statement(stmt(
         "SELECT part_no, name, expected, present FROM return_accessories WHERE return_id = $1 ORDER BY position",
         [r.return_id.as_str().into()],
@@ -96,7 +107,8 @@ async fn one<C: ConnectionTrait>(
         Some(z) => Some(Zone::parse(&z).ok_or_else(|| corrupt("zone", &z))?),
         None => None,
     };
-    Ok(Some(ReturnedUnit {
+    let state = ReturnState::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?;
+    Ok(ReturnedUnit {
         return_id: r.return_id,
         idempotency_key: r.idempotency_key,
         request_no: r.request_no,
@@ -105,7 +117,7 @@ async fn one<C: ConnectionTrait>(
         part_no: r.part_no,
         serial: r.serial,
         model: r.model,
-        inspected: r.status == "INSPECTED",
+        inspected: state == ReturnState::Inspected,
         resaleable: r.resaleable,
         zone,
         inspection_note: r.inspection_note,
@@ -114,7 +126,7 @@ async fn one<C: ConnectionTrait>(
         inspected_at: r.inspected_at,
         inspected_by: r.inspected_by,
         accessories,
-    }))
+    })
 }
 
 pub async fn get_for_update<C: ConnectionTrait>(
@@ -163,6 +175,53 @@ pub async fn find_by_pickup<C: ConnectionTrait>(
         pickup_no,
     )
     .await
+}
+
+/// Which returned units a listing wants.
+#[derive(Debug, Clone)]
+pub struct ReturnFilter {
+    pub state: ReturnState,
+    pub request_no: Option<String>,
+    /// Keyset: units received after this (received_at, return_id). Neither changes once a unit
+    /// is received, so inspecting units between pages does not make a page skip any.
+    pub after: Option<(DateTime<Utc>, String)>,
+    pub limit: u64,
+}
+
+/// Oldest received first (the return id breaks ties), up to `limit` units.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    f: &ReturnFilter,
+) -> Result<Vec<ReturnedUnit>, DbErr> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut param = |v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let mut conditions = vec![format!("status = {}", param(f.state.as_str().into()))];
+    if let Some(r) = &f.request_no {
+        conditions.push(format!("request_no = {}", param(r.as_str().into())));
+    }
+    if let Some((at, id)) = &f.after {
+        let (at, id) = (param((*at).into()), param(id.as_str().into()));
+        conditions.push(format!("(received_at, return_id) > ({at}, {id})"));
+    }
+    let limit = param((f.limit as i64).into());
+    let rows = Row::find_by_statement(stmt(
+        format!(
+            "SELECT {COLUMNS} FROM returned_units WHERE {} \
+             ORDER BY received_at, return_id LIMIT {limit}",
+            conditions.join(" AND ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(with_accessories(conn, r).await?);
+    }
+    Ok(out)
 }
 
 /// The advisory-lock class of pick-ups received: the two-key form, apart from the single-key

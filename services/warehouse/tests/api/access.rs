@@ -60,6 +60,7 @@ const RULES: &[Rule] = &[
     rule("ReturnToSupplier", WAREHOUSE, true),
     rule("ReceiveReturn", WAREHOUSE, true),
     rule("InspectReturn", WAREHOUSE, true),
+    rule("ListReturns", WAREHOUSE, true),
     rule("OpenStocktake", WAREHOUSE, true),
     rule("RecordCount", WAREHOUSE, true),
     rule("CloseStocktake", WAREHOUSE, true),
@@ -134,6 +135,10 @@ async fn call(c: &mut Client, rpc: &str, pick_list: &str) -> Result<(), Status> 
             .map(drop),
         "InspectReturn" => c
             .inspect_return(pb::InspectReturnRequest::default())
+            .await
+            .map(drop),
+        "ListReturns" => c
+            .list_returns(pb::ListReturnsRequest::default())
             .await
             .map(drop),
         "OpenStocktake" => c
