@@ -101,6 +101,10 @@ pub struct Operator {
     visits_taken: std::sync::atomic::AtomicUsize,
 }
 
+/// What the demo's customers paid for their product, as their receipt shows it (minor units
+/// of CNY): the gross amount of a return's refund.
+pub const DEMO_PRICE_MINOR: i64 = 399_900;
+
 fn id(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_owned()
 }
@@ -215,6 +219,8 @@ impl Operator {
     /// One look at everything waiting; acts once on each item that is due.
     pub async fn pass(&self) {
         self.review_claims().await;
+        self.answer_reviewers().await;
+        self.inspect_returns().await;
         self.issue_pick_lists().await;
         self.receive_purchases().await;
         self.book_technicians().await;
@@ -254,8 +260,20 @@ impl Operator {
                 continue;
             }
             // The reviewer follows the policy's recommendation: approve what it would approve
-            // with a person's look (documents checked), reject what it recommends rejecting.
-            let body = if c["recommendation"] == "reject" {
+            // with a person's look (documents checked), reject what it recommends rejecting. A
+            // return's refund goes back to the original payment: without it on record the
+            // branch is asked for it first.
+            let body = if c["recommendation"] != "reject"
+                && c["kind"] == "return"
+                && c["payment"].is_null()
+            {
+                json!({
+                    "decision": "request_info",
+                    "missing": ["payment"],
+                    "note": "the refund goes back to the original payment: how did the customer pay?",
+                    "expected_version": c["version"],
+                })
+            } else if c["recommendation"] == "reject" {
                 let reason = c["reject_reason"]
                     .as_str()
                     .filter(|r| !r.is_empty())
@@ -287,6 +305,95 @@ impl Operator {
                 self.did(
                     "claim_decided",
                     format!("reviewer decided the claim of {no}: {}", body["decision"]),
+                );
+            }
+        }
+    }
+
+    /// The branch agents: a claim waiting for the original payment gets it, as the customer's
+    /// receipt shows it (what else a reviewer asks for is a person's to find).
+    async fn answer_reviewers(&self) {
+        for branch in &self.cfg.branches {
+            let Ok(agent) = self.token(
+                &format!("demo-agent-{}", branch.to_lowercase()),
+                branch,
+                &[Role::BranchAgent],
+            ) else {
+                continue;
+            };
+            let Some(list) = self.settled(
+                "list claims waiting for information",
+                agent
+                    .get("/v1/claims?status=info_requested&page_size=100")
+                    .await,
+            ) else {
+                continue;
+            };
+            for c in items(&list) {
+                let no = id(&c, "request_no");
+                let key = format!("info:{no}:{}", c["version"]);
+                let asked = c["missing_info"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m == "payment"));
+                if !asked || self.hands_off(&no) || !self.due(&key) {
+                    continue;
+                }
+                let body = json!({
+                    "payment": { "method": "card", "reference": format!("POS-{no}"),
+                                 "amount": { "currency": "CNY", "amount_minor": DEMO_PRICE_MINOR } },
+                    "note": "paid by card at the branch; the receipt is on file",
+                });
+                let a = agent
+                    .post_with_key(&format!("/v1/claims/{no}/info"), &body, &key)
+                    .await;
+                if self.settled(&format!("payment for {no}"), a).is_some() {
+                    self.finish(&key);
+                    self.did(
+                        "info_provided",
+                        format!("agent of {branch} gave the original payment of {no}"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The clerk at the returns intake: each unit picked up from a customer is unpacked and
+    /// inspected; the demo's customers send everything back, resaleable.
+    async fn inspect_returns(&self) {
+        let Some(list) = self.settled(
+            "list returned units",
+            self.clerk
+                .get("/v1/returns?status=received&page_size=100")
+                .await,
+        ) else {
+            return;
+        };
+        for u in items(&list) {
+            let return_id = id(&u, "return_id");
+            let no = id(&u, "request_no");
+            let key = format!("return:{return_id}");
+            if self.hands_off(&no) || !self.due(&key) {
+                continue;
+            }
+            let body = json!({
+                "accessories": [
+                    { "part_no": "RMT-01", "name": "remote control", "expected": 1, "present": 1 }
+                ],
+                "resaleable": true,
+                "inspection_note": "complete and undamaged",
+            });
+            let a = self
+                .clerk
+                .post_with_key(&format!("/v1/returns/{return_id}/inspection"), &body, &key)
+                .await;
+            if self
+                .settled(&format!("inspect the return of {no}"), a)
+                .is_some()
+            {
+                self.finish(&key);
+                self.did(
+                    "return_inspected",
+                    format!("clerk inspected the unit {no} sent back: complete, resaleable"),
                 );
             }
         }

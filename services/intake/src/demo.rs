@@ -11,6 +11,9 @@ use aftersales_platform::proto::intake::v1::intake_service_client::IntakeService
 
 struct Demo {
     branch: &'static str,
+    kind: common::RequestKind,
+    /// Days since the customer bought the product.
+    bought_days_ago: i64,
     region: common::Region,
     customer: &'static str,
     phone: &'static str,
@@ -18,10 +21,14 @@ struct Demo {
     fault: &'static str,
 }
 
-/// One request per demo branch, each for a demo part (the last one is out of stock).
+/// One request per demo branch, each for a demo part (the third one is out of stock), and a
+/// return within the 7-day window: the reviewer asks for the original payment, the unit is
+/// picked up at the door, inspected at the returns intake and refunded.
 const DEMO: &[Demo] = &[
     Demo {
         branch: "SH01",
+        kind: common::RequestKind::Replacement,
+        bought_days_ago: 40,
         region: common::Region::Urban,
         customer: "Li Wei",
         phone: "+86 138 0013 8000",
@@ -30,6 +37,8 @@ const DEMO: &[Demo] = &[
     },
     Demo {
         branch: "BJ02",
+        kind: common::RequestKind::Replacement,
+        bought_days_ago: 40,
         region: common::Region::Urban,
         customer: "Wang Fang",
         phone: "+86 139 1000 2000",
@@ -38,11 +47,23 @@ const DEMO: &[Demo] = &[
     },
     Demo {
         branch: "GZ03",
+        kind: common::RequestKind::Replacement,
+        bought_days_ago: 40,
         region: common::Region::Suburban,
         customer: "Chen Jie",
         phone: "+86 137 2000 3000",
         part: "RMT-01",
         fault: "remote control lost its buttons",
+    },
+    Demo {
+        branch: "SH01",
+        kind: common::RequestKind::Return,
+        bought_days_ago: 3,
+        region: common::Region::Urban,
+        customer: "Zhao Min",
+        phone: "+86 136 5000 6000",
+        part: "PWR-55-01",
+        fault: "picture flickers from the first day; the customer wants the money back",
     },
 ];
 
@@ -61,16 +82,16 @@ pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
         ClientInterceptor::with_token(&token)?,
     );
     let today = chrono::Utc::now().date_naive();
-    let bought = (today - chrono::Duration::days(40)).to_string();
     let made = (today - chrono::Duration::days(120)).to_string();
     let mut numbers = Vec::new();
     for (i, d) in DEMO.iter().enumerate() {
         let branch = d.branch;
+        let bought = (today - chrono::Duration::days(d.bought_days_ago)).to_string();
         let req = pb::SubmitRequestRequest {
             idempotency_key: format!("demo-seed-{i}"),
             branch: branch.into(),
             channel: common::Channel::Hotline as i32,
-            kind: common::RequestKind::Replacement as i32,
+            kind: d.kind as i32,
             urgency: common::Urgency::Normal as i32,
             customer: Some(common::Customer {
                 name: d.customer.into(),

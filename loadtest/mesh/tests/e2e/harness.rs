@@ -128,6 +128,20 @@ pub fn hands_off(request_no: &str) {
         .insert(request_no.to_owned());
 }
 
+/// Hands the request back to the people the operator plays.
+pub fn hands_back(request_no: &str) {
+    shared()
+        .hands_off
+        .lock()
+        .expect("hands off")
+        .remove(request_no);
+}
+
+/// A head-office person in `role` (a reviewer, the returns intake's clerk).
+pub fn at_head_office(sub: &str, role: Role) -> Client {
+    Client::new(&var("MESH_GATEWAY_URL"), &token(sub, "*", &[role]))
+}
+
 pub struct NewRequest<'a> {
     pub branch: &'a str,
     pub kind: &'a str,
