@@ -98,12 +98,12 @@ while True:
     if not cursor:
         break
 def service(s):
-    a = s.get("attributes") or {}
-    return a.get("service.name") or (s.get("resource") or {}).get("service.name") or s.get("name", "").split(" ")[0]
+    # Phoenix keeps no resource: each process stamps its name on its spans (aftersales.service).
+    return (s.get("attributes") or {}).get("aftersales.service") or "(unnamed)"
 by_service, traces = {}, set()
 for s in spans:
     traces.add(s.get("context", {}).get("trace_id") or s.get("trace_id"))
-    svc = (s.get("attributes") or {}).get("process.service") or service(s)
+    svc = service(s)
     by_service[svc] = by_service.get(svc, 0) + 1
 json.dump(spans, open(f"{out}/{no}-spans.json", "w"), indent=1)
 print(f"traces: Phoenix's REST API holds {len(spans)} spans of {no} in {len(traces)} traces; by process: {json.dumps(by_service, sort_keys=True)}")

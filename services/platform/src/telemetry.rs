@@ -158,6 +158,7 @@ pub fn tracer_provider(
         .with_endpoint(endpoint)
         .build()?;
     let mut resource = opentelemetry_sdk::Resource::builder();
+    let named = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| service.to_owned());
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service.to_owned());
     }
@@ -170,7 +171,7 @@ pub fn tracer_provider(
         )
         .build();
     Ok(SdkTracerProvider::builder()
-        .with_span_processor(request::Stamping::new(processor))
+        .with_span_processor(request::Stamping::new(processor, &named))
         .with_resource(resource.build())
         .build())
 }

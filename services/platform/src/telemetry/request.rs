@@ -415,18 +415,27 @@ impl Stamps {
     }
 }
 
+/// The span attribute naming the process a span comes from (its resource's `service.name`, on
+/// the span itself for trace backends that show no resource, e.g. Arize Phoenix).
+pub const SERVICE_ATTRIBUTE: &str = "aftersales.service";
+
 /// The span processor in front of the exporter's: holds a span whose carrier did not know the
 /// request number when it closed, and sends it on, stamped with the carrier's number, when the
-/// carrier ends (see the module doc).
+/// carrier ends (see the module doc); every span also carries its process's name
+/// ([`SERVICE_ATTRIBUTE`]).
 #[derive(Debug)]
 pub struct Stamping<P> {
     inner: P,
+    service: KeyValue,
 }
 
 impl<P: SpanProcessor> Stamping<P> {
-    pub fn new(inner: P) -> Self {
+    pub fn new(inner: P, service: &str) -> Self {
         STAMPS.active.store(true, Ordering::Relaxed);
-        Self { inner }
+        Self {
+            inner,
+            service: KeyValue::new(SERVICE_ATTRIBUTE, service.to_owned()),
+        }
     }
 
     fn release_all(&self) {
@@ -446,6 +455,8 @@ impl<P: SpanProcessor> Stamping<P> {
 
 impl<P: SpanProcessor> SpanProcessor for Stamping<P> {
     fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        use opentelemetry::trace::Span as _;
+        span.set_attribute(self.service.clone());
         self.inner.on_start(span, cx);
     }
 
