@@ -216,6 +216,23 @@ impl Operator {
         }
     }
 
+    /// Settles a person's step on the item `key`: once its answer is 2xx (see
+    /// [`Self::settled`]) the item is finished and the action counted (`line` printed in the
+    /// demo).
+    fn settle(
+        &self,
+        key: &str,
+        what: &str,
+        a: anyhow::Result<Answer>,
+        kind: &'static str,
+        line: impl FnOnce() -> String,
+    ) {
+        if self.settled(what, a).is_some() {
+            self.finish(key);
+            self.did(kind, line());
+        }
+    }
+
     /// One look at everything waiting; acts once on each item that is due.
     pub async fn pass(&self) {
         self.review_claims().await;
@@ -300,13 +317,13 @@ impl Operator {
                 .reviewer
                 .post_with_key(&format!("/v1/claims/{no}/decision"), &body, &key)
                 .await;
-            if self.settled(&format!("decide claim {no}"), a).is_some() {
-                self.finish(&key);
-                self.did(
-                    "claim_decided",
-                    format!("reviewer decided the claim of {no}: {}", body["decision"]),
-                );
-            }
+            self.settle(
+                &key,
+                &format!("decide claim {no}"),
+                a,
+                "claim_decided",
+                || format!("reviewer decided the claim of {no}: {}", body["decision"]),
+            );
         }
     }
 
@@ -346,13 +363,13 @@ impl Operator {
                 let a = agent
                     .post_with_key(&format!("/v1/claims/{no}/info"), &body, &key)
                     .await;
-                if self.settled(&format!("payment for {no}"), a).is_some() {
-                    self.finish(&key);
-                    self.did(
-                        "info_provided",
-                        format!("agent of {branch} gave the original payment of {no}"),
-                    );
-                }
+                self.settle(
+                    &key,
+                    &format!("payment for {no}"),
+                    a,
+                    "info_provided",
+                    || format!("agent of {branch} gave the original payment of {no}"),
+                );
             }
         }
     }
@@ -386,16 +403,13 @@ impl Operator {
                 .clerk
                 .post_with_key(&format!("/v1/returns/{return_id}/inspection"), &body, &key)
                 .await;
-            if self
-                .settled(&format!("inspect the return of {no}"), a)
-                .is_some()
-            {
-                self.finish(&key);
-                self.did(
-                    "return_inspected",
-                    format!("clerk inspected the unit {no} sent back: complete, resaleable"),
-                );
-            }
+            self.settle(
+                &key,
+                &format!("inspect the return of {no}"),
+                a,
+                "return_inspected",
+                || format!("clerk inspected the unit {no} sent back: complete, resaleable"),
+            );
         }
     }
 
@@ -442,13 +456,13 @@ impl Operator {
                 .clerk
                 .post_with_key(&format!("/v1/pick-lists/{pick_list}/issue"), &body, &key)
                 .await;
-            if self.settled(&format!("issue {pick_list}"), a).is_some() {
-                self.finish(&key);
-                self.did(
-                    "pick_list_issued",
-                    format!("warehouse clerk issued {pick_list} for shipment {shipment}"),
-                );
-            }
+            self.settle(
+                &key,
+                &format!("issue {pick_list}"),
+                a,
+                "pick_list_issued",
+                || format!("warehouse clerk issued {pick_list} for shipment {shipment}"),
+            );
         }
     }
 
@@ -521,13 +535,13 @@ impl Operator {
                     &format!("{key}:inspection"),
                 )
                 .await;
-            if self.settled(&format!("inspect {receipt_id}"), a).is_some() {
-                self.finish(&key);
-                self.did(
-                    "goods_received",
-                    format!("warehouse clerk received and inspected {po_number} ({receipt_id})"),
-                );
-            }
+            self.settle(
+                &key,
+                &format!("inspect {receipt_id}"),
+                a,
+                "goods_received",
+                || format!("warehouse clerk received and inspected {po_number} ({receipt_id})"),
+            );
         }
     }
 
@@ -586,17 +600,13 @@ impl Operator {
                     &key,
                 )
                 .await;
-            if self.settled(&format!("book {no}"), a).is_some() {
-                self.finish(&key);
-                self.did(
-                    "technician_booked",
-                    format!(
-                        "dispatcher booked {} for {no} at {}",
-                        id(&best, "technician_id"),
-                        best["window"]["from"].as_str().unwrap_or_default()
-                    ),
-                );
-            }
+            self.settle(&key, &format!("book {no}"), a, "technician_booked", || {
+                format!(
+                    "dispatcher booked {} for {no} at {}",
+                    id(&best, "technician_id"),
+                    best["window"]["from"].as_str().unwrap_or_default()
+                )
+            });
         }
     }
 
@@ -805,16 +815,18 @@ impl Operator {
                 let a = agent
                     .post_with_key("/v1/surveys", &survey, &format!("{key}:survey"))
                     .await;
-                if self.settled(&format!("survey for {visit}"), a).is_some() {
-                    self.finish(&key);
-                    self.did(
-                        "survey_recorded",
+                self.settle(
+                    &key,
+                    &format!("survey for {visit}"),
+                    a,
+                    "survey_recorded",
+                    || {
                         format!(
                             "agent of {branch} recorded the survey of {no} ({})",
                             if solved { "solved" } else { "NOT solved" }
-                        ),
-                    );
-                }
+                        )
+                    },
+                );
             }
         }
     }

@@ -79,7 +79,11 @@ async fn the_printed_board_link_shows_the_demo_requests() {
     )
     .await
     .expect("demo requests submitted");
-    assert_eq!(numbers.len(), 3, "one demo request per demo branch");
+    assert_eq!(
+        numbers.len(),
+        4,
+        "one demo request per demo branch, and a return"
+    );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = tokio::process::Command::new("bash")
         .arg("scripts/board-link.sh")
