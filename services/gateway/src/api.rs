@@ -31,7 +31,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaType};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, SchemaFormat, Type};
 use utoipa_axum::router::OpenApiRouter;
@@ -252,6 +252,9 @@ impl Modify for Shared {
                 .responses
                 .insert((*name).to_owned(), RefOr::T(response.build()));
         }
+        for schema in components.schemas.values_mut() {
+            instants_with_pattern(schema);
+        }
         for item in doc.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -268,11 +271,54 @@ impl Modify for Shared {
                     if let RefOr::T(p) = p
                         && let Some(schema) = p.schema.take()
                     {
-                        p.schema = Some(not_null(schema));
+                        let mut schema = not_null(schema);
+                        instants_with_pattern(&mut schema);
+                        p.schema = Some(schema);
+                    }
+                }
+                if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+                    for content in body.content.values_mut() {
+                        if let RefOr::T(content) = content
+                            && let Some(schema) = content.schema.as_mut()
+                        {
+                            instants_with_pattern(schema);
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// An RFC 3339 `date-time` (JSON Schema's: `T` between date and time, not the space `chrono`
+/// also takes); the contract checks it before parsing the instant.
+pub const INSTANT_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+/// `format` is an annotation in JSON Schema 2020-12, not an assertion, yet the gateway refuses
+/// a `date-time` that is not an instant (the empty string, say): every `date-time` string says
+/// so with a pattern too, so that what the document calls valid is what the gateway accepts.
+fn instants_with_pattern(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            if o.format == Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))
+                && o.pattern.is_none()
+            {
+                o.pattern = Some(INSTANT_PATTERN.to_owned());
+            }
+            for p in o.properties.values_mut() {
+                instants_with_pattern(p);
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                instants_with_pattern(items);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(instants_with_pattern),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(instants_with_pattern),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(instants_with_pattern),
+        _ => {}
     }
 }
 
@@ -438,6 +484,56 @@ mod tests {
             serde_json::Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
             _ => {}
         }
+    }
+
+    #[test]
+    fn the_instant_pattern_accepts_what_the_contract_parses_and_every_date_time_has_it() {
+        let re = regex::Regex::new(INSTANT_PATTERN).unwrap();
+        for (t, valid) in [
+            ("2026-11-22T08:00:00Z", true),
+            ("2026-11-22T08:00:00.123456789+08:00", true),
+            ("2026-11-22t08:00:00z", true),
+            ("6045-11-09T11:23:28-22:09", true),
+            ("2026-11-22 08:00:00-05:30", false),
+            ("", false),
+            ("2026-11-22", false),
+            ("2026-11-22T08:00Z", false),
+            ("2026-13-01T08:00:00Z", false),
+            ("2026-11-22T24:00:00Z", false),
+            ("22/11/2026 08:00", false),
+        ] {
+            assert_eq!(re.is_match(t), valid, "{t:?}");
+            if valid {
+                assert!(chrono::DateTime::parse_from_rfc3339(t).is_ok(), "{t:?}");
+            }
+        }
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut missing = Vec::new();
+        fn walk(v: &serde_json::Value, at: &str, missing: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if m.get("format").and_then(|f| f.as_str()) == Some("date-time")
+                        && m.get("pattern").is_none()
+                    {
+                        missing.push(at.to_owned());
+                    }
+                    for (k, x) in m {
+                        walk(x, &format!("{at}/{k}"), missing);
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        walk(x, &format!("{at}/{i}"), missing);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&doc["components"]["schemas"], "schemas", &mut missing);
+        walk(&doc["paths"], "paths", &mut missing);
+        // Responses may keep a bare format (an annotation); what a client sends may not.
+        missing.retain(|p| !p.contains("/responses/"));
+        assert!(missing.is_empty(), "{missing:?}");
     }
 
     #[test]
