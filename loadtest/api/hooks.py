@@ -42,7 +42,7 @@ SEEDED = {
     ("GET", "/v1/pick-lists/{pick_list_id}"): ("pick_list_id", "pick_lists"),
     ("POST", "/v1/pick-lists/{pick_list_id}/issue"): ("pick_list_id", "pick_lists"),
     ("POST", "/v1/stocktakes/{stocktake_id}/counts"): ("stocktake_id", "stocktakes"),
-    ("POST", "/v1/stocktakes/{stocktake_id}/close"): ("stocktake_id", "stocktakes"),
+    ("POST", "/v1/stocktakes/{stocktake_id}/close"): ("stocktake_id", "closable_stocktakes"),
     ("GET", "/v1/suppliers/{supplier_id}"): ("supplier_id", "suppliers"),
     ("GET", "/v1/suppliers/{supplier_id}/scorecard"): ("supplier_id", "suppliers"),
     ("POST", "/v1/suppliers/{supplier_id}/status"): ("supplier_id", "status_suppliers"),

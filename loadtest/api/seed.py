@@ -94,12 +94,13 @@ for _ in range(10):
     receipts.append(r["receipt_id"])
 fixtures["receipts"] = receipts
 stocktakes = []
-for _ in range(6):
+for _ in range(12):
     status, r = call("POST", "/v1/stocktakes", "warehouse",
                      {"zones": ["qualified"], "part_nos": ["PWR-55-01"], "note": "fuzz"})
     assert status == 201, (status, r)
     stocktakes.append(r["stocktake_id"])
-fixtures["stocktakes"] = stocktakes
+# Counts go to stocktakes the fuzzer never closes (a closed one answers every count with 409).
+fixtures["stocktakes"], fixtures["closable_stocktakes"] = stocktakes[:6], stocktakes[6:]
 
 # --- procurement: suppliers the fuzzer may warn, suspend or terminate (not the demo ones, which
 # the quotes and orders need), and purchase orders to read, re-date and cancel.
