@@ -347,6 +347,15 @@ async fn a_return_picked_up_at_the_door_is_inspected_and_refunded_less_the_missi
             "intake.request.closed",
         ],
     );
+    for never in [
+        "warehouse.reservation.confirmed",
+        "logistics.shipment.planned",
+    ] {
+        assert!(
+            !steps.iter().any(|s| s == never),
+            "{no}: a refunded return ships nothing, yet {never}: {steps:?}"
+        );
+    }
     println!(
         "e2e: {no} (return picked up and refunded, SH01): {}; refund {} of {} (remote {}, fee {})",
         r["status"],

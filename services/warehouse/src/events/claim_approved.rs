@@ -1,5 +1,6 @@
 //! `claims.claim.approved`: reserve the approved part lines (all or nothing, or partially when
 //! configured), for the claim's product model (whose lifecycle the reservation events carry).
+//! A return reserves nothing: it is refunded, and its unit comes back by a door pick-up.
 //! The platform records the event id in this transaction, and the reservation is unique per
 //! request, so a redelivered or duplicated approval reserves once.
 
@@ -8,7 +9,7 @@ use aftersales_platform::proto::claims::v1 as claims;
 use aftersales_platform::validate::{Invalid, Violations};
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{BranchCode, ModelCode, PartLine, PartNo, Quantity, RequestNo};
+use crate::domain::{BranchCode, ModelCode, PartLine, PartNo, Quantity, RequestKind, RequestNo};
 use crate::service::{ReserveCommand, ReserveOutcome, Warehouse};
 use crate::wire;
 
@@ -76,6 +77,12 @@ impl Handler for ClaimApproved {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let payload: claims::ClaimApproved = ev.payload()?;
         let cmd = ReserveCommand::try_from(&payload).map_err(crate::error::Error::from)?;
+        if cmd.kind == Some(RequestKind::Return) {
+            // A return is refunded: nothing goes out to the customer; the unit comes back by a
+            // door pick-up (logistics) and is booked at the returns intake.
+            tracing::info!(request_no = %cmd.request_no, "an approved return ships nothing; nothing reserved");
+            return Ok(());
+        }
         let outcome = self.warehouse.reserve(txn, &cmd).await?;
         if outcome == ReserveOutcome::AlreadyHandled {
             tracing::info!(request_no = %cmd.request_no, "request already reserved or cancelled; nothing to do");

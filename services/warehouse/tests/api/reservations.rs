@@ -248,6 +248,33 @@ async fn a_cancelled_request_releases_its_units_to_the_next_back_order() {
     app.stop().await;
 }
 
+/// A return is refunded: its approval ships nothing out (the unit comes back by a door pick-up),
+/// while an exchange's approval reserves the good unit as any replacement does.
+#[tokio::test]
+async fn an_approved_return_reserves_nothing_and_an_exchange_reserves_its_unit() {
+    let app = spawn_app().await;
+    let mut client = app.clerk().await;
+    stock_part(&mut client, "PWR-55-01", false, 3).await;
+    let (ret, exchange) = ("AS-2611-SH01-000041", "AS-2611-SH01-000042");
+    let mut approved = approval(ret, common::Urgency::Normal, &[("PWR-55-01", 1)]);
+    approved.kind = common::RequestKind::Return as i32;
+    app.publish("claims", ret, &approved).await;
+    app.wait_count("SELECT count(*)::bigint FROM processed_events", 1)
+        .await;
+    assert_eq!(app.count(CONFIRMED).await, 0);
+    assert_eq!(
+        app.count("SELECT count(*)::bigint FROM reservations").await,
+        0
+    );
+    assert_eq!(stock(&mut client, "PWR-55-01").await.reserved, 0);
+    let mut approved = approval(exchange, common::Urgency::Normal, &[("PWR-55-01", 1)]);
+    approved.kind = common::RequestKind::Exchange as i32;
+    app.publish("claims", exchange, &approved).await;
+    app.wait_count(CONFIRMED, 1).await;
+    assert_eq!(stock(&mut client, "PWR-55-01").await.reserved, 1);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_approval_arriving_after_the_cancellation_reserves_nothing() {
     let app = spawn_app().await;
