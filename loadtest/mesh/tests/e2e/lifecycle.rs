@@ -22,6 +22,19 @@ fn assert_steps(no: &str, steps: &[String], want: &[&str]) {
     }
 }
 
+/// Nothing was reserved or planned for the request (`why`: what it is).
+fn assert_ships_nothing(no: &str, steps: &[String], why: &str) {
+    for never in [
+        "warehouse.reservation.confirmed",
+        "logistics.shipment.planned",
+    ] {
+        assert!(
+            !steps.iter().any(|s| s == never),
+            "{no}: {why} ships nothing, yet {never}: {steps:?}"
+        );
+    }
+}
+
 /// A panel needs a technician: approved → reserved → planned → issued by the clerk → dispatched
 /// → delivered by the simulated carrier → work order → booked by the dispatcher → worked by the
 /// technician → completed → return visit → survey (solved) → closed.
@@ -124,15 +137,7 @@ async fn a_rejected_claim_closes_the_request() {
             "intake.request.closed",
         ],
     );
-    for never in [
-        "warehouse.reservation.confirmed",
-        "logistics.shipment.planned",
-    ] {
-        assert!(
-            !steps.iter().any(|s| s == never),
-            "{no}: {never} after a rejection"
-        );
-    }
+    assert_ships_nothing(&no, &steps, "a rejected claim");
     println!(
         "e2e: {no} (rejected return, BJ02): {} ({})",
         r["status"], r["status_reason"]
@@ -347,15 +352,7 @@ async fn a_return_picked_up_at_the_door_is_inspected_and_refunded_less_the_missi
             "intake.request.closed",
         ],
     );
-    for never in [
-        "warehouse.reservation.confirmed",
-        "logistics.shipment.planned",
-    ] {
-        assert!(
-            !steps.iter().any(|s| s == never),
-            "{no}: a refunded return ships nothing, yet {never}: {steps:?}"
-        );
-    }
+    assert_ships_nothing(&no, &steps, "a refunded return");
     println!(
         "e2e: {no} (return picked up and refunded, SH01): {}; refund {} of {} (remote {}, fee {})",
         r["status"],

@@ -434,7 +434,11 @@ impl<P: SpanProcessor> Stamping<P> {
         STAMPS.active.store(true, Ordering::Relaxed);
         Self {
             inner,
-            service: KeyValue::new(SERVICE_ATTRIBUTE, service.to_owned()),
+            // Reference-counted: each span's copy is a pointer, not an allocation.
+            service: KeyValue::new(
+                SERVICE_ATTRIBUTE,
+                Value::String(StringValue::from(Arc::<str>::from(service))),
+            ),
         }
     }
 
