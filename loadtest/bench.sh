@@ -29,8 +29,8 @@ MESH_PARTS=${MESH_PARTS:-8}       # distinct parts the mesh's requests ask for
 MESH_DB_POOL=${MESH_DB_POOL:-5}
 BENCH_PROFILE=${BENCH_PROFILE:-1}
 TD=${BENCH_TARGET_DIR:-target/bench}
-# Earlier intake binaries measured beside the current one in run 1, LABEL=DIR each (a DIR holds a
-# release `intake`), e.g. BENCH_COMPARE="before=target/bench/before no-group-commit=target/bench/nocoalesce".
+# Earlier binaries measured beside the current ones in run 1, LABEL=DIR each (a DIR holds a
+# release `intake`, `gateway` or both; the current one stands in for the other), e.g. BENCH_COMPARE="before=target/bench/before no-group-commit=target/bench/nocoalesce".
 COMPARE=${BENCH_COMPARE:-}
 BENCH_BUILD=${BENCH_BUILD:-1}     # 0: measure the binaries already in BENCH_TARGET_DIR as they are
 DAY=$(date -u +%Y-%m-%d)
@@ -80,13 +80,13 @@ start_intake() { # binary, database URL, log
   INTAKE_PID=$!
   ready "http://$INTAKE_ADMIN/readyz" "$3"
 }
-start_gateway() { # log
+start_gateway() { # log [binary]
   AFTERSALES__PEERS__INTAKE__URL=http://$INTAKE_GRPC AFTERSALES__REDIS__KEY_PREFIX=$PREFIX \
     AFTERSALES__SERVER__HTTP_ADDR=$GW_HTTP AFTERSALES__SERVER__ADMIN_ADDR=$GW_ADMIN \
     AFTERSALES__SERVER__GRPC_ADDR=127.0.0.1:0 \
     AFTERSALES__GATEWAY__RATE_LIMIT_BURST=1000000 AFTERSALES__GATEWAY__RATE_LIMIT_PER_SECOND=1000000 \
     AFTERSALES__GATEWAY__RATE_LIMIT_CALLER_BURST=1000000 AFTERSALES__GATEWAY__RATE_LIMIT_CALLER_PER_SECOND=1000000 \
-    "$BIN/gateway" serve >"$1" 2>&1 &
+    "${2:-$BIN/gateway}" serve >"$1" 2>&1 &
   GW_PID=$!
   ready "http://$GW_ADMIN/readyz" "$1"
 }
@@ -182,12 +182,16 @@ for r in $(seq 1 "$RUNS"); do
     half=$(awk -v c="$cap" 'BEGIN { printf "%.1f", c / 2 }')
     for entry in $COMPARE; do
       label=${entry%%=*} dir=${entry#*=}
-      [ -x "$dir/intake" ] || { echo "bench: no $dir/intake for $label; skipped" >&2; continue; }
-      echo "bench:   before/after: intake '$label' ($dir/intake), no TLS"
+      # The DIR's intake and/or gateway; the current one for whichever it lacks.
+      cmp_intake=$BIN/intake cmp_gateway=$BIN/gateway
+      [ -x "$dir/intake" ] && cmp_intake=$dir/intake
+      [ -x "$dir/gateway" ] && cmp_gateway=$dir/gateway
+      [ -x "$dir/intake" ] || [ -x "$dir/gateway" ] || { echo "bench: no intake or gateway in $dir for $label; skipped" >&2; continue; }
+      echo "bench:   before/after: '$label' (intake $cmp_intake, gateway $cmp_gateway), no TLS"
       echo "$label" >>"$WORK/cmp-labels"
       fresh_db aftersales_bench_cmp
-      start_intake "$dir/intake" "$PG/aftersales_bench_cmp$NOSSL" "$WORK/cmp-$label-intake.log"
-      start_gateway "$WORK/cmp-$label-gateway.log"
+      start_intake "$cmp_intake" "$PG/aftersales_bench_cmp$NOSSL" "$WORK/cmp-$label-intake.log"
+      start_gateway "$WORK/cmp-$label-gateway.log" "$cmp_gateway"
       loadrun "cmp-$label-grpc-closed" grpc --url "http://$INTAKE_GRPC" --callers "$CONC" "${common[@]}"
       loadrun "cmp-$label-http-closed" http --url "http://$GW_HTTP" --callers "$CONC" "${common[@]}"
       loadrun "cmp-$label-http-open50" http --url "http://$GW_HTTP" --rate "$half" "${common[@]}" --lag-exchange "$EXCHANGE"
@@ -386,12 +390,12 @@ labels = [l for l in text("cmp-labels").splitlines() if l]
 now_tps = text("r1-pgbench-now.tps")
 L.append("## Before and after (run 1, same machine, minutes apart)")
 L.append("")
-L.append("Each intake binary measured the same way right after run 1's own figures: %s callers over gRPC "
+L.append("Each variant (an earlier intake or gateway binary, the current one standing in for the other) measured the same way right after run 1's own figures: %s callers over gRPC "
          "and through the gateway (capacity), the gateway at half of run 1's gateway capacity "
          "(latency and event lag at the same rate for all), the relay draining %s events. "
          "No TLS to the database in any of these rows but the first." % (conc, drain_n))
 L.append("")
-L.append("| intake | gRPC req/s | gateway req/s | p50 / p99 ms at %s/s | event lag p50 / p99 ms at %s/s | drain events/s |" %
+L.append("| variant | gRPC req/s | gateway req/s | p50 / p99 ms at %s/s | event lag p50 / p99 ms at %s/s | drain events/s |" %
          (fmt(g(c1["o50"], "rate")), fmt(g(c1["o50"], "rate"))))
 L.append("|---|---|---|---|---|---|")
 L.append("| current, with TLS to the database (sslmode=prefer) | %s | | | | |" % fmt(g(tls, "ok_per_s")))

@@ -5,6 +5,14 @@
 //! request passed the gate again ([`crate::contract`] runs before this layer): a caller whose
 //! role was removed since gets 403, not the stored answer. Without Redis the request is served
 //! as is (intake's own idempotency key still holds).
+//!
+//! The key is claimed in the rate limiter's Redis round trip ([`crate::ratelimit::limit`] runs
+//! one script that takes the tokens and, when they were given, claims the key or reads its
+//! record); this layer, after the gate, decides with that claim. Only the answer's record is a
+//! round trip of its own: two per keyed POST instead of three.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aftersales_platform::auth::Caller;
 use axum::body::Body;
@@ -16,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::kv::degraded;
+use crate::kv::{KvError, degraded};
 use crate::metrics::gateway_metrics;
 use crate::problem::Problem;
 
@@ -80,9 +88,52 @@ fn hex_digest(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// A keyed POST, read once: its record's key in Redis, the request's fingerprint (method, path
+/// and body) and the records to write.
+#[derive(Clone)]
+pub struct Keyed {
+    pub key: String,
+    fingerprint: String,
+    /// The pending record, written when the key is claimed.
+    pub pending: String,
+    /// Seconds the pending record lives.
+    pub pending_ttl: u64,
+    ttl: u64,
+}
+
+/// Where a keyed POST's record stood when it was claimed.
+#[derive(Clone)]
+pub enum Outcome {
+    /// This request holds the key now: it is served and its answer kept.
+    Claimed,
+    /// The key was held already: the record found (none if it expired in between).
+    Held(Option<String>),
+}
+
+/// A claim made before the gate, in the same Redis round trip as the rate limiter's tokens
+/// ([`crate::ratelimit::limit`]); this layer, after the gate, decides with it instead of asking
+/// Redis again. `taken` tells the limiter the claim reached this layer: a request the gate
+/// refused gives its key back.
+#[derive(Clone)]
+pub struct Claim {
+    pub keyed: Keyed,
+    pub outcome: Outcome,
+    pub taken: Arc<AtomicBool>,
+}
+
+/// A POST as the store sees it.
+pub enum Prepared {
+    /// No key (or no POST, or no caller): served as is.
+    Plain(Request),
+    Keyed(Request, Keyed),
+    /// A bad key or a body over the limit: answered with this problem.
+    Refused(Response),
+}
+
+/// Reads a POST's `Idempotency-Key` and body (the body is buffered and put back).
+pub async fn prepare(state: &AppState, req: Request) -> Prepared {
     if req.method() != Method::POST {
-        return next.run(req).await;
+        return Prepared::Plain(req);
     }
     // An empty key is no key.
     let Some(client_key) = req
@@ -91,34 +142,38 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
         .cloned()
     else {
-        return next.run(req).await;
+        return Prepared::Plain(req);
     };
     let Some(caller) = req.extensions().get::<Caller>().cloned() else {
-        return next.run(req).await;
+        return Prepared::Plain(req);
     };
     let client_key = match client_key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
         _ => {
-            return Problem::field(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters (a UUID is fine)",
-            )
-            .into_response();
+            return Prepared::Refused(
+                Problem::field(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters (a UUID is fine)",
+                )
+                .into_response(),
+            );
         }
     };
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, state.settings.server.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                format!(
-                    "the body must be at most {} bytes",
-                    state.settings.server.max_body_bytes
-                ),
-            )
-            .into_response();
+            return Prepared::Refused(
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    format!(
+                        "the body must be at most {} bytes",
+                        state.settings.server.max_body_bytes
+                    ),
+                )
+                .into_response(),
+            );
         }
     };
     let fingerprint = hex_digest(&[
@@ -139,72 +194,119 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         fingerprint: fingerprint.clone(),
     })
     .unwrap_or_default();
+    Prepared::Keyed(
+        Request::from_parts(parts, Body::from(bytes)),
+        Keyed {
+            key,
+            fingerprint,
+            pending,
+            pending_ttl,
+            ttl,
+        },
+    )
+}
 
+pub async fn idempotency(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    // Claimed already, with the rate limiter's tokens.
+    if let Some(claim) = req.extensions_mut().remove::<Claim>() {
+        claim.taken.store(true, Ordering::Release);
+        return decide(&state, req, next, claim.keyed, Ok(claim.outcome)).await;
+    }
+    match prepare(&state, req).await {
+        Prepared::Plain(req) => next.run(req).await,
+        Prepared::Refused(res) => res,
+        Prepared::Keyed(req, keyed) => {
+            let outcome = claim(&state, &keyed).await;
+            decide(&state, req, next, keyed, outcome).await
+        }
+    }
+}
+
+/// Claims the key on its own (when the limiter could not): `SET NX`, then the record if held.
+async fn claim(state: &AppState, keyed: &Keyed) -> Result<Outcome, KvError> {
     let claimed = state
         .redis
         .query::<Option<String>>(
             redis::cmd("SET")
-                .arg(&key)
-                .arg(&pending)
+                .arg(&keyed.key)
+                .arg(&keyed.pending)
                 .arg("NX")
                 .arg("EX")
-                .arg(pending_ttl),
+                .arg(keyed.pending_ttl),
         )
-        .await;
-    let req = Request::from_parts(parts, Body::from(bytes));
-    match claimed {
+        .await?;
+    if claimed.is_some() {
+        return Ok(Outcome::Claimed);
+    }
+    let held = state
+        .redis
+        .query::<Option<String>>(redis::cmd("GET").arg(&keyed.key))
+        .await?;
+    Ok(Outcome::Held(held))
+}
+
+/// Serves a keyed POST by where its record stood: first (served, answer kept), a replay, a
+/// conflict, or still in progress.
+async fn decide(
+    state: &AppState,
+    req: Request,
+    next: Next,
+    keyed: Keyed,
+    outcome: Result<Outcome, KvError>,
+) -> Response {
+    let Keyed {
+        key,
+        fingerprint,
+        ttl,
+        ..
+    } = keyed;
+    match outcome {
         Err(e) => {
             degraded("idempotency", &e);
             next.run(req).await
         }
-        Ok(Some(_)) => {
+        Ok(Outcome::Claimed) => {
             let response = next.run(req).await;
-            store(&state, &key, fingerprint, ttl, response).await
+            store(state, &key, fingerprint, ttl, response).await
         }
-        Ok(None) => match state.redis.query::<Option<String>>(redis::cmd("GET").arg(&key)).await {
+        // Expired between the claim and the read: serve it as a first request would be.
+        Ok(Outcome::Held(None)) => next.run(req).await,
+        Ok(Outcome::Held(Some(text))) => match serde_json::from_str::<Record>(&text) {
+            Ok(record) if record.fingerprint() != fingerprint => {
+                gateway_metrics()
+                    .idempotent_replays
+                    .with_label_values(&["conflict"])
+                    .inc();
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "this Idempotency-Key was used with a different request; use a new key",
+                )
+                .into_response()
+            }
+            Ok(Record::Pending { .. }) => Problem::new(
+                StatusCode::CONFLICT,
+                "in-progress",
+                "the first request with this Idempotency-Key is still being served; retry shortly",
+            )
+            .into_response(),
+            Ok(Record::Done {
+                status,
+                content_type,
+                location,
+                body,
+                ..
+            }) => {
+                gateway_metrics()
+                    .idempotent_replays
+                    .with_label_values(&["replayed"])
+                    .inc();
+                replay(status, &content_type, location.as_deref(), body)
+            }
             Err(e) => {
-                degraded("idempotency", &e);
+                tracing::warn!(error = %e, "unreadable idempotency record; serving afresh");
                 next.run(req).await
             }
-            // Expired between SET and GET: serve it as a first request would be.
-            Ok(None) => next.run(req).await,
-            Ok(Some(text)) => match serde_json::from_str::<Record>(&text) {
-                Ok(record) if record.fingerprint() != fingerprint => {
-                    gateway_metrics()
-                        .idempotent_replays
-                        .with_label_values(&["conflict"])
-                        .inc();
-                    Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "idempotency-key-reused",
-                        "this Idempotency-Key was used with a different request; use a new key",
-                    )
-                    .into_response()
-                }
-                Ok(Record::Pending { .. }) => Problem::new(
-                    StatusCode::CONFLICT,
-                    "in-progress",
-                    "the first request with this Idempotency-Key is still being served; retry shortly",
-                )
-                .into_response(),
-                Ok(Record::Done {
-                    status,
-                    content_type,
-                    location,
-                    body,
-                    ..
-                }) => {
-                    gateway_metrics()
-                        .idempotent_replays
-                        .with_label_values(&["replayed"])
-                        .inc();
-                    replay(status, &content_type, location.as_deref(), body)
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "unreadable idempotency record; serving afresh");
-                    next.run(req).await
-                }
-            },
         },
     }
 }

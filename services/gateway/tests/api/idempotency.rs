@@ -223,3 +223,57 @@ async fn a_replay_checks_the_callers_role_again_and_a_removed_role_gets_403() {
     assert_eq!(again.body, first.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_post_the_gate_refuses_gives_its_key_back_for_the_corrected_request() {
+    // The key is claimed with the rate limiter's tokens, before the gate reads the body; a
+    // request the gate refuses must not keep it (pending, or under its own fingerprint).
+    let app = spawn_app().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let headers = [("idempotency-key", key.as_str())];
+    let mut bad = request_body("SH01");
+    bad["channel"] = json!("carrier pigeon");
+
+    let refused = app
+        .post("/v1/requests", &agent("SH01"), &bad, &headers)
+        .await;
+    assert_eq!(
+        refused.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert!(String::from_utf8_lossy(&refused.body).contains("channel"));
+    assert!(
+        !app.redis_keys().await.iter().any(|k| k.contains(":idem:")),
+        "the refused request left its key claimed"
+    );
+
+    let corrected = app
+        .post(
+            "/v1/requests",
+            &agent("SH01"),
+            &request_body("SH01"),
+            &headers,
+        )
+        .await;
+    assert_eq!(
+        corrected.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&corrected.body)
+    );
+    let replay = app
+        .post(
+            "/v1/requests",
+            &agent("SH01"),
+            &request_body("SH01"),
+            &headers,
+        )
+        .await;
+    assert_eq!(replay.header("idempotent-replayed"), "true");
+    assert_eq!(replay.body, corrected.body);
+    let all = app.get("/v1/requests", &head_office()).await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
