@@ -123,6 +123,13 @@ impl kit::Service for GatewayApp {
                 Ok(())
             })
             .task("http", move |stop| async move {
+                // Without TCP_NODELAY, Nagle holds a small write (an SSE event, the rest of a
+                // response) until the client's delayed ACK.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY on an accepted connection");
+                    }
+                });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async move { stop.wait().await })
                     .await?;
