@@ -36,13 +36,21 @@ fn serial(n: u64) -> String {
     format!("SN{:09}", n.wrapping_mul(2_654_435_761) % 1_000_000_000)
 }
 
+/// Customer `n`'s address. Each request goes to a door of its own, as a department's requests
+/// do: with one address for all, logistics consolidated every shipment of the day into one
+/// (one plan at a time per destination and day), and the whole-mesh figure measured that one
+/// lock instead of the departments.
+pub fn address(n: u64) -> String {
+    format!("{} Test Road", n + 1)
+}
+
 pub fn json(branch: &str, n: u64, part_no: &str) -> Vec<u8> {
     serde_json::json!({
         "branch": branch,
         "channel": "hotline",
         "kind": "replacement",
         "urgency": "normal",
-        "customer": { "name": "Load Test", "phone": "+86 138 0013 8000", "address": "1 Test Road", "region": "urban" },
+        "customer": { "name": "Load Test", "phone": "+86 138 0013 8000", "address": address(n), "region": "urban" },
         "product": {
             "category": "television", "model": "X55", "serial": serial(n),
             "purchase_date": "2026-10-02", "invoice_no": "INV-9", "invoice_date": "2026-10-02",
@@ -66,7 +74,7 @@ pub fn proto(branch: &str, n: u64, key: String) -> pb::SubmitRequestRequest {
         customer: Some(common::Customer {
             name: "Load Test".into(),
             phone: "+86 138 0013 8000".into(),
-            address: "1 Test Road".into(),
+            address: address(n),
             region: common::Region::Urban as i32,
             ..Default::default()
         }),
@@ -106,6 +114,8 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&json("B001", 7, "PWR-55-01")).unwrap();
         assert_eq!(v["parts"][0]["part_no"], "PWR-55-01");
         assert_eq!(v["customer"]["region"], "urban");
+        assert_eq!(v["customer"]["address"], "8 Test Road");
+        assert_ne!(address(7), address(8), "each request a door of its own");
         assert_eq!(v["product"]["serial"].as_str().unwrap().len(), 11);
     }
 }
