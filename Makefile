@@ -19,7 +19,7 @@ help:
 	@echo "make smoke       10-second low-rate k6 runs of the load scenarios (part of make test)"
 	@echo "make api-test    schemathesis on the gateway's /openapi.json against the real services (part of make test)"
 	@echo "make api-test-full  the same with many more cases per operation and the stateful phase"
-	@echo "make bench       release build + pgbench baseline + k6 + event lag -> loadtest/results/<date>.md"
+	@echo "make bench       release build + pgbench baseline + loadgen capacity, latency, event lag, relay drain, whole mesh -> loadtest/results/<date>.md"
 	@echo "make fuzz        a bounded fuzz run of the gateway's request parsing (nightly + cargo-fuzz)"
 
 up:
