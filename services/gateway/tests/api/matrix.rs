@@ -373,7 +373,8 @@ fn operations(doc: &Value) -> Vec<Op> {
                 .map(|r| Role::parse(r.as_str().unwrap()).unwrap())
                 .collect();
             let has_body = op.get("requestBody").is_some();
-            let example = op["requestBody"]["content"]["application/json"]["example"].clone();
+            let mut example = op["requestBody"]["content"]["application/json"]["example"].clone();
+            ahead(&mut example, chrono::Utc::now());
             assert!(
                 !has_body || !example.is_null(),
                 "{method} {template}: a request body needs an example (the demo data)"
@@ -427,6 +428,39 @@ async fn status(app: &TestApp, op: &Op, path: &str, token: &str) -> (u16, Option
     }
     let body = serde_json::from_slice(&r.body).ok();
     (r.status, body)
+}
+
+/// Moves the date-times of an example body forward by whole weeks (same weekday, same local
+/// time: still inside working hours), all by the same amount, until the earliest is at least a day
+/// ahead of `now`. The published examples carry fixed dates (an appointment window, a call-back
+/// time); once those pass, a service refuses the body for being in the past before it looks at
+/// the resource, and the matrix would test the calendar instead of the branch scope.
+fn ahead(v: &mut Value, now: chrono::DateTime<chrono::Utc>) {
+    fn walk(v: &mut Value, f: &mut dyn FnMut(&mut String)) {
+        match v {
+            Value::String(s) => f(s),
+            Value::Array(a) => a.iter_mut().for_each(|v| walk(v, f)),
+            Value::Object(o) => o.values_mut().for_each(|v| walk(v, f)),
+            _ => {}
+        }
+    }
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    let mut earliest = None;
+    walk(v, &mut |s| {
+        if let Some(t) = parse(s) {
+            earliest = Some(earliest.map_or(t, |e: chrono::DateTime<_>| e.min(t)));
+        }
+    });
+    let Some(earliest) = earliest else { return };
+    let mut weeks = 0;
+    while earliest + chrono::Duration::weeks(weeks) < now + chrono::Duration::days(1) {
+        weeks += 1;
+    }
+    walk(v, &mut |s| {
+        if let Some(t) = parse(s) {
+            *s = (t + chrono::Duration::weeks(weeks)).to_rfc3339();
+        }
+    });
 }
 
 /// The branch of a row of a list: its `branch`, or the one in its request number (or the first
