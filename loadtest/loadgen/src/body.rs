@@ -95,6 +95,7 @@ pub fn proto(branch: &str, n: u64, key: String) -> pb::SubmitRequestRequest {
             quantity: 1,
         }],
         misuse_suspected: false,
+        notifications: None,
     }
 }
 

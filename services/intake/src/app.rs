@@ -5,13 +5,19 @@ use std::time::Duration;
 
 use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::intake::v1::intake_service_server::IntakeServiceServer;
+use aftersales_platform::scanner::Scanner;
 
 use crate::config::{IntakeSettings, SERVICE};
 use crate::grpc::Api;
+use crate::notify::Notifier;
+use crate::notify::sender::Sender;
 use crate::service::Intake;
 use crate::store::ALL_MIGRATIONS;
 
 pub struct App;
+
+/// The scanner that sends the due messages (tests run it with `running().scanner(…)`).
+pub const SENDER_SCAN: &str = "notifications";
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
@@ -44,13 +50,17 @@ impl kit::Service for App {
             .stuck
             .clone()
             .ok_or_else(|| anyhow::anyhow!("intake.stuck_after was not prepared"))?;
+        let notifier = Notifier::new(ctx.config().notify.clone(), ctx.offset, ctx.clock.clone());
         let intake = Intake::new(
             ctx.db()?,
             ctx.offset,
             ctx.clock.clone(),
             stuck,
             ctx.calendar.clone(),
+            notifier.clone(),
         );
+        let sender = Sender::new(ctx.db()?, notifier)?;
+        let scan_every = Duration::from_millis(ctx.config().notify.scan_every_ms);
         let gauge = crate::metrics::init()?;
         let counting = intake.clone();
         let refresh = Duration::from_millis(ctx.config().stuck_refresh_ms);
@@ -65,6 +75,10 @@ impl kit::Service for App {
                 ctx
             ))
             .subscriptions(crate::events::subscriptions(&intake))
+            .scanner(Scanner::new(SENDER_SCAN, scan_every, move |now| {
+                let sender = sender.clone();
+                async move { sender.tick(now).await }
+            }))
             .task("stuck requests gauge", move |stop| {
                 crate::metrics::refresh_stuck(counting, gauge, refresh, stop)
             }))

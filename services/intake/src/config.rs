@@ -6,6 +6,7 @@ use aftersales_platform::kit::Config;
 use serde::Deserialize;
 
 use crate::domain::stuck::StuckPolicy;
+use crate::notify::NotifySettings;
 
 pub const SERVICE: &str = "intake";
 
@@ -20,6 +21,8 @@ pub struct IntakeSettings {
     /// The parsed rules.
     #[serde(skip)]
     pub stuck: Option<StuckPolicy>,
+    /// Messages to customers and branches (`[intake.notify]`).
+    pub notify: NotifySettings,
 }
 
 impl Config for IntakeSettings {
@@ -42,7 +45,23 @@ stuck_after = [
   "feedback.visit.scheduled=4wd",
   "submitted=2m",
   "*=10wd",
-]"#;
+]
+
+[intake.notify]
+scan_every_ms = 1000
+lease_secs = 60
+max_attempts = 8
+retry_min_secs = 30
+retry_max_secs = 3600
+quiet_hours = "21:00-08:00"
+smtp_url = ""
+smtp_username = ""
+email_from = "After-sales service <service@aftersales.example>"
+sms_provider = "log"
+sms_url = ""
+webhooks = ""
+timeout_ms = 10000
+crash_after_send = false"#;
 
     fn prepare(&mut self, _: &PlatformSettings) -> Result<(), ConfigError> {
         if !(1..=1000).contains(&self.max_page_size) {
@@ -60,6 +79,6 @@ stuck_after = [
         let policy = StuckPolicy::parse(&self.stuck_after)
             .map_err(|e| ConfigError::new("intake.stuck_after", e))?;
         self.stuck = Some(policy);
-        Ok(())
+        self.notify.prepare()
     }
 }

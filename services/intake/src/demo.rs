@@ -19,6 +19,11 @@ struct Demo {
     phone: &'static str,
     part: &'static str,
     fault: &'static str,
+    /// Where the demo customer's messages go (`make up`'s SMTP sink shows the e-mails; the SMS
+    /// go to intake's log provider).
+    email: &'static str,
+    language: &'static str,
+    channel: pb::ContactChannel,
 }
 
 /// One request per demo branch, each for a demo part (the third one is out of stock), and a
@@ -34,6 +39,9 @@ const DEMO: &[Demo] = &[
         phone: "+86 138 0013 8000",
         part: "PWR-55-01",
         fault: "no picture, standby light blinks",
+        email: "li.wei@example.com",
+        language: "en",
+        channel: pb::ContactChannel::Email,
     },
     Demo {
         branch: "BJ02",
@@ -44,6 +52,9 @@ const DEMO: &[Demo] = &[
         phone: "+86 139 1000 2000",
         part: "PNL-55-01",
         fault: "vertical lines across the panel",
+        email: "wang.fang@example.com",
+        language: "zh-CN",
+        channel: pb::ContactChannel::Email,
     },
     Demo {
         branch: "GZ03",
@@ -54,6 +65,9 @@ const DEMO: &[Demo] = &[
         phone: "+86 137 2000 3000",
         part: "RMT-01",
         fault: "remote control lost its buttons",
+        email: "",
+        language: "zh-CN",
+        channel: pb::ContactChannel::Sms,
     },
     Demo {
         branch: "SH01",
@@ -64,6 +78,9 @@ const DEMO: &[Demo] = &[
         phone: "+86 136 5000 6000",
         part: "PWR-55-01",
         fault: "picture flickers from the first day; the customer wants the money back",
+        email: "zhao.min@example.com",
+        language: "zh-CN",
+        channel: pb::ContactChannel::Email,
     },
 ];
 
@@ -98,7 +115,7 @@ pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
                 phone: d.phone.into(),
                 address: format!("Demo address {}, {branch}", i + 1),
                 region: d.region as i32,
-                email: String::new(),
+                email: d.email.into(),
             }),
             product: Some(common::Product {
                 category: "television".into(),
@@ -118,6 +135,11 @@ pub async fn seed(addr: &str, secret: &str) -> anyhow::Result<Vec<String>> {
                 quantity: 1,
             }],
             misuse_suspected: false,
+            notifications: Some(pb::NotificationPreferences {
+                language: d.language.into(),
+                channel: d.channel as i32,
+                opt_out: false,
+            }),
         };
         let res = client.submit_request(req).await?.into_inner();
         numbers.push(res.request.map(|r| r.request_no).unwrap_or_default());

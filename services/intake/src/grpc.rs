@@ -10,7 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::domain::request::{self, Customer, PartLine, PhoneNumber, Product, Violations, limits};
+use crate::domain::request::{
+    self, ContactChannel, Customer, Language, NotifyPrefs, PartLine, PhoneNumber, Product,
+    Violations, limits,
+};
 use crate::domain::tracking::BranchCode;
 use crate::domain::{Channel, NewRequest, Region, RequestKind, RequestNo, RequestStatus, Urgency};
 use crate::error::Error;
@@ -141,23 +144,102 @@ impl IntakeService for Api {
     ) -> Result<Response<pb::GetTimelineResponse>, Status> {
         let caller = self.authorize(&request, READERS)?;
         let no = parse_request_no(&request.get_ref().request_no)?;
-        let (r, entries) = self.intake.timeline(&caller, &no).await?;
+        let (r, entries, messages) = self.intake.timeline(&caller, &no).await?;
+        // The messages join the timeline once they have an outcome, after the event they tell
+        // of and with its status (a queued message is not yet news).
+        let status_of = |event_id: &uuid::Uuid| {
+            entries
+                .iter()
+                .find(|e| e.event_id == *event_id)
+                .map(|e| e.status_after)
+                .unwrap_or(r.status)
+        };
+        let mut all: Vec<pb::TimelineEntry> = messages
+            .iter()
+            .filter(|m| m.status != "queued")
+            .map(|m| pb::TimelineEntry {
+                event_id: m.message_id.to_string(),
+                r#type: format!("intake.notification.{}", m.status),
+                at: Some(timestamp(m.sent_at.unwrap_or(m.created_at))),
+                producer: crate::config::SERVICE.to_owned(),
+                summary: message_line(m),
+                status_after: status_to_proto(status_of(&m.event_id)) as i32,
+            })
+            .collect();
+        all.extend(entries.iter().map(|e| pb::TimelineEntry {
+            event_id: e.event_id.to_string(),
+            r#type: e.routing_key.clone(),
+            at: Some(timestamp(e.occurred_at)),
+            producer: e.producer.clone(),
+            summary: e.summary.clone(),
+            status_after: status_to_proto(e.status_after) as i32,
+        }));
+        all.sort_by_key(|e| e.at.as_ref().map(|t| (t.seconds, t.nanos)));
         Ok(Response::new(pb::GetTimelineResponse {
             stuck: self.intake.stuck_now(&r).map(stuck_to_proto),
             request_no: no.to_string(),
             status: status_to_proto(r.status) as i32,
-            entries: entries
-                .into_iter()
-                .map(|e| pb::TimelineEntry {
-                    event_id: e.event_id.to_string(),
-                    r#type: e.routing_key,
-                    at: Some(timestamp(e.occurred_at)),
-                    producer: e.producer,
-                    summary: e.summary,
-                    status_after: status_to_proto(e.status_after) as i32,
-                })
-                .collect(),
+            entries: all,
         }))
+    }
+
+    async fn list_notifications(
+        &self,
+        request: Request<pb::ListNotificationsRequest>,
+    ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let no = parse_request_no(&request.get_ref().request_no)?;
+        let messages = self.intake.notifications(&caller, &no).await?;
+        Ok(Response::new(pb::ListNotificationsResponse {
+            request_no: no.to_string(),
+            notifications: messages.iter().map(notification_to_proto).collect(),
+        }))
+    }
+}
+
+/// "E-mail to li.wei@example.com sent: [After-sales] Your claim is approved (AS-…)".
+fn message_line(m: &crate::store::notifications::Message) -> String {
+    let channel = match m.channel.as_str() {
+        "email" => "E-mail",
+        "sms" => "SMS",
+        _ => "Webhook call",
+    };
+    let mut line = format!("{channel} to {} {}: {}", m.recipient, m.status, m.subject);
+    if matches!(m.status.as_str(), "failed" | "suppressed") && !m.provider_answer.is_empty() {
+        line.push_str(&format!(" ({})", m.provider_answer));
+    }
+    line
+}
+
+fn notification_to_proto(m: &crate::store::notifications::Message) -> pb::Notification {
+    use crate::store::notifications::{Channel as C, Status as S};
+    pb::Notification {
+        message_id: m.message_id.to_string(),
+        event_id: m.event_id.to_string(),
+        event_type: m.event_type.clone(),
+        channel: match C::parse(&m.channel) {
+            Some(C::Sms) => pb::NotificationChannel::Sms,
+            Some(C::Email) => pb::NotificationChannel::Email,
+            Some(C::Webhook) => pb::NotificationChannel::Webhook,
+            None => pb::NotificationChannel::Unspecified,
+        } as i32,
+        recipient: m.recipient.clone(),
+        language: m.language.clone(),
+        subject: m.subject.clone(),
+        body: m.body.clone(),
+        status: match S::parse(&m.status) {
+            Some(S::Queued) => pb::NotificationStatus::Queued,
+            Some(S::Sent) => pb::NotificationStatus::Sent,
+            Some(S::Delivered) => pb::NotificationStatus::Delivered,
+            Some(S::Failed) => pb::NotificationStatus::Failed,
+            Some(S::Suppressed) => pb::NotificationStatus::Suppressed,
+            None => pb::NotificationStatus::Unspecified,
+        } as i32,
+        attempts: m.attempts.max(0) as u32,
+        provider_answer: m.provider_answer.clone(),
+        created_at: Some(timestamp(m.created_at)),
+        due_at: Some(timestamp(m.due_at)),
+        sent_at: m.sent_at.map(timestamp),
     }
 }
 
@@ -301,6 +383,7 @@ pub fn parse_submission(
         Region::choices(),
     );
     let email = v.check("customer.email", request::email(&c.email));
+    let notify = parse_prefs(&mut v, m.notifications.as_ref(), email.as_deref());
 
     let default_product = common::Product::default();
     let p = m.product.as_ref().unwrap_or_else(|| {
@@ -466,8 +549,67 @@ pub fn parse_submission(
             photos,
             parts,
             misuse_suspected: m.misuse_suspected,
+            notify,
         }),
         _ => Err(Error::Invalid(v.into_vec())),
+    }
+}
+
+/// The customer's notification preferences; every field optional.
+fn parse_prefs(
+    v: &mut Violations,
+    m: Option<&pb::NotificationPreferences>,
+    email: Option<&str>,
+) -> NotifyPrefs {
+    let Some(m) = m else {
+        return NotifyPrefs::default();
+    };
+    let language = if m.language.trim().is_empty() {
+        Language::default()
+    } else {
+        Language::parse(&m.language).unwrap_or_else(|| {
+            v.add(
+                "notifications.language",
+                format!("{:?} is not one of zh-CN, en", m.language),
+            );
+            Language::default()
+        })
+    };
+    let channel = match pb::ContactChannel::try_from(m.channel) {
+        Ok(pb::ContactChannel::Unspecified | pb::ContactChannel::Sms) => ContactChannel::Sms,
+        Ok(pb::ContactChannel::Email) => {
+            if email.is_some_and(str::is_empty) && !m.opt_out {
+                v.add(
+                    "notifications.channel",
+                    "email needs customer.email (or choose sms)",
+                );
+            }
+            ContactChannel::Email
+        }
+        Err(_) => {
+            v.add(
+                "notifications.channel",
+                format!("{} is not one of sms, email", m.channel),
+            );
+            ContactChannel::Sms
+        }
+    };
+    NotifyPrefs {
+        language,
+        channel,
+        opt_out: m.opt_out,
+    }
+}
+
+/// The customer's preferences on the wire.
+pub fn prefs_to_proto(p: &NotifyPrefs) -> pb::NotificationPreferences {
+    pb::NotificationPreferences {
+        language: p.language.as_str().to_owned(),
+        channel: match p.channel {
+            ContactChannel::Sms => pb::ContactChannel::Sms,
+            ContactChannel::Email => pb::ContactChannel::Email,
+        } as i32,
+        opt_out: p.opt_out,
     }
 }
 
@@ -678,6 +820,7 @@ pub fn to_proto(r: &StoredRequest) -> pb::ServiceRequest {
         last_step: r.last_step.clone(),
         last_step_at: Some(timestamp(r.last_step_at)),
         stuck: None,
+        notifications: Some(prefs_to_proto(&q.notify)),
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`events`]: what intake consumes, one handler per kind of event, subscribed in one place.
 //! - [`error`]: the error kinds and their mapping to gRPC status.
 //! - [`app`]: startup and the tasks that run side by side.
+//! - [`notify`]: messages to the customer and the branch for each step, their log and sender.
 //! - [`demo`]: demo requests for `make up` (`intake seed`).
 //! - [`metrics`]: the stuck-requests gauge.
 #![forbid(unsafe_code)]
@@ -24,5 +25,6 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod metrics;
+pub mod notify;
 pub mod service;
 pub mod store;

@@ -17,8 +17,9 @@ use crate::domain::stuck::{Stuck, StuckPolicy};
 use crate::domain::tracking::{self, RequestNo};
 use crate::domain::{NewRequest, RequestStatus};
 use crate::error::Error;
+use crate::notify::Notifier;
 use crate::store::requests::{self, ListFilter, StoredRequest, StuckCutoffs};
-use crate::store::timeline;
+use crate::store::{notifications, timeline};
 
 /// What the operations need.
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub struct Intake {
     /// When a request is stuck, measured on this calendar.
     pub stuck: Arc<StuckPolicy>,
     pub calendar: Calendar,
+    /// Writes the messages each customer-facing event owes.
+    pub notifier: Notifier,
     /// Concurrent submissions share transactions (group commit).
     coalescer: Arc<coalesce::Coalescer>,
 }
@@ -42,6 +45,7 @@ impl Intake {
         clock: Clock,
         stuck: StuckPolicy,
         calendar: Calendar,
+        notifier: Notifier,
     ) -> Self {
         let outbox = Outbox::new(crate::config::SERVICE);
         Self {
@@ -57,6 +61,7 @@ impl Intake {
             clock,
             stuck: Arc::new(stuck),
             calendar,
+            notifier,
         }
     }
 
@@ -305,10 +310,28 @@ impl Intake {
         &self,
         caller: &Caller,
         request_no: &RequestNo,
-    ) -> Result<(StoredRequest, Vec<timeline::Entry>), Error> {
+    ) -> Result<
+        (
+            StoredRequest,
+            Vec<timeline::Entry>,
+            Vec<notifications::Message>,
+        ),
+        Error,
+    > {
         let r = self.get(caller, request_no).await?;
         let entries = timeline::list(&self.db, request_no.as_str()).await?;
-        Ok((r, entries))
+        let messages = notifications::of_request(&self.db, request_no.as_str()).await?;
+        Ok((r, entries, messages))
+    }
+
+    /// The request's message log, oldest first.
+    pub async fn notifications(
+        &self,
+        caller: &Caller,
+        request_no: &RequestNo,
+    ) -> Result<Vec<notifications::Message>, Error> {
+        self.get(caller, request_no).await?;
+        Ok(notifications::of_request(&self.db, request_no.as_str()).await?)
     }
 }
 

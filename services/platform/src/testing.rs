@@ -33,6 +33,7 @@ use crate::db::{self, Migrations};
 
 pub mod demo;
 pub mod idp;
+pub mod mail;
 mod process;
 mod proxy;
 mod service;

@@ -12,7 +12,9 @@ use utoipa_axum::routes;
 
 #[allow(unused_imports)] // named by the path attributes
 use crate::api::schema::{IdempotencyKey, RequestNo};
-use crate::api::wire::{CancelBody, CreateRequest, ListQuery, Request, RequestList, Timeline};
+use crate::api::wire::{
+    CancelBody, CreateRequest, ListQuery, NotificationLog, Request, RequestList, Timeline,
+};
 use crate::app::AppState;
 use crate::extract::JsonBody;
 use crate::idempotency::upstream_key;
@@ -24,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(get))
         .routes(routes!(timeline))
+        .routes(routes!(notifications))
         .routes(routes!(cancel))
 }
 
@@ -176,6 +179,38 @@ pub async fn timeline(
     )
     .await?;
     Ok(Json(Timeline::from(res)))
+}
+
+/// The messages sent to the customer and the branch about the request
+///
+/// One per customer-facing event and channel (the review result, the waybill, the appointment,
+/// an apology for a missed deadline, the return visit, the refund, the end), with its status
+/// (`queued`, `sent`, `delivered`, `failed`, `suppressed`), attempts and the provider's answer,
+/// oldest first. The timeline shows each once it has an outcome.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{request_no}/notifications",
+    tag = "requests",
+    params(("request_no" = RequestNo, Path)),
+    responses((status = 200, description = "The message log", body = NotificationLog)),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404, 422]))),
+)]
+pub async fn notifications(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(request_no): Path<String>,
+) -> Result<Json<NotificationLog>, Problem> {
+    let request_no = crate::extract::request_no(&request_no)?.into_string();
+    aftersales_platform::grpc::record_request_no(&request_no);
+    let mut client = state.peers.intake(&caller)?;
+    let res = call(
+        "intake",
+        "aftersales.intake.v1.IntakeService/ListNotifications",
+        client.list_notifications(pb::ListNotificationsRequest { request_no }),
+    )
+    .await?;
+    Ok(Json(NotificationLog::from(res)))
 }
 
 /// Cancel a request before dispatch

@@ -54,6 +54,16 @@ wire_enum!(Status, intake::RequestStatus, {
     Shipped = "shipped" => Shipped, Delivered = "delivered" => Delivered, InService = "in_service" => InService,
     Completed = "completed" => Completed, Closed = "closed" => Closed, Cancelled = "cancelled" => Cancelled,
 });
+wire_enum!(ContactChannel, intake::ContactChannel, {
+    Sms = "sms" => Sms, Email = "email" => Email,
+});
+wire_enum!(NotificationChannel, intake::NotificationChannel, {
+    Sms = "sms" => Sms, Email = "email" => Email, Webhook = "webhook" => Webhook,
+});
+wire_enum!(NotificationStatus, intake::NotificationStatus, {
+    Queued = "queued" => Queued, Sent = "sent" => Sent, Delivered = "delivered" => Delivered,
+    Failed = "failed" => Failed, Suppressed = "suppressed" => Suppressed,
+});
 wire_enum!(Coverage, common::Coverage, {
     Free = "free" => Free, Paid = "paid" => Paid, Contract = "contract" => Contract,
 });
@@ -191,6 +201,111 @@ pub struct CreateRequest {
     /// Damage by misuse is suspected: the claim goes to a person.
     #[serde(default)]
     pub misuse_suspected: bool,
+    /// How the customer is told about each step (default: Chinese, by SMS).
+    #[serde(default)]
+    pub notifications: Option<NotificationPreferences>,
+}
+
+/// How the customer is told about each step: the language of the messages, SMS or e-mail (e-mail
+/// needs `customer.email`), or no message at all (the branch's own system still hears of every
+/// step).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPreferences {
+    /// `zh-CN` (default) or `en`; a longer tag (`zh-Hans-CN`, `en-GB`) counts by its language.
+    #[serde(default)]
+    #[schema(example = "en", max_length = 35)]
+    pub language: String,
+    #[serde(default)]
+    #[schema(value_type = Option<ContactChannel>)]
+    pub channel: Option<ContactChannel>,
+    #[serde(default)]
+    pub opt_out: bool,
+}
+
+impl NotificationPreferences {
+    fn into_proto(self) -> intake::NotificationPreferences {
+        intake::NotificationPreferences {
+            language: self.language,
+            channel: self.channel.map(ContactChannel::to_proto).unwrap_or(0),
+            opt_out: self.opt_out,
+        }
+    }
+
+    fn from_proto(p: intake::NotificationPreferences) -> Self {
+        NotificationPreferences {
+            language: p.language,
+            channel: ContactChannel::parse(ContactChannel::text_of(p.channel)),
+            opt_out: p.opt_out,
+        }
+    }
+}
+
+/// One message to the customer or the branch's system about one event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    /// Also the e-mail's Message-ID and the webhook's and SMS provider's idempotency key.
+    pub message_id: String,
+    pub event_id: String,
+    /// The event the message tells of (`logistics.shipment.dispatched`).
+    #[schema(example = "logistics.shipment.dispatched")]
+    pub event_type: String,
+    #[schema(value_type = NotificationChannel)]
+    pub channel: String,
+    /// Phone number, e-mail address or webhook URL.
+    pub recipient: String,
+    #[schema(example = "en")]
+    pub language: String,
+    pub subject: String,
+    pub body: String,
+    #[schema(value_type = NotificationStatus)]
+    pub status: String,
+    pub attempts: u32,
+    /// The provider's last answer (`SMTP 250 …`, `HTTP 503 …`) or why it was suppressed.
+    pub provider_answer: String,
+    #[schema(format = DateTime)]
+    pub created_at: Option<String>,
+    /// Not before (the end of the quiet hours for SMS, the next attempt after a failure).
+    #[schema(format = DateTime)]
+    pub due_at: Option<String>,
+    #[schema(format = DateTime)]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sent_at: Option<String>,
+}
+
+/// The request's message log, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NotificationLog {
+    #[schema(value_type = RequestNoSchema)]
+    pub request_no: String,
+    pub items: Vec<Notification>,
+}
+
+impl From<intake::ListNotificationsResponse> for NotificationLog {
+    fn from(r: intake::ListNotificationsResponse) -> Self {
+        NotificationLog {
+            request_no: r.request_no,
+            items: r
+                .notifications
+                .into_iter()
+                .map(|m| Notification {
+                    message_id: m.message_id,
+                    event_id: m.event_id,
+                    event_type: m.event_type,
+                    channel: NotificationChannel::text_of(m.channel).to_owned(),
+                    recipient: m.recipient,
+                    language: m.language,
+                    subject: m.subject,
+                    body: m.body,
+                    status: NotificationStatus::text_of(m.status).to_owned(),
+                    attempts: m.attempts,
+                    provider_answer: m.provider_answer,
+                    created_at: m.created_at.as_ref().and_then(rfc3339),
+                    due_at: m.due_at.as_ref().and_then(rfc3339),
+                    sent_at: m.sent_at.as_ref().and_then(rfc3339),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl CreateRequest {
@@ -230,6 +345,7 @@ impl CreateRequest {
                 })
                 .collect(),
             misuse_suspected: self.misuse_suspected,
+            notifications: self.notifications.map(NotificationPreferences::into_proto),
         }
     }
 }
@@ -272,6 +388,9 @@ pub struct Request {
     /// Present while the next step is overdue; gone once the request moves on.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stuck: Option<Stuck>,
+    /// How the customer is told about each step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub notifications: Option<NotificationPreferences>,
 }
 
 /// A request whose next step is overdue (policy `intake.stuck_after`).
@@ -354,6 +473,7 @@ impl From<intake::ServiceRequest> for Request {
             last_step: r.last_step,
             last_step_at: r.last_step_at.as_ref().and_then(rfc3339),
             stuck: r.stuck.map(Stuck::from),
+            notifications: r.notifications.map(NotificationPreferences::from_proto),
         }
     }
 }

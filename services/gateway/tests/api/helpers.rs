@@ -91,7 +91,16 @@ pub async fn spawn_full_mesh() -> TestApp {
 pub async fn spawn_full_mesh_with(
     configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
 ) -> TestApp {
-    let app = spawn(Mesh::Full, Vec::new(), Box::new(configure)).await;
+    full_mesh(Vec::new(), Box::new(configure)).await
+}
+
+/// As [`spawn_full_mesh`], every service started with these `AFTERSALES__…` variables too.
+pub async fn spawn_full_mesh_with_env(env: Vec<(String, String)>) -> TestApp {
+    full_mesh(env, Box::new(|_, _| {})).await
+}
+
+async fn full_mesh(env: Vec<(String, String)>, configure: Configure) -> TestApp {
+    let app = spawn(Mesh::Full, env, configure).await;
     app.seed_catalogue().await;
     let procurement = app.procurement.as_ref().expect("procurement runs");
     procurement::demo::seed(&procurement.grpc_url(), testing::TEST_JWT_SECRET)

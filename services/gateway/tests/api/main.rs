@@ -17,6 +17,7 @@ mod kpis_page;
 mod logistics;
 mod matrix;
 mod mesh;
+mod notifications;
 mod pages;
 mod peers;
 mod procurement;

@@ -208,6 +208,74 @@ pub struct NewRequest {
     pub photos: Vec<String>,
     pub parts: Vec<PartLine>,
     pub misuse_suspected: bool,
+    /// How the customer wants to be told (absent from the stored fingerprint when default, so a
+    /// request submitted before preferences existed replays as it was).
+    #[serde(default, skip_serializing_if = "NotifyPrefs::is_default")]
+    pub notify: NotifyPrefs,
+}
+
+/// The language of the customer's messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    pub const ALL: &[Language] = &[Language::ZhCn, Language::En];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::En => "en",
+        }
+    }
+
+    /// A BCP 47 tag as given (`zh`, `zh-Hans-CN`, `en-GB` …), matched on its language.
+    pub fn parse(s: &str) -> Option<Language> {
+        let lang = s.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match lang.as_str() {
+            "zh" => Some(Language::ZhCn),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// The customer's channel for messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactChannel {
+    #[default]
+    Sms,
+    Email,
+}
+
+impl ContactChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactChannel::Sms => "sms",
+            ContactChannel::Email => "email",
+        }
+    }
+}
+
+/// How the customer is told about each step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifyPrefs {
+    pub language: Language,
+    pub channel: ContactChannel,
+    pub opt_out: bool,
+}
+
+impl NotifyPrefs {
+    pub fn is_default(&self) -> bool {
+        *self == NotifyPrefs::default()
+    }
 }
 
 /// Rules across fields, checked after each field parsed on its own.
@@ -321,6 +389,34 @@ mod tests {
         assert_eq!(part_no(" pwr-55-01 ").unwrap(), "PWR-55-01");
         assert!(part_no("PWR 55").is_err());
         assert!(part_no("").is_err());
+    }
+
+    #[test]
+    fn languages_match_on_the_language_of_the_tag() {
+        assert_eq!(Language::parse("zh-CN"), Some(Language::ZhCn));
+        assert_eq!(Language::parse("zh-Hans-CN"), Some(Language::ZhCn));
+        assert_eq!(Language::parse("EN_gb"), Some(Language::En));
+        assert_eq!(Language::parse("fr"), None);
+        assert_eq!(Language::parse(""), None);
+        for l in Language::ALL {
+            assert_eq!(Language::parse(l.as_str()), Some(*l));
+        }
+    }
+
+    #[test]
+    fn default_preferences_leave_the_fingerprint_as_it_was() {
+        let v: NotifyPrefs = serde_json::from_str("{}").unwrap();
+        assert!(v.is_default());
+        let json = serde_json::to_value(NotifyPrefs {
+            language: Language::En,
+            channel: ContactChannel::Email,
+            opt_out: true,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"language": "en", "channel": "email", "opt_out": true})
+        );
     }
 
     #[test]

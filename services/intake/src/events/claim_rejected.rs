@@ -9,16 +9,19 @@ use sea_orm::DatabaseTransaction;
 
 use super::timeline::{apply, close, request_no_of};
 use crate::domain::RequestStatus;
+use crate::notify::Notifier;
 use crate::service::Intake;
 
 pub struct ClaimRejected {
     outbox: Outbox,
+    notifier: Notifier,
 }
 
 impl ClaimRejected {
     pub fn new(intake: &Intake) -> Self {
         Self {
             outbox: intake.outbox.clone(),
+            notifier: intake.notifier.clone(),
         }
     }
 }
@@ -28,7 +31,7 @@ impl Handler for ClaimRejected {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let payload: claims::ClaimRejected = ev.payload()?;
         let summary = super::summary::summarize(ev);
-        let Some(r) = apply(txn, ev, &request_no_of(ev), &summary).await? else {
+        let Some(r) = apply(txn, &self.notifier, ev, &request_no_of(ev), &summary).await? else {
             return Ok(());
         };
         if r.status == RequestStatus::Rejected {
@@ -40,6 +43,7 @@ impl Handler for ClaimRejected {
             close(
                 txn,
                 &self.outbox,
+                &self.notifier,
                 &r,
                 pb::CloseReason::ClaimRejected,
                 &detail,

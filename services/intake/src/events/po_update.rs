@@ -6,13 +6,18 @@ use aftersales_platform::proto::procurement::v1 as procurement;
 use sea_orm::DatabaseTransaction;
 
 use super::timeline::apply;
+use crate::notify::Notifier;
 use crate::service::Intake;
 
-pub struct PoUpdate;
+pub struct PoUpdate {
+    notifier: Notifier,
+}
 
 impl PoUpdate {
-    pub fn new(_: &Intake) -> Self {
-        Self
+    pub fn new(intake: &Intake) -> Self {
+        Self {
+            notifier: intake.notifier.clone(),
+        }
     }
 }
 
@@ -46,7 +51,7 @@ impl Handler for PoUpdate {
             // One event, several requests: the timeline key is per (event, request).
             let mut per_request = ev.clone();
             per_request.envelope.event_id = derived_id(&ev.envelope.event_id, &no);
-            apply(txn, &per_request, &no, &summary).await?;
+            apply(txn, &self.notifier, &per_request, &no, &summary).await?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ fn decode<M: Message + Default>(ev: &Received) -> Option<M> {
     M::decode(ev.envelope.payload.as_slice()).ok()
 }
 
-fn money(m: &Option<aftersales_platform::proto::common::v1::Money>) -> String {
+pub(crate) fn money(m: &Option<aftersales_platform::proto::common::v1::Money>) -> String {
     match m {
         Some(m) => format!(
             "{}.{:02} {}",

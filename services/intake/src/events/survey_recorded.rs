@@ -10,17 +10,20 @@ use sea_orm::DatabaseTransaction;
 
 use super::timeline::{apply, close, request_no_of};
 use crate::domain::RequestStatus;
+use crate::notify::Notifier;
 use crate::service::Intake;
 use crate::store::requests;
 
 pub struct SurveyRecorded {
     outbox: Outbox,
+    notifier: Notifier,
 }
 
 impl SurveyRecorded {
     pub fn new(intake: &Intake) -> Self {
         Self {
             outbox: intake.outbox.clone(),
+            notifier: intake.notifier.clone(),
         }
     }
 }
@@ -35,16 +38,18 @@ impl Handler for SurveyRecorded {
         };
         if before.status.is_final() {
             // Still worth a line in the timeline, but a closed or cancelled request stays so.
-            apply(txn, ev, &no, &super::summary::summarize(ev)).await?;
+            apply(txn, &self.notifier, ev, &no, &super::summary::summarize(ev)).await?;
             return Ok(());
         }
-        let Some(r) = apply(txn, ev, &no, &super::summary::summarize(ev)).await? else {
+        let Some(r) = apply(txn, &self.notifier, ev, &no, &super::summary::summarize(ev)).await?
+        else {
             return Ok(());
         };
         if survey.resolved && r.status != RequestStatus::Cancelled {
             close(
                 txn,
                 &self.outbox,
+                &self.notifier,
                 &r,
                 pb::CloseReason::SurveyRecorded,
                 "survey recorded after the return visit: problem solved",

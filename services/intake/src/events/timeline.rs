@@ -9,15 +9,20 @@ use sea_orm::DatabaseTransaction;
 
 use crate::domain::RequestStatus;
 use crate::domain::lifecycle::{in_service_move, target_of};
+use crate::notify::{self, Notifier};
 use crate::service::Intake;
 use crate::store::requests::{self, StoredRequest};
 use crate::store::timeline;
 
-pub struct RecordTimeline;
+pub struct RecordTimeline {
+    notifier: Notifier,
+}
 
 impl RecordTimeline {
-    pub fn new(_: &Intake) -> Self {
-        Self
+    pub fn new(intake: &Intake) -> Self {
+        Self {
+            notifier: intake.notifier.clone(),
+        }
     }
 }
 
@@ -26,7 +31,7 @@ impl Handler for RecordTimeline {
     async fn handle(&self, txn: &DatabaseTransaction, ev: &Received) -> Result<(), HandlerError> {
         let request_no = request_no_of(ev);
         let summary = super::summary::summarize(ev);
-        apply(txn, ev, &request_no, &summary).await?;
+        apply(txn, &self.notifier, ev, &request_no, &summary).await?;
         Ok(())
     }
 }
@@ -40,11 +45,13 @@ pub fn request_no_of(ev: &Received) -> String {
     }
 }
 
-/// Records the event in the request's timeline and moves the status forward. Returns the request
-/// as it now is, or `None` when intake does not know the request (logged, not retried: no
+/// Records the event in the request's timeline, moves the status forward and writes the messages
+/// the event owes the customer and the branch (none once the request has ended). Returns the
+/// request as it now is, or `None` when intake does not know the request (logged, not retried: no
 /// amount of waiting will make it appear).
 pub async fn apply(
     txn: &DatabaseTransaction,
+    notifier: &Notifier,
     ev: &Received,
     request_no: &str,
     summary: &str,
@@ -61,6 +68,7 @@ pub async fn apply(
         }
         rk => target_of(rk),
     };
+    let ended = r.status.is_final();
     let after = target.map(|t| r.status.advance(t)).unwrap_or(r.status);
     if after != r.status {
         requests::set_status(txn, request_no, after, "", Utc::now()).await?;
@@ -81,13 +89,23 @@ pub async fn apply(
         },
     )
     .await?;
+    if !ended {
+        let event = notify::Event {
+            event_id,
+            routing_key: &ev.routing_key,
+            payload: &ev.envelope.payload,
+        };
+        notifier.intend(txn, &event, &r).await?;
+    }
     Ok(Some(r))
 }
 
-/// Closes the request (unless it already ended) and stages `intake.request.closed`.
+/// Closes the request (unless it already ended), stages `intake.request.closed` and tells the
+/// customer (not after a rejection: its message already gave the reason).
 pub async fn close(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
+    notifier: &Notifier,
     r: &StoredRequest,
     reason: pb::CloseReason,
     detail: &str,
@@ -98,7 +116,7 @@ pub async fn close(
     let now = Utc::now();
     let no = r.request_no.as_str();
     requests::set_status(txn, no, RequestStatus::Closed, detail, now).await?;
-    let event = pb::RequestClosed {
+    let closed = pb::RequestClosed {
         request_no: no.to_owned(),
         branch: r.request.branch.to_string(),
         reason: reason as i32,
@@ -108,15 +126,16 @@ pub async fn close(
         .stage(
             txn,
             EventMeta::request(no, r.request.branch.as_str()),
-            &event,
+            &closed,
         )
         .await?;
+    let event_id = uuid::Uuid::parse_str(&env.event_id).map_err(HandlerError::permanent)?;
     timeline::record(
         txn,
         &timeline::Entry {
-            event_id: uuid::Uuid::parse_str(&env.event_id).map_err(HandlerError::permanent)?,
+            event_id,
             request_no: no.to_owned(),
-            routing_key: env.routing_key,
+            routing_key: env.routing_key.clone(),
             producer: env.producer,
             occurred_at: now,
             summary: format!("Request closed: {detail}"),
@@ -124,5 +143,14 @@ pub async fn close(
         },
     )
     .await?;
+    if reason != pb::CloseReason::ClaimRejected {
+        let payload = prost::Message::encode_to_vec(&closed);
+        let event = notify::Event {
+            event_id,
+            routing_key: &env.routing_key,
+            payload: &payload,
+        };
+        notifier.intend(txn, &event, r).await?;
+    }
     Ok(())
 }

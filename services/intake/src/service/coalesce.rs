@@ -278,6 +278,7 @@ mod tests {
                 quantity: 1,
             }],
             misuse_suspected: false,
+            notify: Default::default(),
         }
     }
 

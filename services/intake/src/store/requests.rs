@@ -46,6 +46,7 @@ struct Row {
     photos: serde_json::Value,
     parts: serde_json::Value,
     misuse_suspected: bool,
+    notify: serde_json::Value,
     submitted_by: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -97,6 +98,7 @@ impl TryFrom<Row> for StoredRequest {
                 photos,
                 parts,
                 misuse_suspected: r.misuse_suspected,
+                notify: json("notify", r.notify)?,
             },
             submitted_by: r.submitted_by,
             created_at: r.created_at,
@@ -109,7 +111,7 @@ impl TryFrom<Row> for StoredRequest {
 
 const COLUMNS: &str = "request_no, idempotency_key, fingerprint, branch, channel, kind, urgency, status, status_reason, \
     customer_name, customer_phone, customer_phone_digits, customer_address, customer_region, customer_email, \
-    product, fault_description, photos, parts, misuse_suspected, submitted_by, created_at, updated_at, \
+    product, fault_description, photos, parts, misuse_suspected, notify, submitted_by, created_at, updated_at, \
     last_step, last_step_at";
 
 fn stmt(sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
@@ -310,6 +312,7 @@ fn row_values(r: &StoredRequest) -> Result<Vec<Value>, DbErr> {
         to_json(serde_json::to_value(&q.photos))?.into(),
         to_json(serde_json::to_value(&q.parts))?.into(),
         q.misuse_suspected.into(),
+        to_json(serde_json::to_value(q.notify))?.into(),
         r.submitted_by.as_str().into(),
         r.created_at.into(),
         r.updated_at.into(),

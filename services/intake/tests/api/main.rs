@@ -5,6 +5,7 @@ mod config;
 mod faults;
 mod helpers;
 mod list;
+mod notify;
 mod sabotage;
 mod stuck;
 mod submit;

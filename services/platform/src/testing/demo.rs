@@ -53,5 +53,6 @@ pub fn submission(branch: &str) -> intake::SubmitRequestRequest {
         photos: vec!["https://photos.example/1.jpg".into()],
         parts: power_board(),
         misuse_suspected: false,
+        notifications: None,
     }
 }
