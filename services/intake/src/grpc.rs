@@ -15,6 +15,7 @@ use crate::domain::tracking::BranchCode;
 use crate::domain::{Channel, NewRequest, Region, RequestKind, RequestNo, RequestStatus, Urgency};
 use crate::error::Error;
 use crate::service::Intake;
+use crate::store::photos::Photo as PhotoRecord;
 use crate::store::requests::{ListFilter, StoredRequest};
 
 /// Who may submit and cancel requests (admin always may).
@@ -158,6 +159,145 @@ impl IntakeService for Api {
                 })
                 .collect(),
         }))
+    }
+
+    async fn add_photo(
+        &self,
+        request: Request<pb::AddPhotoRequest>,
+    ) -> Result<Response<pb::AddPhotoResponse>, Status> {
+        let caller = self.authorize(&request, WRITERS)?;
+        let msg = request.into_inner();
+        let no = parse_request_no(&msg.request_no)?;
+        let (photo, key) = parse_photo(&msg, &no)?;
+        let (stored, created) = self.intake.add_photo(&caller, &no, photo, &key).await?;
+        Ok(Response::new(pb::AddPhotoResponse {
+            photo: Some(photo_to_proto(&stored)),
+            created,
+        }))
+    }
+
+    async fn list_photos(
+        &self,
+        request: Request<pb::ListPhotosRequest>,
+    ) -> Result<Response<pb::ListPhotosResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let no = parse_request_no(&request.get_ref().request_no)?;
+        let photos = self.intake.photos(&caller, &no).await?;
+        Ok(Response::new(pb::ListPhotosResponse {
+            photos: photos.iter().map(photo_to_proto).collect(),
+        }))
+    }
+}
+
+/// The largest photo the gateway accepts (10 MiB); a record claiming more is refused.
+const PHOTO_BYTES: u64 = 10 * 1024 * 1024;
+/// The types the gateway recognises by their bytes.
+const PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png", "image/heic"];
+
+/// An `AddPhoto` message → the record to store and the idempotency key, every bad field named.
+/// The keys must lie under the request's own prefix, so a record cannot point at another
+/// request's objects.
+fn parse_photo(m: &pb::AddPhotoRequest, no: &RequestNo) -> Result<(PhotoRecord, String), Error> {
+    let mut v = Violations::default();
+    let key = v.check(
+        "idempotency_key",
+        request::idempotency_key(&m.idempotency_key),
+    );
+    let default = pb::Photo::default();
+    let p = m.photo.as_ref().unwrap_or_else(|| {
+        v.add("photo", "is required");
+        &default
+    });
+    let photo_id = v.check(
+        "photo.photo_id",
+        uuid::Uuid::parse_str(p.photo_id.trim()).map_err(|_| "must be a UUID"),
+    );
+    if !PHOTO_TYPES.contains(&p.content_type.as_str()) {
+        v.add(
+            "photo.content_type",
+            format!("must be one of {}", PHOTO_TYPES.join(", ")),
+        );
+    }
+    if p.size_bytes == 0 || p.size_bytes > PHOTO_BYTES {
+        v.add(
+            "photo.size_bytes",
+            format!("must be between 1 and {PHOTO_BYTES}"),
+        );
+    }
+    if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        v.add("photo.sha256", "must be 64 hex digits");
+    }
+    let prefix = format!("requests/{no}/");
+    let under = |k: &str| {
+        k.starts_with(&prefix)
+            && k.len() <= 200
+            && !k.contains("..")
+            && k[prefix.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    };
+    if !under(&p.object_key) {
+        v.add("photo.object_key", format!("must be a name under {prefix}"));
+    }
+    let thumbnail_ok = if p.content_type == "image/heic" {
+        p.thumbnail_key.is_empty()
+    } else {
+        p.thumbnail_key.is_empty() || under(&p.thumbnail_key)
+    };
+    if !thumbnail_ok {
+        v.add(
+            "photo.thumbnail_key",
+            format!("must be empty (HEIC) or a name under {prefix}"),
+        );
+    }
+    let filename = v.check("photo.filename", request::optional_text(&p.filename, 255));
+    let width = v.check(
+        "photo.width",
+        i32::try_from(p.width).map_err(|_| "is too large"),
+    );
+    let height = v.check(
+        "photo.height",
+        i32::try_from(p.height).map_err(|_| "is too large"),
+    );
+    match (key, photo_id, filename, width, height) {
+        (Some(key), Some(photo_id), Some(filename), Some(width), Some(height)) if v.is_empty() => {
+            Ok((
+                PhotoRecord {
+                    photo_id,
+                    request_no: no.to_string(),
+                    content_type: p.content_type.clone(),
+                    size_bytes: p.size_bytes as i64,
+                    sha256: p.sha256.to_ascii_lowercase(),
+                    object_key: p.object_key.clone(),
+                    thumbnail_key: p.thumbnail_key.clone(),
+                    filename,
+                    // Set by the service: the caller and the time of recording.
+                    uploaded_by: String::new(),
+                    uploaded_at: DateTime::<Utc>::UNIX_EPOCH,
+                    width,
+                    height,
+                },
+                key,
+            ))
+        }
+        _ => Err(Error::Invalid(v.into_vec())),
+    }
+}
+
+fn photo_to_proto(p: &PhotoRecord) -> pb::Photo {
+    pb::Photo {
+        photo_id: p.photo_id.to_string(),
+        request_no: p.request_no.clone(),
+        content_type: p.content_type.clone(),
+        size_bytes: p.size_bytes.max(0) as u64,
+        sha256: p.sha256.clone(),
+        object_key: p.object_key.clone(),
+        thumbnail_key: p.thumbnail_key.clone(),
+        filename: p.filename.clone(),
+        uploaded_by: p.uploaded_by.clone(),
+        uploaded_at: Some(timestamp(p.uploaded_at)),
+        width: p.width.max(0) as u32,
+        height: p.height.max(0) as u32,
     }
 }
 

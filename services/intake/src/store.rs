@@ -1,6 +1,7 @@
-//! Intake's tables: requests, tracking sequences, and the timeline read model. Query functions
-//! take the connection or transaction they run in.
+//! Intake's tables: requests, tracking sequences, the timeline read model and the photo
+//! records. Query functions take the connection or transaction they run in.
 
+pub mod photos;
 pub mod requests;
 pub mod timeline;
 
@@ -18,6 +19,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 2,
             name: "last_step",
             sql: include_str!("store/migrations/0002_last_step.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "photos",
+            sql: include_str!("store/migrations/0004_photos.sql"),
         },
     ],
 };
