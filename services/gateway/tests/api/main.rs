@@ -19,6 +19,7 @@ mod matrix;
 mod mesh;
 mod pages;
 mod peers;
+mod photos;
 mod procurement;
 mod ratelimit;
 mod requests;
