@@ -300,7 +300,11 @@ impl PhotoSettings {
                     ));
                 }
                 if !self.endpoint.is_empty() {
-                    url_with_scheme("gateway.photos.endpoint", &self.endpoint, &["http", "https"])?;
+                    url_with_scheme(
+                        "gateway.photos.endpoint",
+                        &self.endpoint,
+                        &["http", "https"],
+                    )?;
                 }
                 if self.access_key_id.is_some() != self.secret_access_key.is_some() {
                     return Err(ConfigError::new(
@@ -431,7 +435,11 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(e.key, "gateway.photos.secret_access_key");
-        let e = load(env(&[("AFTERSALES__GATEWAY__PHOTOS__SIGNING_SECRET", "short")])).unwrap_err();
+        let e = load(env(&[(
+            "AFTERSALES__GATEWAY__PHOTOS__SIGNING_SECRET",
+            "short",
+        )]))
+        .unwrap_err();
         assert_eq!(e.key, "gateway.photos.signing_secret");
         let e = load(env(&[("AFTERSALES__GATEWAY__PHOTOS__BACKEND", "ftp")])).unwrap_err();
         assert!(e.to_string().contains("backend"), "{e}");

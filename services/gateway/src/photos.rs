@@ -231,7 +231,9 @@ impl PhotoStore {
                 let expires = now_secs() + self.ttl.as_secs();
                 let sig = sign(secret, key, expires);
                 let path = key.strip_prefix("requests/").unwrap_or(key);
-                Ok(format!("/v1/photo-objects/{path}?expires={expires}&sig={sig}"))
+                Ok(format!(
+                    "/v1/photo-objects/{path}?expires={expires}&sig={sig}"
+                ))
             }
             Urls::S3 { signer } => Ok(signer
                 .signed_url(
@@ -289,7 +291,10 @@ mod tests {
 
     #[test]
     fn kinds_are_told_by_their_first_bytes() {
-        assert_eq!(Kind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(Kind::Jpeg));
+        assert_eq!(
+            Kind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
+            Some(Kind::Jpeg)
+        );
         assert_eq!(
             Kind::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             Some(Kind::Png)

@@ -213,13 +213,19 @@ pub async fn upload(
         Ok(a) => a,
         Err(p) => {
             // Nothing half-written: the objects go when their record is refused.
-            state.photos.delete_quietly(&[&object_key, &thumb_key]).await;
+            state
+                .photos
+                .delete_quietly(&[&object_key, &thumb_key])
+                .await;
             return Err(p);
         }
     };
     if !added.created {
         // A retry of an upload recorded before: the first one's objects stand, ours go.
-        state.photos.delete_quietly(&[&object_key, &thumb_key]).await;
+        state
+            .photos
+            .delete_quietly(&[&object_key, &thumb_key])
+            .await;
     }
     let photo = to_wire(&state, added.photo.unwrap_or_default()).await?;
     let status = if added.created {
@@ -560,7 +566,12 @@ pub async fn object(
         })
     })?;
     let kind = Kind::of_key(&file).ok_or_else(|| Problem::not_found("no such photo"))?;
-    let got = match state.photos.store().get(&ObjectPath::from(key.as_str())).await {
+    let got = match state
+        .photos
+        .store()
+        .get(&ObjectPath::from(key.as_str()))
+        .await
+    {
         Ok(g) => g,
         Err(object_store::Error::NotFound { .. }) => {
             return Err(Problem::not_found("no such photo"));
