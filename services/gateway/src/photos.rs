@@ -306,6 +306,76 @@ mod tests {
         assert_eq!(Kind::sniff(b""), None);
     }
 
+    fn settings(backend: PhotoBackend) -> PhotoSettings {
+        PhotoSettings {
+            backend,
+            local_root: String::new(),
+            bucket: "fault-photos".into(),
+            region: "us-east-1".into(),
+            endpoint: "http://127.0.0.1:9000".into(),
+            access_key_id: Some("AKIAEXAMPLE".to_owned().into()),
+            secret_access_key: Some("secret-key-of-the-example".to_owned().into()),
+            url_ttl_secs: 300,
+            signing_secret: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_s3_store_presigns_a_get_with_ring_and_no_network() {
+        // Signing is local: this proves the S3 client builds with ring as the one provider.
+        let store = PhotoStore::new(&settings(PhotoBackend::S3)).unwrap();
+        let url = store
+            .url("requests/AS-2611-SH01-000042/a.jpg")
+            .await
+            .unwrap();
+        assert!(
+            url.starts_with(
+                "http://127.0.0.1:9000/fault-photos/requests/AS-2611-SH01-000042/a.jpg?"
+            ),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Expires=300"), "{url}");
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+        // A bucket's URL is not the gateway's to verify.
+        assert_eq!(
+            store.verify("requests/AS-2611-SH01-000042/a.jpg", u64::MAX, "00"),
+            Err(Refused::BadSignature)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_local_url_verifies_for_its_key_only_and_until_it_expires() {
+        let mut s = settings(PhotoBackend::Local);
+        s.local_root = std::env::temp_dir()
+            .join(format!("photos-unit-{}", uuid::Uuid::new_v4()))
+            .display()
+            .to_string();
+        let store = PhotoStore::new(&s).unwrap();
+        let key = "requests/AS-2611-SH01-000042/a.jpg";
+        let url = store.url(key).await.unwrap();
+        let query = url.split_once('?').unwrap().1;
+        let expires: u64 = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("expires="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let sig = query.split("sig=").nth(1).unwrap();
+        assert_eq!(store.verify(key, expires, sig), Ok(()));
+        assert_eq!(
+            store.verify("requests/AS-2611-SH01-000042/b.jpg", expires, sig),
+            Err(Refused::BadSignature)
+        );
+        assert_eq!(
+            store.verify(key, expires + 1, sig),
+            Err(Refused::BadSignature)
+        );
+        let past = now_secs() - 1;
+        let old = sign(b"wrong key", key, past);
+        assert_eq!(store.verify(key, past, &old), Err(Refused::BadSignature));
+        let _ = std::fs::remove_dir_all(&s.local_root);
+    }
+
     #[test]
     fn a_png_gets_a_jpeg_thumbnail_of_at_most_320_pixels() {
         let img = image::RgbaImage::from_pixel(800, 400, image::Rgba([10, 200, 30, 128]));

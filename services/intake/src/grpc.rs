@@ -826,6 +826,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_photo_record_must_point_under_its_own_request_and_name_every_bad_field() {
+        let no = RequestNo::parse("AS-2611-SH01-000042").unwrap();
+        let id = uuid::Uuid::new_v4();
+        let good = pb::AddPhotoRequest {
+            request_no: no.to_string(),
+            idempotency_key: "key-1".into(),
+            photo: Some(pb::Photo {
+                photo_id: id.to_string(),
+                content_type: "image/jpeg".into(),
+                size_bytes: 1234,
+                sha256: "ab".repeat(32),
+                object_key: format!("requests/{no}/{id}.jpg"),
+                thumbnail_key: format!("requests/{no}/{id}.thumb.jpg"),
+                width: 640,
+                height: 480,
+                ..Default::default()
+            }),
+        };
+        let (p, key) = parse_photo(&good, &no).unwrap();
+        assert_eq!((p.photo_id, key.as_str(), p.width), (id, "key-1", 640));
+
+        let mut bad = good.clone();
+        let photo = bad.photo.as_mut().unwrap();
+        photo.object_key = format!("requests/AS-2611-BJ02-000001/{id}.jpg");
+        photo.thumbnail_key = format!("requests/{no}/../x.jpg");
+        photo.content_type = "text/plain".into();
+        photo.size_bytes = 11 * 1024 * 1024;
+        bad.idempotency_key = String::new();
+        let Err(Error::Invalid(v)) = parse_photo(&bad, &no) else {
+            panic!("refused")
+        };
+        let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+        for f in [
+            "idempotency_key",
+            "photo.content_type",
+            "photo.size_bytes",
+            "photo.object_key",
+            "photo.thumbnail_key",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+    }
+
+    #[test]
     fn page_tokens_round_trip_and_garbage_is_refused() {
         let at = DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap();
         let t = page_token(at, "AS-2611-SH01-000042");
