@@ -78,6 +78,34 @@ impl TestApp {
     }
 }
 
+/// A gateway whose local photo store is `root` (to look at what it holds).
+async fn spawn_with_store(root: &std::path::Path) -> TestApp {
+    let root = root.display().to_string();
+    crate::helpers::spawn_app_with(move |_, g| g.gateway.photos.local_root = root).await
+}
+
+/// Every file under `root` (the objects, and any upload left half-written).
+fn stored_files(root: &std::path::Path) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out.sort();
+    out
+}
+
+fn temp_root() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("photos-test-{}", uuid::Uuid::new_v4()))
+}
+
 fn text(r: &TestResponse) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
@@ -138,7 +166,8 @@ async fn a_real_jpeg_is_stored_thumbnailed_and_read_back_through_its_signed_url(
 #[tokio::test]
 async fn a_text_file_named_jpg_an_11_mib_file_and_the_tenth_photo_are_refused_naming_the_limit() {
     // Arrange
-    let app = spawn_app().await;
+    let root = temp_root();
+    let app = spawn_with_store(&root).await;
     let no = request_no(&app.create("SH01").await);
     let token = agent("SH01");
 
@@ -184,6 +213,8 @@ async fn a_text_file_named_jpg_an_11_mib_file_and_the_tenth_photo_are_refused_na
         "{}",
         text(&r)
     );
+    // Nothing of the refused ones is left in the store (not even a part of the big one).
+    assert_eq!(stored_files(&root), Vec::<String>::new());
 
     // Nine are taken, the tenth is not.
     let small = jpeg(40, 30);
@@ -203,10 +234,12 @@ async fn a_text_file_named_jpg_an_11_mib_file_and_the_tenth_photo_are_refused_na
     );
     assert!(violations(&p)["file"].contains("at most 9"), "{p}");
 
-    // None of the refused ones was recorded.
+    // None of the refused ones was recorded or kept: nine photos and their nine thumbnails.
     let list = app.get(&format!("/v1/requests/{no}/photos"), &token).await;
     assert_eq!(list.json()["items"].as_array().unwrap().len(), 9);
+    assert_eq!(stored_files(&root).len(), 18, "{:?}", stored_files(&root));
     app.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[tokio::test]
@@ -234,7 +267,8 @@ async fn a_retry_with_the_same_idempotency_key_gives_the_first_photo_and_stores_
 #[tokio::test]
 async fn another_branchs_token_gets_404_on_the_photos_and_stores_nothing() {
     // Arrange: SH01's request with one photo
-    let app = spawn_app().await;
+    let root = temp_root();
+    let app = spawn_with_store(&root).await;
     let no = request_no(&app.create("SH01").await);
     let r = app
         .upload_photo(&no, &agent("SH01"), "a.jpg", &jpeg(50, 50))
@@ -254,7 +288,10 @@ async fn another_branchs_token_gets_404_on_the_photos_and_stores_nothing() {
         .get(&format!("/v1/requests/{no}/photos"), &agent("SH01"))
         .await;
     assert_eq!(list.json()["items"].as_array().unwrap().len(), 1);
+    // BJ02's upload was refused before a byte was stored: SH01's photo and thumbnail only.
+    assert_eq!(stored_files(&root).len(), 2, "{:?}", stored_files(&root));
     app.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[tokio::test]
@@ -321,8 +358,9 @@ async fn a_tampered_or_expired_signed_url_is_refused_with_403() {
 #[tokio::test]
 async fn twelve_concurrent_uploads_leave_exactly_nine_photos() {
     // Arrange: uploads that all pass the gateway's own early count (taken before their bytes
-    // are read) are decided by intake's lock on the request.
-    let app = spawn_app().await;
+    // are read) are decided by intake's lock on the request, after their bytes were stored.
+    let root = temp_root();
+    let app = spawn_with_store(&root).await;
     let no = request_no(&app.create("SH01").await);
     let token = agent("SH01");
     let photo = jpeg(40, 30);
@@ -359,5 +397,36 @@ async fn twelve_concurrent_uploads_leave_exactly_nine_photos() {
     println!("refused by intake's lock: {by_intake} of {refused}");
     let list = app.get(&format!("/v1/requests/{no}/photos"), &token).await;
     assert_eq!(list.json()["items"].as_array().unwrap().len(), 9);
+    // What intake refused was taken back: nine photos and nine thumbnails, nothing else.
+    assert_eq!(stored_files(&root).len(), 18, "{:?}", stored_files(&root));
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test]
+async fn a_heic_is_stored_as_sent_without_a_thumbnail() {
+    let app = spawn_app().await;
+    let no = request_no(&app.create("SH01").await);
+    let token = agent("SH01");
+    // An ISO-BMFF `ftyp` box with brand heic, then bytes the gateway does not decode.
+    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    heic.extend((0..5000u32).map(|i| (i % 251) as u8));
+
+    let r = app.upload_photo(&no, &token, "IMG_0001.HEIC", &heic).await;
+
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let stored = r.json();
+    assert_eq!(stored["content_type"], "image/heic");
+    assert!(stored["thumbnail_url"].is_null(), "{stored}");
+    assert_eq!(
+        (stored["width"].as_u64(), stored["height"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let got = app
+        .send("GET", stored["url"].as_str().unwrap(), None, &[], None)
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), "image/heic");
+    assert_eq!(got.body.as_ref(), heic.as_slice());
     app.stop().await;
 }
