@@ -707,6 +707,9 @@ spec:
     {{- if and .cat.usesAuth (eq .root.Values.auth.mode "jwks") }}
     {{- include "aftersales.egressRule" (dict "peer" $np.egress.identityProvider "protocols" (list "TCP")) | nindent 4 }}
     {{- end }}
+    {{- if and .cat.photos (eq .root.Values.photos.backend "s3") }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.objectStorage "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
     {{- if not .cat.grpc }}
     {{- /* The gateway calls every enabled service's gRPC port. */}}
     {{- $catalog := include "aftersales.catalog" $root | fromYaml }}

@@ -14,6 +14,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
+use aftersales_platform::config::ConfigError;
+
 use crate::config::{PhotoBackend, PhotoSettings};
 
 /// The largest photo accepted.
@@ -159,11 +161,17 @@ impl PhotoStore {
                 } else {
                     std::path::PathBuf::from(s.local_root.trim())
                 };
-                std::fs::create_dir_all(&root).map_err(|e| {
-                    anyhow::anyhow!("gateway.photos.local_root {}: {e}", root.display())
-                })?;
+                // A directory that cannot be used is bad configuration: exit 64 naming the key.
+                let unusable = |e: &dyn std::fmt::Display| {
+                    ConfigError::new(
+                        "gateway.photos.local_root",
+                        format!("{} cannot be used: {e}", root.display()),
+                    )
+                };
+                std::fs::create_dir_all(&root).map_err(|e| unusable(&e))?;
                 tracing::info!(root = %root.display(), "photos kept on the local disk");
-                let store = object_store::local::LocalFileSystem::new_with_prefix(&root)?
+                let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|e| unusable(&e))?
                     .with_automatic_cleanup(true);
                 let key = match &s.signing_secret {
                     Some(k) => k.expose_secret().as_bytes().to_vec(),
@@ -198,7 +206,9 @@ impl PhotoStore {
                         .with_access_key_id(id.expose_secret())
                         .with_secret_access_key(secret.expose_secret());
                 }
-                let s3 = Arc::new(b.build()?);
+                let s3 = Arc::new(b.build().map_err(|e| {
+                    ConfigError::new("gateway.photos", format!("the S3 client: {e}"))
+                })?);
                 Ok(PhotoStore {
                     store: s3.clone(),
                     urls: Arc::new(Urls::S3 { signer: s3 }),
