@@ -476,6 +476,9 @@ class Checker:
             allowed_out.add(self.values["networkPolicies"]["egress"]["identityProvider"]["port"])
         ports = {k: self.values["networkPolicies"]["egress"][k]["port"] for k in ("postgres", "rabbitmq", "redis")}
         needed = {ports["rabbitmq"]}
+        # The gateway's photo bucket, only when the photos are in S3 (local ones are on its disk).
+        if name not in GRPC_PORTS and self.values.get("photos", {}).get("backend") == "s3":
+            needed.add(self.values["networkPolicies"]["egress"]["objectStorage"]["port"])
         if name in DB_SERVICES:
             needed.add(ports["postgres"])
         if name in REDIS_SERVICES:

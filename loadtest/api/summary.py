@@ -19,6 +19,9 @@ import xml.etree.ElementTree as ET
 # services/gateway/tests/api/logistics.rs covers applied, duplicate and stale.
 EXPECTED_NO_2XX = {
     "POST /v1/carriers/{carrier}/events": "signed webhook; the fuzzer has no carrier secret",
+    # The local photo store's URLs are signed by the gateway (the signature is the credential);
+    # services/gateway/tests/api/photos.rs reads real ones and refuses tampered and expired ones.
+    "GET /v1/photo-objects/{request_no}/{file}": "signed URL; the fuzzer cannot sign one",
 }
 
 calls_path, junit_path, doc_path = sys.argv[1:4]

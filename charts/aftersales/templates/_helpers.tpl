@@ -25,16 +25,17 @@ without an entry here is rejected by values.schema.json before rendering.
   policyFile    reads a policy file (AFTERSALES__<SERVICE>__POLICY_FILE), mounted from its policy
                 ConfigMap: `policies.<service>` in values, or the demo policy in files/<service>-policy.toml
   carrierHooks  receives carrier webhooks: AFTERSALES__GATEWAY__CARRIER_SECRETS__<CARRIER> from a Secret
+  photos        keeps fault photos: AFTERSALES__GATEWAY__PHOTOS__* from `photos`, its keys from a Secret
 */}}
 {{- define "aftersales.catalog" -}}
-intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
-procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
-warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false}
-logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
-field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: true,  carrierHooks: false}
-feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false}
-gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true}
+intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
+warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
+gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true, photos: true}
 {{- end -}}
 
 {{/*
@@ -144,6 +145,14 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if .cat.photos -}}
+{{- $photos := $root.Values.photos -}}
+{{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__BACKEND" $photos.backend -}}
+{{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__BUCKET" $photos.bucket -}}
+{{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__REGION" $photos.region -}}
+{{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__ENDPOINT" $photos.endpoint -}}
+{{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__URL_TTL_SECS" (toString (int64 $photos.urlTtlSecs)) -}}
+{{- end -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" .name -}}
 {{- /* OTLP/gRPC is the only protocol the binaries export with: no OTEL_EXPORTER_OTLP_PROTOCOL. */ -}}
 {{- with $root.Values.otel.endpoint -}}
@@ -229,6 +238,16 @@ FIELD_SERVICE). Takes the service name. */}}
     secretKeyRef:
       name: {{ required "carriers.existingSecret is required when carriers.names is set" $values.carriers.existingSecret }}
       key: {{ $carrier }}
+{{- end }}
+{{- end }}
+{{- if and .cat.photos $values.photos.existingSecret }}
+{{- range $var, $key := dict "ACCESS_KEY_ID" "access_key_id" "SECRET_ACCESS_KEY" "secret_access_key" "SIGNING_SECRET" "signing_secret" }}
+- name: AFTERSALES__GATEWAY__PHOTOS__{{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $values.photos.existingSecret }}
+      key: {{ $key }}
+      optional: true
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -687,6 +706,9 @@ spec:
     {{- end }}
     {{- if and .cat.usesAuth (eq .root.Values.auth.mode "jwks") }}
     {{- include "aftersales.egressRule" (dict "peer" $np.egress.identityProvider "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if and .cat.photos (eq .root.Values.photos.backend "s3") }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.objectStorage "protocols" (list "TCP")) | nindent 4 }}
     {{- end }}
     {{- if not .cat.grpc }}
     {{- /* The gateway calls every enabled service's gRPC port. */}}

@@ -19,6 +19,7 @@ pub mod fieldservice;
 pub mod kpis_page;
 pub mod logistics;
 pub mod page;
+pub mod photos;
 pub mod procurement;
 pub mod requests;
 pub mod schema;
@@ -85,6 +86,7 @@ pub struct ApiDoc;
 pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let authed = OpenApiRouter::new()
         .merge(requests::routes())
+        .merge(photos::routes())
         .merge(claims::routes())
         .merge(stock::routes())
         .merge(warehouse::routes())
@@ -95,6 +97,7 @@ pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(crate::stream::routes());
     let public = OpenApiRouter::new()
         .merge(carriers::routes())
+        .merge(photos::object_routes())
         .merge(board::routes())
         .merge(kpis_page::routes())
         .merge(docs::routes());
@@ -449,6 +452,8 @@ mod tests {
             Default::default();
         for (module, router) in [
             ("requests", requests::routes()),
+            ("photos", photos::routes()),
+            ("photo_objects", photos::object_routes()),
             ("claims", claims::routes()),
             ("stock", stock::routes()),
             ("warehouse", warehouse::routes()),
@@ -559,6 +564,8 @@ mod tests {
             "/v1/requests/{request_no}",
             "/v1/requests/{request_no}/timeline",
             "/v1/requests/{request_no}/cancel",
+            "/v1/requests/{request_no}/photos",
+            "/v1/photo-objects/{request_no}/{file}",
             "/v1/claims",
             "/v1/claims/{request_no}",
             "/v1/claims/{request_no}/decision",

@@ -27,6 +27,7 @@ use crate::idempotency::idempotency;
 use crate::kv::Redis;
 use crate::metrics::gateway_metrics;
 use crate::peers::Peers;
+use crate::photos::PhotoStore;
 use crate::problem::Problem;
 use crate::ratelimit;
 use crate::stream::{Decoder, Feed, Hub};
@@ -42,6 +43,8 @@ pub struct Shared {
     pub redis: Redis,
     pub hub: Hub,
     pub decoder: Decoder,
+    /// Where photos of a fault are kept, and their URLs signed.
+    pub photos: PhotoStore,
     /// Fires when the gateway stops taking work (open streams end).
     pub shutdown: Shutdown,
 }
@@ -100,6 +103,7 @@ impl kit::Service for GatewayApp {
             hub: Hub::new(redis.clone()),
             redis: redis.clone(),
             decoder: decoder.clone(),
+            photos: PhotoStore::new(&settings.gateway.photos)?,
             shutdown: ctx.shutdown.clone(),
             settings,
         }));

@@ -6,7 +6,8 @@
 //! `SERVER__HTTP_ADDR`, `SERVER__ADMIN_ADDR`, `SERVER__MAX_BODY_BYTES`, `REDIS__URL`,
 //! `PEERS__<SVC>__URL` (`INTAKE`, `CLAIMS_REVIEW`, `PROCUREMENT`, `WAREHOUSE`, `LOGISTICS`,
 //! `FIELD_SERVICE`, `FEEDBACK`), `AUTH__JWT_SECRET` / `AUTH__JWT_PUBLIC_KEY_FILE`, `AMQP__URL`,
-//! `GATEWAY__…` (rate limits per branch and per caller, stream buffer, carriers).
+//! `GATEWAY__…` (rate limits per branch and per caller, stream buffer, carriers),
+//! `GATEWAY__PHOTOS__…` (where fault photos are stored: [`PhotoSettings`]).
 
 use std::collections::HashMap;
 
@@ -99,6 +100,48 @@ pub struct GatewaySettings {
     /// mints a short-lived one with the HS256 secret; unset otherwise: webhooks answer 503.
     #[serde(default)]
     pub carrier_token: Option<SecretString>,
+    /// Where the photos of a request's fault are stored, and how their URLs are signed.
+    pub photos: PhotoSettings,
+}
+
+/// Which object store holds the photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhotoBackend {
+    /// A directory on the gateway's disk (`make up`, tests): the gateway signs and serves the
+    /// URLs itself (`/v1/photo-objects/…`).
+    Local,
+    /// An S3-compatible bucket: URLs are the bucket's presigned GETs.
+    S3,
+}
+
+/// `[gateway.photos]` (`AFTERSALES__GATEWAY__PHOTOS__…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PhotoSettings {
+    pub backend: PhotoBackend,
+    /// The local store's directory; empty: a fresh directory under the system's temporary one
+    /// at each start (development and tests only: photos do not survive a restart).
+    #[serde(default)]
+    pub local_root: String,
+    #[serde(default)]
+    pub bucket: String,
+    #[serde(default)]
+    pub region: String,
+    /// An S3-compatible endpoint (MinIO, Ceph, …); empty for AWS itself.
+    #[serde(default)]
+    pub endpoint: String,
+    /// Both or neither: without them the bucket's client takes the pod's own credentials
+    /// (instance profile, web identity).
+    #[serde(default)]
+    pub access_key_id: Option<SecretString>,
+    #[serde(default)]
+    pub secret_access_key: Option<SecretString>,
+    /// How long a photo's URL stays valid.
+    pub url_ttl_secs: u64,
+    /// HMAC key of the local store's URLs (≥ 32 bytes). Unset: a random key per start, so the
+    /// URLs a gateway handed out die with it (fine for one development gateway).
+    #[serde(default)]
+    pub signing_secret: Option<SecretString>,
 }
 
 /// The gateway's own sections: `[gateway]` and `[peers]`.
@@ -119,6 +162,11 @@ stream_max_len = 10000
 heartbeat_secs = 15
 
 [gateway.carrier_secrets]
+
+[gateway.photos]
+backend = "local"
+region = "us-east-1"
+url_ttl_secs = 300
 
 [peers.intake]
 url = "http://127.0.0.1:50051"
@@ -192,6 +240,7 @@ url = "http://127.0.0.1:50057"
         {
             self.gateway.carrier_token = None;
         }
+        self.gateway.photos.prepare()?;
         let g = &self.gateway;
         for (carrier, secret) in &g.carrier_secrets {
             if secret.expose_secret().len() < 16 {
@@ -202,6 +251,70 @@ url = "http://127.0.0.1:50057"
             }
         }
         Ok(())
+    }
+}
+
+impl PhotoSettings {
+    /// Checks the section; empty secrets (a chart's unset Secret keys) count as unset.
+    fn prepare(&mut self) -> Result<(), ConfigError> {
+        for s in [
+            &mut self.access_key_id,
+            &mut self.secret_access_key,
+            &mut self.signing_secret,
+        ] {
+            if s.as_ref()
+                .is_some_and(|v| v.expose_secret().trim().is_empty())
+            {
+                *s = None;
+            }
+        }
+        positive("gateway.photos.url_ttl_secs", self.url_ttl_secs)?;
+        // S3 refuses a presigned URL valid for more than 7 days.
+        if self.url_ttl_secs > 7 * 24 * 3600 {
+            return Err(ConfigError::new(
+                "gateway.photos.url_ttl_secs",
+                "must be at most 604800 (7 days)",
+            ));
+        }
+        if let Some(s) = &self.signing_secret
+            && s.expose_secret().len() < 32
+        {
+            return Err(ConfigError::new(
+                "gateway.photos.signing_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        match self.backend {
+            PhotoBackend::Local => Ok(()),
+            PhotoBackend::S3 => {
+                if self.bucket.trim().is_empty() {
+                    return Err(ConfigError::new(
+                        "gateway.photos.bucket",
+                        "is required with backend = \"s3\"",
+                    ));
+                }
+                if self.region.trim().is_empty() {
+                    return Err(ConfigError::new(
+                        "gateway.photos.region",
+                        "is required with backend = \"s3\"",
+                    ));
+                }
+                if !self.endpoint.is_empty() {
+                    url_with_scheme(
+                        "gateway.photos.endpoint",
+                        &self.endpoint,
+                        &["http", "https"],
+                    )?;
+                }
+                if self.access_key_id.is_some() != self.secret_access_key.is_some() {
+                    return Err(ConfigError::new(
+                        "gateway.photos.secret_access_key",
+                        "set both access_key_id and secret_access_key, or neither",
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -306,6 +419,30 @@ mod tests {
         assert_eq!(e.key, "server.http_addr");
         let e = load(env(&[("AFTERSALES__GATEWAY__RATE_LIMIT_BURST", "lots")])).unwrap_err();
         assert!(e.to_string().contains("rate_limit_burst"), "{e}");
+    }
+
+    #[test]
+    fn photos_default_to_the_local_store_and_s3_without_a_bucket_names_the_key() {
+        let s = load(env(&[])).unwrap();
+        assert_eq!(s.own.gateway.photos.backend, PhotoBackend::Local);
+        assert_eq!(s.own.gateway.photos.url_ttl_secs, 300);
+        let e = load(env(&[("AFTERSALES__GATEWAY__PHOTOS__BACKEND", "s3")])).unwrap_err();
+        assert_eq!(e.key, "gateway.photos.bucket");
+        let e = load(env(&[
+            ("AFTERSALES__GATEWAY__PHOTOS__BACKEND", "s3"),
+            ("AFTERSALES__GATEWAY__PHOTOS__BUCKET", "photos"),
+            ("AFTERSALES__GATEWAY__PHOTOS__ACCESS_KEY_ID", "AKIA"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.key, "gateway.photos.secret_access_key");
+        let e = load(env(&[(
+            "AFTERSALES__GATEWAY__PHOTOS__SIGNING_SECRET",
+            "short",
+        )]))
+        .unwrap_err();
+        assert_eq!(e.key, "gateway.photos.signing_secret");
+        let e = load(env(&[("AFTERSALES__GATEWAY__PHOTOS__BACKEND", "ftp")])).unwrap_err();
+        assert!(e.to_string().contains("backend"), "{e}");
     }
 
     #[test]

@@ -160,17 +160,21 @@ pub async fn prepare(state: &AppState, req: Request) -> Prepared {
         }
     };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.settings.server.max_body_bytes).await {
+    // A photo upload is fingerprinted like any body: read whole once (at most its route's
+    // limit, 10 MiB and the part headers) and handed on as read, not copied.
+    let photo = crate::api::photos::body_limit(parts.uri.path());
+    let limit = photo.unwrap_or(state.settings.server.max_body_bytes);
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
+        Err(_) if photo.is_some() => {
+            return Prepared::Refused(crate::api::photos::too_large().into_response());
+        }
         Err(_) => {
             return Prepared::Refused(
                 Problem::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload-too-large",
-                    format!(
-                        "the body must be at most {} bytes",
-                        state.settings.server.max_body_bytes
-                    ),
+                    format!("the body must be at most {limit} bytes"),
                 )
                 .into_response(),
             );

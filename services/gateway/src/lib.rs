@@ -16,6 +16,8 @@
 //! - [`idempotency`]: `Idempotency-Key` on POSTs, per caller and branch.
 //! - [`stream`]: events from the broker into a Redis stream, and `GET /v1/events/stream`.
 //! - [`metrics`]: the gateway's own Prometheus metrics.
+//! - [`photos`]: the photo store (local directory or S3 through `object_store`), type sniffing,
+//!   thumbnails and signed URLs.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
@@ -28,6 +30,7 @@ pub mod idempotency;
 pub mod kv;
 pub mod metrics;
 pub mod peers;
+pub mod photos;
 pub mod problem;
 pub mod ratelimit;
 pub mod stream;

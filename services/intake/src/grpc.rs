@@ -18,6 +18,7 @@ use crate::domain::tracking::BranchCode;
 use crate::domain::{Channel, NewRequest, Region, RequestKind, RequestNo, RequestStatus, Urgency};
 use crate::error::Error;
 use crate::service::Intake;
+use crate::store::photos::Photo as PhotoRecord;
 use crate::store::requests::{ListFilter, StoredRequest};
 
 /// Who may submit and cancel requests (admin always may).
@@ -195,6 +196,33 @@ impl IntakeService for Api {
             notifications: messages.iter().map(notification_to_proto).collect(),
         }))
     }
+
+    async fn add_photo(
+        &self,
+        request: Request<pb::AddPhotoRequest>,
+    ) -> Result<Response<pb::AddPhotoResponse>, Status> {
+        let caller = self.authorize(&request, WRITERS)?;
+        let msg = request.into_inner();
+        let no = parse_request_no(&msg.request_no)?;
+        let (photo, key) = parse_photo(&msg, &no)?;
+        let (stored, created) = self.intake.add_photo(&caller, &no, photo, &key).await?;
+        Ok(Response::new(pb::AddPhotoResponse {
+            photo: Some(photo_to_proto(&stored)),
+            created,
+        }))
+    }
+
+    async fn list_photos(
+        &self,
+        request: Request<pb::ListPhotosRequest>,
+    ) -> Result<Response<pb::ListPhotosResponse>, Status> {
+        let caller = self.authorize(&request, READERS)?;
+        let no = parse_request_no(&request.get_ref().request_no)?;
+        let photos = self.intake.photos(&caller, &no).await?;
+        Ok(Response::new(pb::ListPhotosResponse {
+            photos: photos.iter().map(photo_to_proto).collect(),
+        }))
+    }
 }
 
 /// "E-mail to li.wei@example.com sent: [After-sales] Your claim is approved (AS-…)".
@@ -240,6 +268,118 @@ fn notification_to_proto(m: &crate::store::notifications::Message) -> pb::Notifi
         created_at: Some(timestamp(m.created_at)),
         due_at: Some(timestamp(m.due_at)),
         sent_at: m.sent_at.map(timestamp),
+    }
+}
+
+/// The largest photo the gateway accepts (10 MiB); a record claiming more is refused.
+const PHOTO_BYTES: u64 = 10 * 1024 * 1024;
+/// The types the gateway recognises by their bytes.
+const PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png", "image/heic"];
+
+/// An `AddPhoto` message → the record to store and the idempotency key, every bad field named.
+/// The keys must lie under the request's own prefix, so a record cannot point at another
+/// request's objects.
+fn parse_photo(m: &pb::AddPhotoRequest, no: &RequestNo) -> Result<(PhotoRecord, String), Error> {
+    let mut v = Violations::default();
+    let key = v.check(
+        "idempotency_key",
+        request::idempotency_key(&m.idempotency_key),
+    );
+    let default = pb::Photo::default();
+    let p = m.photo.as_ref().unwrap_or_else(|| {
+        v.add("photo", "is required");
+        &default
+    });
+    let photo_id = v.check(
+        "photo.photo_id",
+        uuid::Uuid::parse_str(p.photo_id.trim()).map_err(|_| "must be a UUID"),
+    );
+    if !PHOTO_TYPES.contains(&p.content_type.as_str()) {
+        v.add(
+            "photo.content_type",
+            format!("must be one of {}", PHOTO_TYPES.join(", ")),
+        );
+    }
+    if p.size_bytes == 0 || p.size_bytes > PHOTO_BYTES {
+        v.add(
+            "photo.size_bytes",
+            format!("must be between 1 and {PHOTO_BYTES}"),
+        );
+    }
+    if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        v.add("photo.sha256", "must be 64 hex digits");
+    }
+    let prefix = format!("requests/{no}/");
+    let under = |k: &str| {
+        k.starts_with(&prefix)
+            && k.len() <= 200
+            && !k.contains("..")
+            && k[prefix.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    };
+    if !under(&p.object_key) {
+        v.add("photo.object_key", format!("must be a name under {prefix}"));
+    }
+    let thumbnail_ok = if p.content_type == "image/heic" {
+        p.thumbnail_key.is_empty()
+    } else {
+        p.thumbnail_key.is_empty() || under(&p.thumbnail_key)
+    };
+    if !thumbnail_ok {
+        v.add(
+            "photo.thumbnail_key",
+            format!("must be empty (HEIC) or a name under {prefix}"),
+        );
+    }
+    let filename = v.check("photo.filename", request::optional_text(&p.filename, 255));
+    let width = v.check(
+        "photo.width",
+        i32::try_from(p.width).map_err(|_| "is too large"),
+    );
+    let height = v.check(
+        "photo.height",
+        i32::try_from(p.height).map_err(|_| "is too large"),
+    );
+    match (key, photo_id, filename, width, height) {
+        (Some(key), Some(photo_id), Some(filename), Some(width), Some(height)) if v.is_empty() => {
+            Ok((
+                PhotoRecord {
+                    photo_id,
+                    request_no: no.to_string(),
+                    content_type: p.content_type.clone(),
+                    size_bytes: p.size_bytes as i64,
+                    sha256: p.sha256.to_ascii_lowercase(),
+                    object_key: p.object_key.clone(),
+                    thumbnail_key: p.thumbnail_key.clone(),
+                    filename,
+                    // Set by the service: the caller and the time of recording.
+                    uploaded_by: String::new(),
+                    uploaded_at: DateTime::<Utc>::UNIX_EPOCH,
+                    width,
+                    height,
+                },
+                key,
+            ))
+        }
+        _ => Err(Error::Invalid(v.into_vec())),
+    }
+}
+
+fn photo_to_proto(p: &PhotoRecord) -> pb::Photo {
+    pb::Photo {
+        photo_id: p.photo_id.to_string(),
+        request_no: p.request_no.clone(),
+        content_type: p.content_type.clone(),
+        size_bytes: p.size_bytes.max(0) as u64,
+        sha256: p.sha256.clone(),
+        object_key: p.object_key.clone(),
+        thumbnail_key: p.thumbnail_key.clone(),
+        filename: p.filename.clone(),
+        uploaded_by: p.uploaded_by.clone(),
+        uploaded_at: Some(timestamp(p.uploaded_at)),
+        width: p.width.max(0) as u32,
+        height: p.height.max(0) as u32,
     }
 }
 
@@ -827,6 +967,50 @@ pub fn to_proto(r: &StoredRequest) -> pb::ServiceRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_photo_record_must_point_under_its_own_request_and_name_every_bad_field() {
+        let no = RequestNo::parse("AS-2611-SH01-000042").unwrap();
+        let id = uuid::Uuid::new_v4();
+        let good = pb::AddPhotoRequest {
+            request_no: no.to_string(),
+            idempotency_key: "key-1".into(),
+            photo: Some(pb::Photo {
+                photo_id: id.to_string(),
+                content_type: "image/jpeg".into(),
+                size_bytes: 1234,
+                sha256: "ab".repeat(32),
+                object_key: format!("requests/{no}/{id}.jpg"),
+                thumbnail_key: format!("requests/{no}/{id}.thumb.jpg"),
+                width: 640,
+                height: 480,
+                ..Default::default()
+            }),
+        };
+        let (p, key) = parse_photo(&good, &no).unwrap();
+        assert_eq!((p.photo_id, key.as_str(), p.width), (id, "key-1", 640));
+
+        let mut bad = good.clone();
+        let photo = bad.photo.as_mut().unwrap();
+        photo.object_key = format!("requests/AS-2611-BJ02-000001/{id}.jpg");
+        photo.thumbnail_key = format!("requests/{no}/../x.jpg");
+        photo.content_type = "text/plain".into();
+        photo.size_bytes = 11 * 1024 * 1024;
+        bad.idempotency_key = String::new();
+        let Err(Error::Invalid(v)) = parse_photo(&bad, &no) else {
+            panic!("refused")
+        };
+        let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+        for f in [
+            "idempotency_key",
+            "photo.content_type",
+            "photo.size_bytes",
+            "photo.object_key",
+            "photo.thumbnail_key",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+    }
 
     #[test]
     fn page_tokens_round_trip_and_garbage_is_refused() {

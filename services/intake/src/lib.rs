@@ -5,8 +5,10 @@
 //! # Layout
 //! - [`config`]: typed settings (the platform's plus `[intake]`).
 //! - [`domain`]: what a valid request is, tracking numbers, the status lifecycle. Pure.
-//! - [`store`]: the `requests`, `tracking_sequences` and `timeline` tables and their migrations.
-//! - [`service`]: the operations, one transaction each (submit, get, list, cancel, timeline).
+//! - [`store`]: the `requests`, `tracking_sequences`, `timeline` and `photos` tables and their
+//!   migrations.
+//! - [`service`]: the operations, one transaction each (submit, get, list, cancel, timeline,
+//!   photos).
 //! - [`grpc`]: the tonic service: parse and authorize, call [`service`], answer.
 //! - [`events`]: what intake consumes, one handler per kind of event, subscribed in one place.
 //! - [`error`]: the error kinds and their mapping to gRPC status.

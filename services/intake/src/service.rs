@@ -1,7 +1,8 @@
-//! Intake's operations, each one transaction: submit, get, list, cancel, timeline. The gRPC layer
-//! parses and authorizes, then calls these.
+//! Intake's operations, each one transaction: submit, get, list, cancel, timeline, photos
+//! ([`photos`]). The gRPC layer parses and authorizes, then calls these.
 
 mod coalesce;
+pub mod photos;
 
 use aftersales_platform::auth::Caller;
 use std::sync::Arc;

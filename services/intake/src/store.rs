@@ -1,7 +1,8 @@
-//! Intake's tables: requests, tracking sequences, and the timeline read model. Query functions
-//! take the connection or transaction they run in.
+//! Intake's tables: requests, tracking sequences, the timeline read model and the photo
+//! records. Query functions take the connection or transaction they run in.
 
 pub mod notifications;
+pub mod photos;
 pub mod requests;
 pub mod timeline;
 
@@ -24,6 +25,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 3,
             name: "notifications",
             sql: include_str!("store/migrations/0003_notifications.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "photos",
+            sql: include_str!("store/migrations/0004_photos.sql"),
         },
     ],
 };

@@ -20,6 +20,7 @@ mod mesh;
 mod notifications;
 mod pages;
 mod peers;
+mod photos;
 mod procurement;
 mod ratelimit;
 mod requests;

@@ -341,6 +341,8 @@ struct Op {
     roles: Vec<Role>,
     scope: String,
     example: Option<Value>,
+    /// The body is `multipart/form-data` (a photo upload).
+    multipart: bool,
     stream: bool,
     /// A page of rows (`items`): a list whose rows belong to branches.
     list: bool,
@@ -373,10 +375,14 @@ fn operations(doc: &Value) -> Vec<Op> {
                 .map(|r| Role::parse(r.as_str().unwrap()).unwrap())
                 .collect();
             let has_body = op.get("requestBody").is_some();
+            // A multipart upload (a photo) is sent a small real JPEG instead of an example.
+            let multipart = op["requestBody"]["content"]
+                .get("multipart/form-data")
+                .is_some();
             let mut example = op["requestBody"]["content"]["application/json"]["example"].clone();
             ahead(&mut example, chrono::Utc::now());
             assert!(
-                !has_body || !example.is_null(),
+                !has_body || multipart || !example.is_null(),
                 "{method} {template}: a request body needs an example (the demo data)"
             );
             ops.push(Op {
@@ -384,7 +390,8 @@ fn operations(doc: &Value) -> Vec<Op> {
                 template: template.clone(),
                 roles,
                 scope,
-                example: has_body.then_some(example),
+                example: (has_body && !multipart).then_some(example),
+                multipart,
                 stream: op["responses"]["200"]["content"]
                     .get("text/event-stream")
                     .is_some(),
@@ -407,6 +414,16 @@ async fn status(app: &TestApp, op: &Op, path: &str, token: &str) -> (u16, Option
         return (s.status, None);
     }
     let r = match &op.example {
+        None if op.multipart => {
+            app.upload_photo(
+                path.trim_start_matches("/v1/requests/")
+                    .trim_end_matches("/photos"),
+                token,
+                "matrix.jpg",
+                &crate::photos::jpeg(32, 24),
+            )
+            .await
+        }
         Some(body) => {
             app.post(
                 path,
