@@ -479,6 +479,12 @@ class Checker:
         # The gateway's photo bucket, only when the photos are in S3 (local ones are on its disk).
         if name not in GRPC_PORTS and self.values.get("photos", {}).get("backend") == "s3":
             needed.add(self.values["networkPolicies"]["egress"]["objectStorage"]["port"])
+        # Intake's messages: its SMTP server, and the branches' systems and the SMS provider.
+        notifications = self.values.get("notifications", {})
+        if name == "intake" and notifications.get("smtpUrl"):
+            needed.add(self.values["networkPolicies"]["egress"]["smtp"]["port"])
+        if name == "intake" and (notifications.get("webhooks") or notifications.get("smsProvider") == "http"):
+            needed.add(self.values["networkPolicies"]["egress"]["notificationHttps"]["port"])
         if name in DB_SERVICES:
             needed.add(ports["postgres"])
         if name in REDIS_SERVICES:

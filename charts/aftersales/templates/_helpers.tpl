@@ -26,16 +26,18 @@ without an entry here is rejected by values.schema.json before rendering.
                 ConfigMap: `policies.<service>` in values, or the demo policy in files/<service>-policy.toml
   carrierHooks  receives carrier webhooks: AFTERSALES__GATEWAY__CARRIER_SECRETS__<CARRIER> from a Secret
   photos        keeps fault photos: AFTERSALES__GATEWAY__PHOTOS__* from `photos`, its keys from a Secret
+  notifications sends the customers' and branches' messages: AFTERSALES__INTAKE__NOTIFY__* from
+                `notifications`, its secrets from a Secret
 */}}
 {{- define "aftersales.catalog" -}}
-intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false}
-claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
-procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
-warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false}
-logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
-field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
-feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false}
-gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true, photos: true}
+intake:        {grpc: true,  grpcPort: 50051, adminPort: 51051, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false, notifications: true}
+claims-review: {grpc: true,  grpcPort: 50052, adminPort: 51052, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false, notifications: false}
+procurement:   {grpc: true,  grpcPort: 50053, adminPort: 51053, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false, notifications: false}
+warehouse:     {grpc: true,  grpcPort: 50054, adminPort: 51054, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: false, carrierHooks: false, photos: false, notifications: false}
+logistics:     {grpc: true,  grpcPort: 50055, adminPort: 51055, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false, notifications: false}
+field-service: {grpc: true,  grpcPort: 50056, adminPort: 51056, ownsDatabase: true,  usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: true,  carrierHooks: false, photos: false, notifications: false}
+feedback:      {grpc: true,  grpcPort: 50057, adminPort: 51057, ownsDatabase: true,  usesAmqp: true, usesRedis: false, usesAuth: true, policyFile: true,  carrierHooks: false, photos: false, notifications: false}
+gateway:       {grpc: false, grpcPort: 0, httpPort: 8080, adminPort: 8081, ownsDatabase: false, usesAmqp: true, usesRedis: true,  usesAuth: true, policyFile: false, carrierHooks: true, photos: true, notifications: false}
 {{- end -}}
 
 {{/*
@@ -153,6 +155,16 @@ migration Job's env (the Job runs before the ConfigMap exists on a first install
 {{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__ENDPOINT" $photos.endpoint -}}
 {{- $_ := set $env "AFTERSALES__GATEWAY__PHOTOS__URL_TTL_SECS" (toString (int64 $photos.urlTtlSecs)) -}}
 {{- end -}}
+{{- if .cat.notifications -}}
+{{- $n := $root.Values.notifications -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__SMTP_URL" $n.smtpUrl -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__SMTP_USERNAME" $n.smtpUsername -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__EMAIL_FROM" $n.emailFrom -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__SMS_PROVIDER" $n.smsProvider -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__SMS_URL" $n.smsUrl -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__WEBHOOKS" $n.webhooks -}}
+{{- $_ := set $env "AFTERSALES__INTAKE__NOTIFY__QUIET_HOURS" $n.quietHours -}}
+{{- end -}}
 {{- $_ := set $env "OTEL_SERVICE_NAME" .name -}}
 {{- /* OTLP/gRPC is the only protocol the binaries export with: no OTEL_EXPORTER_OTLP_PROTOCOL. */ -}}
 {{- with $root.Values.otel.endpoint -}}
@@ -238,6 +250,22 @@ FIELD_SERVICE). Takes the service name. */}}
     secretKeyRef:
       name: {{ required "carriers.existingSecret is required when carriers.names is set" $values.carriers.existingSecret }}
       key: {{ $carrier }}
+{{- end }}
+{{- end }}
+{{- if .cat.notifications }}
+{{- if and $values.notifications.webhooks (not $values.notifications.existingSecret) }}
+{{- fail "notifications.existingSecret is required with notifications.webhooks (its key webhook_secret signs every call)" }}
+{{- end }}
+{{- with $values.notifications.existingSecret }}
+{{- $secret := . }}
+{{- range $var, $key := dict "SMTP_PASSWORD" "smtp_password" "SMS_TOKEN" "sms_token" "WEBHOOK_SECRET" "webhook_secret" }}
+- name: AFTERSALES__INTAKE__NOTIFY__{{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+      optional: true
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if and .cat.photos $values.photos.existingSecret }}
@@ -709,6 +737,12 @@ spec:
     {{- end }}
     {{- if and .cat.photos (eq .root.Values.photos.backend "s3") }}
     {{- include "aftersales.egressRule" (dict "peer" $np.egress.objectStorage "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if and .cat.notifications .root.Values.notifications.smtpUrl }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.smtp "protocols" (list "TCP")) | nindent 4 }}
+    {{- end }}
+    {{- if and .cat.notifications (or .root.Values.notifications.webhooks (eq .root.Values.notifications.smsProvider "http")) }}
+    {{- include "aftersales.egressRule" (dict "peer" $np.egress.notificationHttps "protocols" (list "TCP")) | nindent 4 }}
     {{- end }}
     {{- if not .cat.grpc }}
     {{- /* The gateway calls every enabled service's gRPC port. */}}

@@ -131,8 +131,10 @@ impl NotifySettings {
                     format!("{branch}: {url:?} is not an http(s) URL"),
                 ));
             }
+            let branch = aftersales_platform::ids::BranchCode::parse(branch)
+                .map_err(|e| ConfigError::new(key("webhooks"), format!("{branch:?}: {e}")))?;
             self.webhook_urls
-                .insert(branch.trim().to_owned(), url.trim().to_owned());
+                .insert(branch.as_str().to_owned(), url.trim().to_owned());
         }
         if !self.webhook_urls.is_empty() && self.webhook_secret.is_none() {
             return Err(ConfigError::new(
