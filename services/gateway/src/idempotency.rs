@@ -130,6 +130,13 @@ pub enum Prepared {
     Refused(Response),
 }
 
+/// The alphabet the document gives the key (`IdempotencyKey`: `[A-Za-z0-9._:-]{1,128}`).
+fn valid_key(k: &str) -> bool {
+    (1..=128).contains(&k.len())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 /// Reads a POST's `Idempotency-Key` and body (the body is buffered and put back).
 pub async fn prepare(state: &AppState, req: Request) -> Prepared {
     if req.method() != Method::POST {
@@ -147,13 +154,13 @@ pub async fn prepare(state: &AppState, req: Request) -> Prepared {
     let Some(caller) = req.extensions().get::<Caller>().cloned() else {
         return Prepared::Plain(req);
     };
-    let client_key = match client_key.to_str() {
-        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
+    let client_key = match client_key.to_str().map(str::trim) {
+        Ok(k) if valid_key(k) => k.to_owned(),
         _ => {
             return Prepared::Refused(
                 Problem::field(
                     "Idempotency-Key",
-                    "must be 1 to 255 visible ASCII characters (a UUID is fine)",
+                    "must be 1 to 128 letters, digits, '.', '_', ':' or '-' (a UUID is fine)",
                 )
                 .into_response(),
             );
@@ -380,4 +387,24 @@ async fn store(
         degraded("idempotency", &e);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_key;
+
+    #[test]
+    fn a_key_is_what_the_document_says() {
+        for ok in [
+            "6f1c2a9e-3b7d-4c1e-9a55-2f0d8e4b7c10",
+            "stale-1",
+            "a.b_c:d",
+            &"k".repeat(128),
+        ] {
+            assert!(valid_key(ok), "{ok}");
+        }
+        for bad in ["", "two words", "ключ", "a/b", "{}", &"k".repeat(129)] {
+            assert!(!valid_key(bad), "{bad}");
+        }
+    }
 }

@@ -52,8 +52,9 @@ pub fn body_limit(path: &str) -> Option<usize> {
     (!no.is_empty() && tail == "photos").then_some(MAX_UPLOAD_BODY)
 }
 
-/// The upload form: one part named `file`.
-#[derive(ToSchema)]
+/// The upload form: one part named `file`, nothing else.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the multipart body; read by hand, part by part
 pub struct PhotoUpload {
     /// The photo: JPEG, PNG or HEIC, judged by its content (not its name), at most 10 MiB.
@@ -164,17 +165,30 @@ pub async fn upload(
             "is required as a multipart/form-data part",
         )
     })?;
-    let received = loop {
-        let Some(field) = multipart.next_field().await.map_err(multipart_problem)? else {
-            return Err(Problem::field(
-                "file",
-                "is required: one multipart part named file with the photo",
-            ));
-        };
-        if field.name() == Some("file") {
-            break receive(&state, &request_no, field).await?;
-        }
+    let Some(field) = multipart.next_field().await.map_err(multipart_problem)? else {
+        return Err(Problem::field(
+            "file",
+            "is required: one multipart part named file with the photo",
+        ));
     };
+    let received = match field.name() {
+        Some("file") => receive(&state, &request_no, field).await?,
+        other => return Err(unknown_part(other)),
+    };
+    // Nothing may follow the photo: a form with more parts is not this operation's, and the
+    // stored objects go back.
+    let refused = match multipart.next_field().await {
+        Ok(None) => None,
+        Ok(Some(extra)) => Some(unknown_part(extra.name())),
+        Err(e) => Some(multipart_problem(e)),
+    };
+    if let Some(problem) = refused {
+        state
+            .photos
+            .delete_quietly(&[&received.object_key, &received.thumb_key])
+            .await;
+        return Err(problem);
+    }
     let Received {
         photo_id,
         kind,
@@ -427,6 +441,14 @@ fn limit_reached(request_no: &str, held: usize) -> Problem {
         ),
         "file",
         &format!("at most {PHOTOS_PER_REQUEST} photos per request"),
+    )
+}
+
+/// A part other than `file`, named.
+fn unknown_part(name: Option<&str>) -> Problem {
+    Problem::field(
+        name.unwrap_or("(unnamed part)").to_owned(),
+        "is not a part of this form: send one part named file",
     )
 }
 

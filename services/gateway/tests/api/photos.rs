@@ -213,6 +213,25 @@ async fn a_text_file_named_jpg_an_11_mib_file_and_the_tenth_photo_are_refused_na
         "{}",
         text(&r)
     );
+    // A form with a part after the photo is not this operation's: refused naming the part, and
+    // the photo already stored goes back.
+    let (content_type, mut body) = multipart("ok.jpg", &jpeg(40, 30));
+    let boundary = content_type.split("boundary=").nth(1).unwrap().to_owned();
+    body.truncate(body.len() - format!("--{boundary}--\r\n").len());
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let r = app
+        .send_upload(&no, &token, (content_type, body), "extra-part-1")
+        .await;
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(
+        violations(&r.json())["note"].contains("not a part of this form"),
+        "{}",
+        text(&r)
+    );
+
     // Nothing of the refused ones is left in the store (not even a part of the big one).
     assert_eq!(stored_files(&root), Vec::<String>::new());
 

@@ -90,14 +90,7 @@ impl SmtpSink {
 
     /// Waits until at least `n` mails arrived (at most `timeout`) and returns them all.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Mail> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let mails = self.mails();
-            if mails.len() >= n || tokio::time::Instant::now() >= deadline {
-                return mails;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        at_least(n, timeout, || self.mails()).await
     }
 }
 
@@ -258,13 +251,18 @@ impl HttpSink {
 
     /// Waits until at least `n` calls arrived (at most `timeout`) and returns them all.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Call> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let calls = self.calls();
-            if calls.len() >= n || tokio::time::Instant::now() >= deadline {
-                return calls;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        at_least(n, timeout, || self.calls()).await
+    }
+}
+
+/// What `kept` holds once it holds `n` things, or at `timeout`, whichever comes first.
+async fn at_least<T>(n: usize, timeout: Duration, kept: impl Fn() -> Vec<T>) -> Vec<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let all = kept();
+        if all.len() >= n || tokio::time::Instant::now() >= deadline {
+            return all;
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
