@@ -152,6 +152,11 @@ pub struct GatewayConfig {
 }
 
 impl Config for GatewayConfig {
+    const OPTIONAL_KEYS: &'static [&'static str] = &[
+        "gateway.photos.access_key_id",
+        "gateway.photos.secret_access_key",
+        "gateway.photos.signing_secret",
+    ];
     const DEFAULTS: &'static str = r#"
 rate_limit_burst = 100
 rate_limit_per_second = 50
@@ -165,7 +170,10 @@ heartbeat_secs = 15
 
 [gateway.photos]
 backend = "local"
+local_root = ""
+bucket = ""
 region = "us-east-1"
+endpoint = ""
 url_ttl_secs = 300
 
 [peers.intake]

@@ -63,6 +63,12 @@ webhooks = ""
 timeout_ms = 10000
 crash_after_send = false"#;
 
+    const OPTIONAL_KEYS: &'static [&'static str] = &[
+        "intake.notify.smtp_password",
+        "intake.notify.sms_token",
+        "intake.notify.webhook_secret",
+    ];
+
     fn prepare(&mut self, _: &PlatformSettings) -> Result<(), ConfigError> {
         if !(1..=1000).contains(&self.max_page_size) {
             return Err(ConfigError::new(

@@ -597,17 +597,21 @@ fn env_name(key: &str) -> String {
 }
 
 /// Every environment variable a binary with these defaults reads (`config keys`); a map keyed
-/// by name shows as `AFTERSALES__GATEWAY__CARRIER_SECRETS__*`.
-pub fn keys(defaults: &str, _section: &str) -> Vec<String> {
+/// by name shows as `AFTERSALES__GATEWAY__CARRIER_SECRETS__*`. `optional`: dotted keys read
+/// without a default (a service's secrets, `intake.notify.smtp_password`).
+pub fn keys(defaults: &str, optional: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = default_keys(defaults).iter().map(|k| env_name(k)).collect();
+    out.extend(optional.iter().map(|k| env_name(k)));
+    out.sort();
+    out.dedup();
     out.extend(OTHER_VARIABLES.iter().map(|k| (*k).to_owned()));
     out
 }
 
 /// `AFTERSALES__…` variables of the process environment that no key of these defaults reads
 /// (a misspelt name, or one meant for another service).
-pub fn unknown_keys(defaults: &str, section: &str) -> Vec<String> {
-    let known = keys(defaults, section);
+pub fn unknown_keys(defaults: &str, optional: &[&str]) -> Vec<String> {
+    let known = keys(defaults, optional);
     let matches = |var: &str| {
         known.iter().any(|k| match k.strip_suffix('*') {
             Some(prefix) => var.starts_with(prefix),

@@ -87,6 +87,9 @@ impl Spec {
 pub trait Config: DeserializeOwned + Clone + Debug + Send + Sync + 'static {
     /// The section's defaults: TOML key lines, without the `[section]` header.
     const DEFAULTS: &'static str;
+    /// Dotted keys read without a default (secrets: `intake.notify.smtp_password`), so
+    /// `config keys` lists them and setting one is not warned about as unread.
+    const OPTIONAL_KEYS: &'static [&'static str] = &[];
     /// Reads the settings from the merged layers: by default the section named in the
     /// service's [`Spec`]; a service with more sections of its own (the gateway's `peers`)
     /// reads them here.

@@ -104,7 +104,10 @@ pub fn main<S: Service>() -> ExitCode {
     if let Some(Command::Config(ConfigCommand::Keys)) = &cli.command {
         // A closed pipe (`… config keys | head`) ends the listing quietly.
         let mut out = std::io::stdout().lock();
-        for key in crate::config::keys(&kit::defaults::<S>(), S::SPEC.section) {
+        for key in crate::config::keys(
+            &kit::defaults::<S>(),
+            <S::Config as kit::Config>::OPTIONAL_KEYS,
+        ) {
             if writeln!(out, "{key}").is_err() {
                 break;
             }
@@ -118,7 +121,10 @@ pub fn main<S: Service>() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    let unknown = crate::config::unknown_keys(&kit::defaults::<S>(), S::SPEC.section);
+    let unknown = crate::config::unknown_keys(
+        &kit::defaults::<S>(),
+        <S::Config as kit::Config>::OPTIONAL_KEYS,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
