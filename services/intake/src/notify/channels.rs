@@ -87,7 +87,12 @@ impl Channels {
         })
         .to_string();
         let t = chrono::Utc::now().timestamp();
-        let signature = format!("t={t},v1={}", sign(secret, t, body.as_bytes()));
+        let Some(v1) = sign(secret, t, body.as_bytes()) else {
+            return Outcome::Refused(
+                "intake.notify.webhook_secret is not a usable HMAC key".into(),
+            );
+        };
+        let signature = format!("t={t},v1={v1}");
         let id = m.message_id.to_string();
         let headers = [
             ("content-type", "application/json"),
@@ -102,13 +107,12 @@ impl Channels {
 
 /// `hex(HMAC-SHA256(secret, "<t>.<body>"))`: what a branch's system recomputes to trust a call
 /// (and refuses when `t` is too old, against replays).
-pub fn sign(secret: &SecretString, t: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .expect("HMAC takes a key of any length");
+pub fn sign(secret: &SecretString, t: i64, body: &[u8]) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).ok()?;
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    Some(hex::encode(mac.finalize().into_bytes()))
 }
 
 /// A provider's HTTP answer: 2xx taken; 408, 429 and 5xx (or no answer) tried again; any other
@@ -268,15 +272,15 @@ mod tests {
     fn the_signature_is_the_hmac_of_time_dot_body() {
         let secret = SecretString::from("s3cret");
         // Recomputed independently: printf '1764547200.{"a":1}' | openssl dgst -sha256 -hmac s3cret
-        let sig = sign(&secret, 1_764_547_200, br#"{"a":1}"#);
+        let sig = sign(&secret, 1_764_547_200, br#"{"a":1}"#).unwrap();
         assert_eq!(
             sig,
             "78583f9c7ac099b2c833b58f7323851695d0898535df9649085e882928df019b"
         );
-        assert_ne!(sig, sign(&secret, 1_764_547_201, br#"{"a":1}"#));
+        assert_ne!(sig, sign(&secret, 1_764_547_201, br#"{"a":1}"#).unwrap());
         assert_ne!(
             sig,
-            sign(&SecretString::from("other"), 1_764_547_200, br#"{"a":1}"#)
+            sign(&SecretString::from("other"), 1_764_547_200, br#"{"a":1}"#).unwrap()
         );
     }
 
