@@ -18,13 +18,17 @@
 //! | GetPickList | warehouse, dispatcher, technician, logistics | its own (another's is not found) |
 //! | ListOverdueOldParts | every role | its own (head office: any) |
 //! | ClassifyAbc | warehouse, procurement, analyst | any |
+//! | ReceiveOldPartBatch, InspectOldPartBatch | warehouse | head office |
+//! | GetOldPartBatch | warehouse, reviewer, dealer | its own (head office: any); a dealer its own batches (another's is not found) |
 //!
 //! The areas: [`catalogue`] (parts, stock, the ledger, back-orders), [`models`] (product models
 //! and their lifecycle), [`inbound`] (receipts and inspection), [`outbound`] (pick lists and
-//! issue), [`old_parts`] (old parts and returns to suppliers), [`returns`] (units returned by
-//! customers), [`stocktake`] (stocktakes, period close, ABC classification).
+//! issue), [`old_parts`] (old parts and returns to suppliers), [`dealer_parts`] (dealers' old
+//! parts by batch), [`returns`] (units returned by customers), [`stocktake`] (stocktakes, period
+//! close, ABC classification).
 
 mod catalogue;
+mod dealer_parts;
 mod inbound;
 mod models;
 mod old_parts;
@@ -51,9 +55,10 @@ pub use outbound::pick_list_to_proto;
 use crate::domain::{ModelSpec, PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
-    BackorderQuery, CloseStocktake, InspectReturn, IssueParts, LedgerQuery, ModelsQuery,
-    OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveReturn,
-    RecordCount, RecordInspection, ReturnToSupplier, ReturnsQuery, Warehouse,
+    BackorderQuery, CloseStocktake, InspectOldPartBatch, InspectReturn, IssueParts, LedgerQuery,
+    ModelsQuery, OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart,
+    ReceiveOldPartBatch, ReceiveReturn, RecordCount, RecordInspection, ReturnToSupplier,
+    ReturnsQuery, Warehouse,
 };
 use aftersales_platform::validate::{MAX_LISTED, cap_violations};
 
@@ -74,6 +79,9 @@ const PICKERS: &[Role] = &[
 ];
 /// Who keeps the product models and their lifecycle (the fill rate is judged by it).
 const MODEL_KEEPERS: &[Role] = &[Role::Warehouse, Role::Analyst];
+/// Who reads dealers' old-part batches: the warehouse, head office's reviewers (who charge
+/// back), and a dealer its own.
+const BATCH_READERS: &[Role] = &[Role::Warehouse, Role::Reviewer, Role::Dealer];
 
 pub struct Api {
     pub warehouse: Warehouse,
@@ -97,6 +105,12 @@ impl Api {
                 "only head office may do this (the central warehouse's books and movements, the product models); a token of branch {b} may not"
             ))),
         }
+    }
+
+    /// The dealer whose data the caller may see: `None` for staff, the token's dealer code for
+    /// a dealer (a dealer's token without one is refused).
+    fn dealer_scope(caller: &Caller) -> Result<Option<String>, Status> {
+        Ok(caller.dealer_scope()?.map(str::to_owned))
     }
 
     fn paged<'a, M>(&self, msg: &'a M) -> Paged<'a, M> {
@@ -615,6 +629,66 @@ impl WarehouseService for Api {
             let as_of = one("as_of_date", date(&request.get_ref().as_of_date))?;
             let (classified, currency) = self.warehouse.classify_abc(as_of).await?;
             Ok(stocktake::abc_to_proto(&classified, &currency))
+        })
+        .await
+    }
+
+    async fn receive_old_part_batch(
+        &self,
+        request: Request<pb::ReceiveOldPartBatchRequest>,
+    ) -> Result<Response<pb::ReceiveOldPartBatchResponse>, Status> {
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ReceiveOldPartBatch::try_from(request.get_ref())?;
+            let (batch, replayed) = self
+                .warehouse
+                .receive_old_part_batch(&caller.subject, cmd)
+                .await?;
+            Ok(pb::ReceiveOldPartBatchResponse {
+                batch: Some(dealer_parts::batch_to_proto(&batch, None)),
+                replayed,
+            })
+        })
+        .await
+    }
+
+    async fn inspect_old_part_batch(
+        &self,
+        request: Request<pb::InspectOldPartBatchRequest>,
+    ) -> Result<Response<pb::InspectOldPartBatchResponse>, Status> {
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = InspectOldPartBatch::try_from(request.get_ref())?;
+            let batch = self
+                .warehouse
+                .inspect_old_part_batch(&caller.subject, cmd)
+                .await?;
+            Ok(pb::InspectOldPartBatchResponse {
+                batch: Some(dealer_parts::batch_to_proto(&batch, None)),
+            })
+        })
+        .await
+    }
+
+    async fn get_old_part_batch(
+        &self,
+        request: Request<pb::GetOldPartBatchRequest>,
+    ) -> Result<Response<pb::GetOldPartBatchResponse>, Status> {
+        let caller = self.authorize(&request, BATCH_READERS)?;
+        let dealer = Self::dealer_scope(&caller)?;
+        answer(async {
+            let id = one(
+                "batch_id",
+                dealer_parts::batch_id(&request.get_ref().batch_id),
+            )?;
+            let view = self.warehouse.old_part_batch(&id).await?;
+            let b = &view.batch;
+            if dealer.as_deref().is_some_and(|d| d != b.dealer_code)
+                || !caller.sees_branch(&b.branch)
+            {
+                return Err(Error::not_found(format!("old-part batch {id}")));
+            }
+            Ok(dealer_parts::view_to_proto(&view))
         })
         .await
     }

@@ -3,7 +3,8 @@
 //! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation,
 //! replacement reservation and release (run inside the event handler's transaction), outbound
 //! issue against a pick list, returned units (received by a clerk or on a completed pick-up),
-//! old parts and supplier returns, stocktake and period close, and ABC classification. Each
+//! old parts and supplier returns, dealers' old parts by batch, stocktake and period close, and
+//! ABC classification. Each
 //! takes a command already parsed into domain types (by the gRPC layer or an event handler); what
 //! they answer is the store's rows, and the events they stage are the only protobuf they build.
 //!
@@ -25,6 +26,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 mod abc;
 mod catalogue;
+mod dealer_parts;
 mod inbound;
 mod models;
 mod old_parts;
@@ -35,6 +37,10 @@ mod stock;
 mod stocktake;
 
 pub use catalogue::PartsQuery;
+pub use dealer_parts::{
+    BatchView, BoxedPart, DealerDuePart, ExpectDealerParts, GivenVerdict, InspectOldPartBatch,
+    ReceiveOldPartBatch,
+};
 pub use inbound::{GoodsLine, InspectionLine, ReceiveGoods, RecordInspection};
 pub use models::{ModelFacts, ModelsQuery};
 pub use old_parts::{

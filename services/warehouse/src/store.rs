@@ -1,8 +1,10 @@
-//! The warehouse's tables: parts, product models, stock levels, the append-only ledger, reservations (pick lists
-//! and back-orders), receipts, returned units, old parts, supplier returns, closed periods and
-//! stocktakes. Query functions take the connection or transaction they run in. Migrations are
-//! plain SQL compiled in; an applied one is never edited (its checksum would refuse to start).
+//! The warehouse's tables: parts, product models, stock levels, the append-only ledger,
+//! reservations (pick lists and back-orders), receipts, returned units, old parts, supplier
+//! returns, closed periods, stocktakes, and dealers' expected old parts and old-part batches.
+//! Query functions take the connection or transaction they run in. Migrations are plain SQL
+//! compiled in; an applied one is never edited (its checksum would refuse to start).
 
+pub mod dealer_parts;
 pub mod models;
 pub mod old_parts;
 pub mod parts;
@@ -62,6 +64,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 9,
             name: "returns_intake",
             sql: include_str!("store/migrations/0009_returns_intake.sql"),
+        },
+        Migration {
+            version: 10,
+            name: "dealer_old_parts",
+            sql: include_str!("store/migrations/0010_dealer_old_parts.sql"),
         },
     ],
 };

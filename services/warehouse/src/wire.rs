@@ -8,6 +8,7 @@ use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::abc::Class;
+use crate::domain::dealer::{Identification, Verdict};
 use crate::domain::{
     Address, Lifecycle, MovementKind, PartClass, Region, RequestKind, Urgency, Zone,
 };
@@ -73,6 +74,49 @@ pub fn movement_kind_from(raw: i32) -> Result<MovementKind, String> {
         Ok(P::ReturnInspection) => MovementKind::ReturnInspection,
         Ok(P::Unspecified) | Err(_) => return Err(format!("{raw} is not a movement kind")),
     })
+}
+
+/// A verdict as the event (`OldPartVerdict`) carries it; `None` is UNSPECIFIED.
+pub fn old_part_verdict(v: Option<Verdict>) -> i32 {
+    use pb::OldPartVerdict as P;
+    (match v {
+        None => P::Unspecified,
+        Some(Verdict::ConfirmedFault) => P::ConfirmedFault,
+        Some(Verdict::NoFaultFound) => P::NoFaultFound,
+        Some(Verdict::WrongPart) => P::WrongPart,
+    }) as i32
+}
+
+/// A verdict as the API (`BatchPartVerdict`) carries it; `None` is UNSPECIFIED.
+pub fn batch_verdict(v: Option<Verdict>) -> i32 {
+    use pb::BatchPartVerdict as P;
+    (match v {
+        None => P::Unspecified,
+        Some(Verdict::ConfirmedFault) => P::ConfirmedFault,
+        Some(Verdict::NoFaultFound) => P::NoFaultFound,
+        Some(Verdict::WrongPart) => P::WrongPart,
+    }) as i32
+}
+
+/// An inspector's verdict, which must be given.
+pub fn batch_verdict_from(raw: i32) -> Result<Verdict, String> {
+    use pb::BatchPartVerdict as P;
+    match P::try_from(raw) {
+        Ok(P::ConfirmedFault) => Ok(Verdict::ConfirmedFault),
+        Ok(P::NoFaultFound) => Ok(Verdict::NoFaultFound),
+        Ok(P::WrongPart) => Ok(Verdict::WrongPart),
+        Ok(P::Unspecified) => Err("is required".into()),
+        Err(_) => Err(format!("{raw} is not a verdict")),
+    }
+}
+
+pub fn identification(i: Identification) -> i32 {
+    use pb::OldPartIdentification as P;
+    (match i {
+        Identification::Identified => P::Identified,
+        Identification::WrongPartNo => P::WrongPartNo,
+        Identification::Unidentified => P::Unidentified,
+    }) as i32
 }
 
 pub fn urgency(u: Urgency) -> i32 {
@@ -305,6 +349,11 @@ mod tests {
         }
         for u in Urgency::ALL {
             assert_eq!(urgency_from(urgency(*u)), *u);
+        }
+        for v in Verdict::ALL {
+            assert_eq!(batch_verdict_from(batch_verdict(Some(*v))), Ok(*v));
+            // The event's enum has the API's numbers.
+            assert_eq!(old_part_verdict(Some(*v)), batch_verdict(Some(*v)));
         }
         for k in RequestKind::ALL {
             assert_eq!(request_kind_from(request_kind(Some(*k))), Some(*k));

@@ -67,6 +67,11 @@ const RULES: &[Rule] = &[
     rule("GetStocktake", BOOKKEEPERS, true),
     rule("ClosePeriod", WAREHOUSE, true),
     rule("ClassifyAbc", BOOKKEEPERS, false),
+    rule("ReceiveOldPartBatch", WAREHOUSE, true),
+    rule("InspectOldPartBatch", WAREHOUSE, true),
+    // A dealer reads its own batches, which needs the token's dealer claim (`as_role` mints
+    // none, so a bare dealer token is refused); dealer_old_parts checks a dealer's scope.
+    rule("GetOldPartBatch", &[Role::Warehouse, Role::Reviewer], false),
 ];
 
 /// Calls `rpc` with a request that changes nothing (empty, so refused as invalid if the caller
@@ -169,6 +174,18 @@ async fn call(c: &mut Client, rpc: &str, pick_list: &str) -> Result<(), Status> 
             .classify_abc(pb::ClassifyAbcRequest {
                 as_of_date: "not a date".into(),
             })
+            .await
+            .map(drop),
+        "ReceiveOldPartBatch" => c
+            .receive_old_part_batch(pb::ReceiveOldPartBatchRequest::default())
+            .await
+            .map(drop),
+        "InspectOldPartBatch" => c
+            .inspect_old_part_batch(pb::InspectOldPartBatchRequest::default())
+            .await
+            .map(drop),
+        "GetOldPartBatch" => c
+            .get_old_part_batch(pb::GetOldPartBatchRequest::default())
             .await
             .map(drop),
         other => panic!("no call for {other}: add it to `call`"),

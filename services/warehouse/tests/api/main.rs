@@ -5,6 +5,7 @@ mod cancel_race;
 mod catalogue;
 mod concurrency;
 mod config;
+mod dealer_old_parts;
 mod helpers;
 mod issue;
 mod models;
