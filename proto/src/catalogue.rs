@@ -64,6 +64,8 @@ catalogue! {
     "claims.claim.deadline_changed" => claims::ClaimDeadlineChanged,
     "claims.claim.sla_breach_withdrawn" => claims::ClaimSlaBreachWithdrawn,
     "claims.refund.authorized" => claims::RefundAuthorized,
+    "claims.dealer_batch.decided" => claims::DealerBatchDecided,
+    "claims.statement.issued" => claims::StatementIssued,
 
     "warehouse.reservation.confirmed" => warehouse::ReservationConfirmed,
     "warehouse.stock.shortage" => warehouse::StockShortage,
@@ -74,6 +76,8 @@ catalogue! {
     "warehouse.return.inspected" => warehouse::ReturnInspected,
     "warehouse.stocktake.closed" => warehouse::StocktakeClosed,
     "warehouse.reservation.released" => warehouse::ReservationReleased,
+    "warehouse.oldpart_batch.inspected" => warehouse::OldPartBatchInspected,
+    "warehouse.advance_exchange.overdue" => warehouse::AdvanceExchangeOverdue,
 
     "procurement.po.issued" => procurement::PoIssued,
     "procurement.po.received" => procurement::PoReceived,

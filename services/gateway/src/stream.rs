@@ -640,6 +640,7 @@ mod tests {
             roles: [Role::BranchAgent].into(),
             token: String::new(),
             expires_at: u64::MAX,
+            dealer: None,
         }
     }
 

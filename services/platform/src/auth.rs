@@ -3,7 +3,8 @@
 //! inside the cluster gets nowhere.
 //!
 //! Claims: `sub`, `branch` (a branch code, or `*` for head office), `roles`, `exp` (required);
-//! `iss` and `aud` checked when configured.
+//! `dealer` (the dealer or agent code a `dealer` token acts for); `iss` and `aud` checked when
+//! configured.
 //! Keys: the identity provider's JWKS (RS256/ES256 by `kid`, cached and refreshed), a mounted
 //! public key (PEM, RS256 or ES256), or, for local development only, an HS256 secret of at
 //! least 32 bytes. A token signed with another algorithm than the configured keys' is refused.
@@ -30,11 +31,13 @@ pub enum Role {
     Dispatcher,
     Technician,
     Analyst,
+    /// A dealer or agent: sees only what its token's `dealer` claim names.
+    Dealer,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::BranchAgent,
         Role::Reviewer,
         Role::Warehouse,
@@ -43,6 +46,7 @@ impl Role {
         Role::Dispatcher,
         Role::Technician,
         Role::Analyst,
+        Role::Dealer,
         Role::Admin,
     ];
 
@@ -56,6 +60,7 @@ impl Role {
             Role::Dispatcher => "dispatcher",
             Role::Technician => "technician",
             Role::Analyst => "analyst",
+            Role::Dealer => "dealer",
             Role::Admin => "admin",
         }
     }
@@ -90,6 +95,8 @@ pub struct Caller {
     /// When the token expires (Unix seconds): a long-lived connection (an event stream) ends
     /// then.
     pub expires_at: u64,
+    /// The dealer or agent code the token acts for (the `dealer` claim), if any.
+    pub dealer: Option<String>,
 }
 
 impl Caller {
@@ -102,6 +109,20 @@ impl Caller {
         match &self.scope {
             BranchScope::All => true,
             BranchScope::Branch(b) => b == branch,
+        }
+    }
+
+    /// The dealer whose data this caller may see: `Ok(None)` for staff (head office and branch
+    /// roles see every dealer of their scope), `Ok(Some(code))` for a dealer's token, and an
+    /// error for a caller whose only business-side role is `dealer` without a `dealer` claim.
+    pub fn dealer_scope(&self) -> Result<Option<&str>, AuthError> {
+        let staff = self.roles.iter().any(|r| *r != Role::Dealer);
+        match (&self.dealer, staff) {
+            (_, true) => Ok(None),
+            (Some(code), false) => Ok(Some(code)),
+            (None, false) => Err(AuthError::Forbidden(
+                "dealer (a token with the dealer claim)".into(),
+            )),
         }
     }
 
@@ -121,6 +142,8 @@ struct Claims {
     #[serde(default)]
     roles: Vec<String>,
     exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dealer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,6 +419,7 @@ impl Verifier {
             roles,
             token: token.to_owned(),
             expires_at: c.exp,
+            dealer: c.dealer.filter(|d| !d.trim().is_empty()),
         })
     }
 
@@ -455,6 +479,32 @@ pub fn mint_hs256(
     mint_hs256_expiring_at(secret, subject, branch, roles, exp)
 }
 
+/// Mints an HS256 token for a dealer or agent: role `dealer` and the `dealer` claim.
+pub fn mint_hs256_dealer(
+    secret: &str,
+    subject: &str,
+    branch: &str,
+    dealer: &str,
+    ttl: std::time::Duration,
+) -> anyhow::Result<String> {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        + ttl.as_secs();
+    encode(
+        secret,
+        Claims {
+            sub: subject.to_owned(),
+            branch: branch.to_owned(),
+            roles: vec![Role::Dealer.as_str().to_owned()],
+            exp,
+            dealer: Some(dealer.to_owned()),
+            iss: None,
+            aud: None,
+        },
+    )
+}
+
 /// Mints an HS256 token expiring at `exp` (Unix seconds); tests use a past instant.
 pub fn mint_hs256_expiring_at(
     secret: &str,
@@ -468,9 +518,14 @@ pub fn mint_hs256_expiring_at(
         branch: branch.to_owned(),
         roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
         exp,
+        dealer: None,
         iss: None,
         aud: None,
     };
+    encode(secret, claims)
+}
+
+fn encode(secret: &str, claims: Claims) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -526,6 +581,7 @@ mod tests {
             branch: "SH01".into(),
             roles: vec![],
             exp: 1000,
+            dealer: None,
             iss: None,
             aud: None,
         };
@@ -536,6 +592,31 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(verifier().verify(&t), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_dealer_token_carries_its_dealer_code_and_staff_see_every_dealer() {
+        let t =
+            mint_hs256_dealer(SECRET, "d1", "SH01", "D-SH-0001", Duration::from_secs(60)).unwrap();
+        let c = verifier().verify(&t).unwrap();
+        assert_eq!(c.dealer.as_deref(), Some("D-SH-0001"));
+        assert_eq!(c.dealer_scope().unwrap(), Some("D-SH-0001"));
+        let bare = mint_hs256(
+            SECRET,
+            "d2",
+            "SH01",
+            &[Role::Dealer],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let c = verifier().verify(&bare).unwrap();
+        assert!(matches!(c.dealer_scope(), Err(AuthError::Forbidden(_))));
+        let staff =
+            mint_hs256(SECRET, "r", "*", &[Role::Reviewer], Duration::from_secs(60)).unwrap();
+        assert_eq!(
+            verifier().verify(&staff).unwrap().dealer_scope().unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -281,6 +281,28 @@ pub fn token(subject: &str, branch: &str, roles: &[Role]) -> String {
     .unwrap_or_else(|e| panic!("mint token: {e}"))
 }
 
+/// A dealer's token (role `dealer`, claim `dealer`) signed with [`TEST_JWT_SECRET`], valid for
+/// an hour.
+pub fn dealer_token(subject: &str, branch: &str, dealer: &str) -> String {
+    crate::auth::mint_hs256_dealer(
+        TEST_JWT_SECRET,
+        subject,
+        branch,
+        dealer,
+        Duration::from_secs(3600),
+    )
+    .unwrap_or_else(|e| panic!("mint token: {e}"))
+}
+
+/// The fields an INVALID_ARGUMENT status names (its `google.rpc.BadRequest`), in order.
+pub fn bad_request_fields(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    crate::grpc::violations(status)
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}
+
 /// A token signed with [`TEST_JWT_SECRET`] that expired an hour ago.
 pub fn expired_token(subject: &str, branch: &str, roles: &[Role]) -> String {
     let an_hour_ago = chrono::Utc::now().timestamp().max(3600) as u64 - 3600;

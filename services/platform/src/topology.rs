@@ -65,6 +65,8 @@ pub const TABLE: &[Inbox] = &[
         keys: Keys::List(&[
             "intake.request.submitted",
             "intake.request.cancelled",
+            "warehouse.advance_exchange.overdue",
+            "warehouse.oldpart_batch.inspected",
             "warehouse.return.inspected",
         ]),
         bound: None,
@@ -84,6 +86,7 @@ pub const TABLE: &[Inbox] = &[
         service: "warehouse",
         keys: Keys::List(&[
             "claims.claim.approved",
+            "claims.dealer_batch.decided",
             "fieldservice.workorder.completed",
             "intake.request.cancelled",
             "logistics.pickup.completed",
