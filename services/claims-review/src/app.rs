@@ -69,10 +69,12 @@ impl kit::Service for App {
             .max_decoding_message_size(ctx.max_message_bytes())
             .max_encoding_message_size(ctx.max_message_bytes());
         let every = Duration::from_millis(own.sla_scan_interval_ms);
+        let dealers_every = Duration::from_millis(own.dealer_scan_interval_ms);
         Ok(Parts::new()
             .grpc(server)
             .subscriptions(crate::events::subscriptions(&claims))
-            .scanner(crate::sla::scanner(&claims, every)))
+            .scanner(crate::sla::scanner(&claims, every))
+            .scanner(crate::service::dealers::scanner(&claims, dealers_every)))
     }
 
     async fn command(command: Command, tool: Tool<ClaimsSettings>) -> anyhow::Result<()> {

@@ -21,6 +21,9 @@ pub struct ClaimsSettings {
     pub max_page_size: u32,
     /// How often the deadline scanner looks for overdue claims.
     pub sla_scan_interval_ms: u64,
+    /// How often the dealer settlement scanner looks for old parts not back by their deadline
+    /// and for months to issue statements for.
+    pub dealer_scan_interval_ms: u64,
     /// The policy `policy_file` points at, loaded by [`Config::prepare`] so that a bad one stops
     /// the start (exit 64 naming the key). A test may set it first; then no file is read.
     #[serde(skip)]
@@ -32,6 +35,7 @@ impl Config for ClaimsSettings {
 policy_file = ""
 max_page_size = 200
 sla_scan_interval_ms = 30000
+dealer_scan_interval_ms = 60000
 "#;
 
     fn prepare(&mut self, _: &PlatformSettings) -> Result<(), ConfigError> {
@@ -44,6 +48,12 @@ sla_scan_interval_ms = 30000
         if self.sla_scan_interval_ms == 0 {
             return Err(ConfigError::new(
                 "claims_review.sla_scan_interval_ms",
+                "must be greater than 0",
+            ));
+        }
+        if self.dealer_scan_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "claims_review.dealer_scan_interval_ms",
                 "must be greater than 0",
             ));
         }

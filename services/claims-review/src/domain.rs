@@ -5,6 +5,7 @@
 pub mod claim;
 pub mod command;
 pub mod deadline;
+pub mod dealer;
 pub mod evaluate;
 pub mod policy;
 pub mod refund;

@@ -3,6 +3,8 @@
 //! platform's [`crate::error::Error`], so the consumer applies the mesh's one retry rule; an
 //! event that is stale or about nothing claims-review holds is `Ok` and changes nothing.
 
+pub mod advance_exchange_overdue;
+pub mod oldpart_batch_inspected;
 pub mod request_cancelled;
 pub mod request_submitted;
 pub mod return_inspected;
@@ -24,6 +26,14 @@ pub fn subscriptions(claims: &Claims) -> Vec<Subscription> {
         Subscription::new(
             "warehouse.return.inspected",
             return_inspected::ReturnInspected::new(claims),
+        ),
+        Subscription::new(
+            "warehouse.oldpart_batch.inspected",
+            oldpart_batch_inspected::OldPartBatchInspected::new(claims),
+        ),
+        Subscription::new(
+            "warehouse.advance_exchange.overdue",
+            advance_exchange_overdue::AdvanceExchangeOverdue::new(claims),
         ),
     ]
 }

@@ -2,6 +2,7 @@
 //! command ([`parse`]), the claim → proto for answers ([`crate::mapping`]), the platform's one
 //! `Error → Status` mapping.
 
+pub mod dealers;
 pub mod parse;
 
 use aftersales_platform::auth::{Caller, Role, Verifier};
@@ -138,5 +139,47 @@ impl ClaimsService for Api {
                 rules: p.rules(),
             }),
         }))
+    }
+
+    async fn create_dealer(
+        &self,
+        request: Request<pb::CreateDealerRequest>,
+    ) -> Result<Response<pb::CreateDealerResponse>, Status> {
+        self.create_dealer_rpc(request).await
+    }
+
+    async fn get_dealer(
+        &self,
+        request: Request<pb::GetDealerRequest>,
+    ) -> Result<Response<pb::GetDealerResponse>, Status> {
+        self.get_dealer_rpc(request).await
+    }
+
+    async fn list_dealers(
+        &self,
+        request: Request<pb::ListDealersRequest>,
+    ) -> Result<Response<pb::ListDealersResponse>, Status> {
+        self.list_dealers_rpc(request).await
+    }
+
+    async fn submit_dealer_batch(
+        &self,
+        request: Request<pb::SubmitDealerBatchRequest>,
+    ) -> Result<Response<pb::SubmitDealerBatchResponse>, Status> {
+        self.submit_dealer_batch_rpc(request).await
+    }
+
+    async fn get_dealer_batch(
+        &self,
+        request: Request<pb::GetDealerBatchRequest>,
+    ) -> Result<Response<pb::GetDealerBatchResponse>, Status> {
+        self.get_dealer_batch_rpc(request).await
+    }
+
+    async fn get_statement(
+        &self,
+        request: Request<pb::GetStatementRequest>,
+    ) -> Result<Response<pb::GetStatementResponse>, Status> {
+        self.get_statement_rpc(request).await
     }
 }

@@ -3,6 +3,7 @@
 //! outgoing events ([`events`]) and the rows written as protobuf before migration 2
 //! ([`legacy`]). The service and the store never see a proto type.
 
+pub mod dealers;
 pub mod events;
 pub mod legacy;
 

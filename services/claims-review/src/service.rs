@@ -4,6 +4,7 @@
 //! these with domain commands; the event handlers call them inside their own transaction.
 //! "Now" is always the kit's [`Clock`], so tests move time instead of waiting for it.
 
+pub mod dealers;
 pub mod refund;
 
 use std::sync::Arc;

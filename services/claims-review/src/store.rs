@@ -3,6 +3,7 @@
 //! as domain types (no protobuf here).
 
 pub mod claims;
+pub mod dealers;
 pub mod refunds;
 
 use aftersales_platform::db::{Migration, Migrations};
@@ -19,6 +20,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 2,
             name: "claims_as_json",
             sql: include_str!("store/migrations/0002_claims_as_json.sql"),
+        },
+        Migration {
+            version: 3,
+            name: "dealers",
+            sql: include_str!("store/migrations/0003_dealers.sql"),
         },
     ],
 };

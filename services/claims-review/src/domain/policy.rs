@@ -123,6 +123,13 @@ pub struct Category {
     pub parts: BTreeMap<String, PartRule>,
 }
 
+/// The dealer rules (DESIGN §6 via issue 23): a serial claimed again within this many days of
+/// an earlier claimed repair is a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealerRules {
+    pub duplicate_window_days: u32,
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -136,6 +143,7 @@ pub struct Policy {
     pub service_fee: ServiceFee,
     pub non_returnable: BTreeSet<String>,
     pub categories: BTreeMap<String, Category>,
+    pub dealers: DealerRules,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +158,23 @@ struct File {
     service_fee: FeeFile,
     non_returnable: Vec<String>,
     categories: Vec<CategoryFile>,
+    /// Optional: a policy written before dealers takes the defaults.
+    #[serde(default)]
+    dealers: DealersFile,
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct DealersFile {
+    duplicate_window_days: u32,
+}
+
+impl Default for DealersFile {
+    fn default() -> Self {
+        Self {
+            duplicate_window_days: 90,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -384,6 +409,9 @@ impl Policy {
             },
             non_returnable,
             categories,
+            dealers: DealerRules {
+                duplicate_window_days: f.dealers.duplicate_window_days,
+            },
         })
     }
 
@@ -425,6 +453,7 @@ impl Policy {
             format!("exchange: within {} days of the start, not for non-returnable categories", w.exchange_days),
             format!("repair and replacement: unit {} months, key parts {} months, accessories {} months, consumables {} months; outside the window PAID", w.unit_months, w.key_part_months, w.accessory_months, w.consumable_months),
             format!("automatic approval: {} (recommendation approve, documents complete, fees at most {} minor units)", if self.auto_approve.enabled { "on" } else { "off" }, self.auto_approve.max_total_fee_minor),
+            format!("dealer batch lines: judged as repairs on the repair day; PAID lines are not claimed; the same repair (serial and day) is claimed once; the same serial again within {} days is a duplicate; labour is paid at most at the contract's standard time", self.dealers.duplicate_window_days),
         ]
     }
 }

@@ -2,6 +2,7 @@
 mod cancel_race;
 mod config;
 mod deadline;
+mod dealers;
 mod decide;
 mod helpers;
 mod intake_events;
