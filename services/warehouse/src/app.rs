@@ -1,6 +1,6 @@
-//! The warehouse as a service of the kit: what it is, and what it runs (the gRPC API and the
-//! consumer of approvals, cancellations, completed work orders, shipment exceptions and completed
-//! pick-ups). Start-up, supervision and shutdown are the kit's.
+//! The warehouse as a service of the kit: what it is, and what it runs (the gRPC API, the
+//! consumer of approvals, cancellations, completed work orders, shipment exceptions, completed
+//! pick-ups and decided dealer batches, and the scanner of overdue advance exchanges). Start-up, supervision and shutdown are the kit's.
 
 use aftersales_platform::kit::{self, Ctx, Parts, Spec, Tool};
 use aftersales_platform::proto::warehouse::v1::warehouse_service_server::WarehouseServiceServer;
@@ -44,7 +44,9 @@ impl kit::Service for App {
             ctx.db()?,
             ctx.config().partial_reservations,
             ctx.clock.clone(),
-        );
+        )
+        .with_exchange_return_days(ctx.config().advance_exchange_return_days);
+        let every = std::time::Duration::from_millis(ctx.config().exchange_scan_interval_ms);
         let api = Api {
             warehouse: warehouse.clone(),
             verifier: ctx.verifier.clone(),
@@ -55,7 +57,8 @@ impl kit::Service for App {
             .max_encoding_message_size(ctx.max_message_bytes());
         Ok(Parts::new()
             .grpc(server)
-            .subscriptions(crate::events::subscriptions(&warehouse)))
+            .subscriptions(crate::events::subscriptions(&warehouse))
+            .scanner(crate::service::scanner(&warehouse, every)))
     }
 
     async fn command(command: Command, tool: Tool<WarehouseSettings>) -> anyhow::Result<()> {

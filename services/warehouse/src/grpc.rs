@@ -20,15 +20,19 @@
 //! | ClassifyAbc | warehouse, procurement, analyst | any |
 //! | ReceiveOldPartBatch, InspectOldPartBatch | warehouse | head office |
 //! | GetOldPartBatch | warehouse, reviewer, dealer | its own (head office: any); a dealer its own batches (another's is not found) |
+//! | TransferToTurnover, ReceiveAdvanceExchangeReturn | warehouse | head office |
+//! | CreateAdvanceExchange | warehouse (head office), dealer (its own dealer code and branch) | |
+//! | ListAdvanceExchanges | warehouse, reviewer, dealer | its own (head office: any); a dealer its own exchanges |
 //!
 //! The areas: [`catalogue`] (parts, stock, the ledger, back-orders), [`models`] (product models
 //! and their lifecycle), [`inbound`] (receipts and inspection), [`outbound`] (pick lists and
 //! issue), [`old_parts`] (old parts and returns to suppliers), [`dealer_parts`] (dealers' old
-//! parts by batch), [`returns`] (units returned by customers), [`stocktake`] (stocktakes, period
+//! parts by batch), [`exchanges`] (advance exchange from turnover stock), [`returns`] (units returned by customers), [`stocktake`] (stocktakes, period
 //! close, ABC classification).
 
 mod catalogue;
 mod dealer_parts;
+mod exchanges;
 mod inbound;
 mod models;
 mod old_parts;
@@ -55,10 +59,11 @@ pub use outbound::pick_list_to_proto;
 use crate::domain::{ModelSpec, PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
-    BackorderQuery, CloseStocktake, InspectOldPartBatch, InspectReturn, IssueParts, LedgerQuery,
-    ModelsQuery, OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart,
-    ReceiveOldPartBatch, ReceiveReturn, RecordCount, RecordInspection, ReturnToSupplier,
-    ReturnsQuery, Warehouse,
+    BackorderQuery, CloseStocktake, CreateExchange, ExchangeReturn, ExchangesQuery,
+    InspectOldPartBatch, InspectReturn, IssueParts, LedgerQuery, ModelsQuery, OpenStocktake,
+    OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveOldPartBatch,
+    ReceiveReturn, RecordCount, RecordInspection, ReturnToSupplier, ReturnsQuery,
+    TransferToTurnover, Warehouse,
 };
 use aftersales_platform::validate::{MAX_LISTED, cap_violations};
 
@@ -82,6 +87,8 @@ const MODEL_KEEPERS: &[Role] = &[Role::Warehouse, Role::Analyst];
 /// Who reads dealers' old-part batches: the warehouse, head office's reviewers (who charge
 /// back), and a dealer its own.
 const BATCH_READERS: &[Role] = &[Role::Warehouse, Role::Reviewer, Role::Dealer];
+/// Who sends good units ahead from turnover stock: the warehouse, and a dealer for itself.
+const EXCHANGERS: &[Role] = &[Role::Warehouse, Role::Dealer];
 
 pub struct Api {
     pub warehouse: Warehouse,
@@ -689,6 +696,113 @@ impl WarehouseService for Api {
                 return Err(Error::not_found(format!("old-part batch {id}")));
             }
             Ok(dealer_parts::view_to_proto(&view))
+        })
+        .await
+    }
+
+    async fn transfer_to_turnover(
+        &self,
+        request: Request<pb::TransferToTurnoverRequest>,
+    ) -> Result<Response<pb::TransferToTurnoverResponse>, Status> {
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = TransferToTurnover::try_from(request.get_ref())?;
+            let entries = self
+                .warehouse
+                .transfer_to_turnover(&caller.subject, cmd)
+                .await?;
+            Ok(pb::TransferToTurnoverResponse {
+                entries: entries.iter().map(catalogue::ledger_to_proto).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn create_advance_exchange(
+        &self,
+        request: Request<pb::CreateAdvanceExchangeRequest>,
+    ) -> Result<Response<pb::CreateAdvanceExchangeResponse>, Status> {
+        let caller = self.authorize(&request, EXCHANGERS)?;
+        let m = request.get_ref();
+        match Self::dealer_scope(&caller)? {
+            // A dealer asks for itself only, in its own branch.
+            Some(own) => {
+                let asked = crate::domain::DealerCode::parse(&m.dealer_code);
+                if asked.as_ref().is_ok_and(|d| d.as_str() != own) {
+                    return Err(Status::permission_denied(format!(
+                        "a dealer's token asks advance exchanges for its own dealer ({own}) only"
+                    )));
+                }
+                if let Some(b) = caller.branch()
+                    && !m.branch.trim().eq_ignore_ascii_case(b)
+                {
+                    return Err(Status::permission_denied(format!(
+                        "a token of branch {b} asks advance exchanges for its own branch only"
+                    )));
+                }
+            }
+            // Staff: the central warehouse's turnover stock is head office's.
+            None => {
+                self.at_head_office(&request, WAREHOUSE)?;
+            }
+        }
+        answer(async {
+            let cmd = CreateExchange::try_from(m)?;
+            let (x, replayed) = self
+                .warehouse
+                .create_advance_exchange(&caller.subject, cmd)
+                .await?;
+            Ok(pb::CreateAdvanceExchangeResponse {
+                exchange: Some(exchanges::exchange_to_proto(&x)),
+                replayed,
+            })
+        })
+        .await
+    }
+
+    async fn receive_advance_exchange_return(
+        &self,
+        request: Request<pb::ReceiveAdvanceExchangeReturnRequest>,
+    ) -> Result<Response<pb::ReceiveAdvanceExchangeReturnResponse>, Status> {
+        let caller = self.at_head_office(&request, WAREHOUSE)?;
+        answer(async {
+            let cmd = ExchangeReturn::try_from(request.get_ref())?;
+            let (x, was_overdue) = self
+                .warehouse
+                .receive_exchange_return(&caller.subject, cmd)
+                .await?;
+            Ok(pb::ReceiveAdvanceExchangeReturnResponse {
+                exchange: Some(exchanges::exchange_to_proto(&x)),
+                was_overdue,
+            })
+        })
+        .await
+    }
+
+    async fn list_advance_exchanges(
+        &self,
+        request: Request<pb::ListAdvanceExchangesRequest>,
+    ) -> Result<Response<pb::ListAdvanceExchangesResponse>, Status> {
+        let caller = self.authorize(&request, BATCH_READERS)?;
+        let dealer = Self::dealer_scope(&caller)?;
+        answer(async {
+            let mut q = ExchangesQuery::try_from(self.paged(request.get_ref()))?;
+            if let Some(own) = dealer {
+                if q.dealer_code.as_deref().is_some_and(|d| d != own) {
+                    // Another dealer's exchanges: none, exactly as if there were none.
+                    return Ok(pb::ListAdvanceExchangesResponse::default());
+                }
+                q.dealer_code = Some(own);
+            }
+            let Some(branch) = scope(&caller, None) else {
+                return Ok(pb::ListAdvanceExchangesResponse::default());
+            };
+            q.branch = branch;
+            let (rows, next) = self.warehouse.advance_exchanges(q).await?;
+            Ok(pb::ListAdvanceExchangesResponse {
+                exchanges: rows.iter().map(exchanges::exchange_to_proto).collect(),
+                next_page_token: next_token(next),
+            })
         })
         .await
     }

@@ -3,8 +3,8 @@
 //! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation,
 //! replacement reservation and release (run inside the event handler's transaction), outbound
 //! issue against a pick list, returned units (received by a clerk or on a completed pick-up),
-//! old parts and supplier returns, dealers' old parts by batch, stocktake and period close, and
-//! ABC classification. Each
+//! old parts and supplier returns, dealers' old parts by batch, advance exchanges from turnover
+//! stock (and their overdue scanner), stocktake and period close, and ABC classification. Each
 //! takes a command already parsed into domain types (by the gRPC layer or an event handler); what
 //! they answer is the store's rows, and the events they stage are the only protobuf they build.
 //!
@@ -27,6 +27,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 mod abc;
 mod catalogue;
 mod dealer_parts;
+mod exchanges;
 mod inbound;
 mod models;
 mod old_parts;
@@ -40,6 +41,9 @@ pub use catalogue::PartsQuery;
 pub use dealer_parts::{
     BatchView, BoxedPart, DealerDuePart, ExpectDealerParts, GivenVerdict, InspectOldPartBatch,
     ReceiveOldPartBatch,
+};
+pub use exchanges::{
+    CreateExchange, ExchangeReturn, ExchangesQuery, OVERDUE_SCANNER, TransferToTurnover, scanner,
 };
 pub use inbound::{GoodsLine, InspectionLine, ReceiveGoods, RecordInspection};
 pub use models::{ModelFacts, ModelsQuery};
@@ -68,6 +72,8 @@ pub struct Warehouse {
     pub partial_reservations: bool,
     /// Every "now" and "today" of an operation (tests move it).
     pub clock: Clock,
+    /// Days an advance exchange's defective unit has to come back when the request says none.
+    pub exchange_return_days: u32,
 }
 
 /// One page of a list: at most `size` rows, after the sort key where the previous page ended.
@@ -95,7 +101,14 @@ impl Warehouse {
             outbox: Outbox::new(crate::config::SERVICE),
             partial_reservations,
             clock,
+            exchange_return_days: crate::config::DEFAULT_EXCHANGE_RETURN_DAYS,
         }
+    }
+
+    /// The same, with `days` as the default return deadline of advance exchanges.
+    pub fn with_exchange_return_days(mut self, days: u32) -> Self {
+        self.exchange_return_days = days;
+        self
     }
 
     /// Now, at the precision Postgres keeps (microseconds), so an answer equals a later read.

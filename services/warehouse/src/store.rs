@@ -1,10 +1,12 @@
 //! The warehouse's tables: parts, product models, stock levels, the append-only ledger,
 //! reservations (pick lists and back-orders), receipts, returned units, old parts, supplier
-//! returns, closed periods, stocktakes, and dealers' expected old parts and old-part batches.
+//! returns, closed periods, stocktakes, dealers' expected old parts and old-part batches, and
+//! turnover transfers and advance exchanges.
 //! Query functions take the connection or transaction they run in. Migrations are plain SQL
 //! compiled in; an applied one is never edited (its checksum would refuse to start).
 
 pub mod dealer_parts;
+pub mod exchanges;
 pub mod models;
 pub mod old_parts;
 pub mod parts;
@@ -69,6 +71,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 10,
             name: "dealer_old_parts",
             sql: include_str!("store/migrations/0010_dealer_old_parts.sql"),
+        },
+        Migration {
+            version: 11,
+            name: "advance_exchange",
+            sql: include_str!("store/migrations/0011_advance_exchange.sql"),
         },
     ],
 };

@@ -8,7 +8,7 @@ use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::abc::Class;
-use crate::domain::dealer::{Identification, Verdict};
+use crate::domain::dealer::{ExchangeStatus, Identification, Verdict};
 use crate::domain::{
     Address, Lifecycle, MovementKind, PartClass, Region, RequestKind, Urgency, Zone,
 };
@@ -22,6 +22,7 @@ pub fn zone(z: Zone) -> i32 {
         Zone::Nonconforming => pb::Zone::Nonconforming,
         Zone::Valuables => pb::Zone::Valuables,
         Zone::OldParts => pb::Zone::OldParts,
+        Zone::Turnover => pb::Zone::Turnover,
     }) as i32
 }
 
@@ -34,6 +35,7 @@ pub fn zone_from(raw: i32) -> Result<Option<Zone>, String> {
         Ok(pb::Zone::Nonconforming) => Zone::Nonconforming,
         Ok(pb::Zone::Valuables) => Zone::Valuables,
         Ok(pb::Zone::OldParts) => Zone::OldParts,
+        Ok(pb::Zone::Turnover) => Zone::Turnover,
         Err(_) => return Err(format!("{raw} is not a zone")),
     }))
 }
@@ -56,6 +58,7 @@ pub fn movement_kind(k: MovementKind) -> i32 {
         MovementKind::StocktakeAdjustment => P::StocktakeAdjustment,
         MovementKind::CustomerReturn => P::CustomerReturn,
         MovementKind::ReturnInspection => P::ReturnInspection,
+        MovementKind::AdvanceExchange => P::AdvanceExchange,
     }) as i32
 }
 
@@ -72,6 +75,7 @@ pub fn movement_kind_from(raw: i32) -> Result<MovementKind, String> {
         Ok(P::StocktakeAdjustment) => MovementKind::StocktakeAdjustment,
         Ok(P::CustomerReturn) => MovementKind::CustomerReturn,
         Ok(P::ReturnInspection) => MovementKind::ReturnInspection,
+        Ok(P::AdvanceExchange) => MovementKind::AdvanceExchange,
         Ok(P::Unspecified) | Err(_) => return Err(format!("{raw} is not a movement kind")),
     })
 }
@@ -116,6 +120,15 @@ pub fn identification(i: Identification) -> i32 {
         Identification::Identified => P::Identified,
         Identification::WrongPartNo => P::WrongPartNo,
         Identification::Unidentified => P::Unidentified,
+    }) as i32
+}
+
+pub fn exchange_status(s: ExchangeStatus) -> i32 {
+    use pb::AdvanceExchangeStatus as P;
+    (match s {
+        ExchangeStatus::Outstanding => P::Outstanding,
+        ExchangeStatus::Overdue => P::Overdue,
+        ExchangeStatus::Returned => P::Returned,
     }) as i32
 }
 

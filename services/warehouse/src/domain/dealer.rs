@@ -1,6 +1,6 @@
-//! Dealers' old parts by batch: the dealer code, how a part in a dealer's box is identified
-//! against the parts the dealer claimed, the inspector's verdicts, and a batch's analysis (top
-//! returned part numbers, cost per verdict). Pure.
+//! Dealers and agents: the dealer code; old parts by batch (how a part in a dealer's box is
+//! identified against the parts the dealer claimed, the inspector's verdicts, a batch's analysis:
+//! top returned part numbers, cost per verdict); the states of an advance exchange. Pure.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +52,16 @@ stored_enum!(
         ConfirmedFault = "CONFIRMED_FAULT",
         NoFaultFound = "NO_FAULT_FOUND",
         WrongPart = "WRONG_PART",
+    }
+);
+
+stored_enum!(
+    /// Where an advance exchange stands: shipped and its defective unit not yet due, past due
+    /// and not back (announced once), or back.
+    ExchangeStatus {
+        Outstanding = "OUTSTANDING",
+        Overdue = "OVERDUE",
+        Returned = "RETURNED",
     }
 );
 

@@ -46,13 +46,15 @@ pub(crate) use stored_enum;
 
 stored_enum!(
     /// Where stock sits. Reservations draw only from QUALIFIED (ordinary parts) and VALUABLES
-    /// (valuable parts, which live nowhere else).
+    /// (valuable parts, which live nowhere else); TURNOVER is kept for advance exchanges to
+    /// dealers and agents.
     Zone {
         Qualified = "QUALIFIED",
         PendingInspection = "PENDING_INSPECTION",
         Nonconforming = "NONCONFORMING",
         Valuables = "VALUABLES",
         OldParts = "OLD_PARTS",
+        Turnover = "TURNOVER",
     }
 );
 
@@ -89,6 +91,7 @@ stored_enum!(
         StocktakeAdjustment = "STOCKTAKE_ADJUSTMENT",
         CustomerReturn = "CUSTOMER_RETURN",
         ReturnInspection = "RETURN_INSPECTION",
+        AdvanceExchange = "ADVANCE_EXCHANGE",
     }
 );
 

@@ -72,6 +72,15 @@ const RULES: &[Rule] = &[
     // A dealer reads its own batches, which needs the token's dealer claim (`as_role` mints
     // none, so a bare dealer token is refused); dealer_old_parts checks a dealer's scope.
     rule("GetOldPartBatch", &[Role::Warehouse, Role::Reviewer], false),
+    rule("TransferToTurnover", WAREHOUSE, true),
+    // A dealer (with its dealer claim) asks for itself: checked in advance_exchange.
+    rule("CreateAdvanceExchange", WAREHOUSE, true),
+    rule("ReceiveAdvanceExchangeReturn", WAREHOUSE, true),
+    rule(
+        "ListAdvanceExchanges",
+        &[Role::Warehouse, Role::Reviewer],
+        false,
+    ),
 ];
 
 /// Calls `rpc` with a request that changes nothing (empty, so refused as invalid if the caller
@@ -186,6 +195,22 @@ async fn call(c: &mut Client, rpc: &str, pick_list: &str) -> Result<(), Status> 
             .map(drop),
         "GetOldPartBatch" => c
             .get_old_part_batch(pb::GetOldPartBatchRequest::default())
+            .await
+            .map(drop),
+        "TransferToTurnover" => c
+            .transfer_to_turnover(pb::TransferToTurnoverRequest::default())
+            .await
+            .map(drop),
+        "CreateAdvanceExchange" => c
+            .create_advance_exchange(pb::CreateAdvanceExchangeRequest::default())
+            .await
+            .map(drop),
+        "ReceiveAdvanceExchangeReturn" => c
+            .receive_advance_exchange_return(pb::ReceiveAdvanceExchangeReturnRequest::default())
+            .await
+            .map(drop),
+        "ListAdvanceExchanges" => c
+            .list_advance_exchanges(pb::ListAdvanceExchangesRequest::default())
             .await
             .map(drop),
         other => panic!("no call for {other}: add it to `call`"),

@@ -20,6 +20,11 @@ fn serve_with_a_bad_config_value_exits_64_with_one_line_naming_the_key() {
             "0",
             "warehouse.max_page_size",
         ),
+        (
+            "AFTERSALES__WAREHOUSE__ADVANCE_EXCHANGE_RETURN_DAYS",
+            "0",
+            "warehouse.advance_exchange_return_days",
+        ),
         ("AFTERSALES__DATABASE__URL", "mysql://x", "database.url"),
     ] {
         let out = run(&[(key, value)]);

@@ -1,6 +1,7 @@
 //! The warehouse against the real Postgres and RabbitMQ on 127.0.0.1.
 mod abc;
 mod access;
+mod advance_exchange;
 mod cancel_race;
 mod catalogue;
 mod concurrency;
