@@ -1,7 +1,8 @@
 //! Warehouse: the spare-parts catalogue, zones, the append-only stock ledger, reservations and
-//! back-orders, inbound receipt with inspection, and outbound only against a pick list. It holds
-//! the money: stock levels move only together with a ledger row, in one transaction, under row
-//! locks taken in a fixed order, and the database refuses negative or over-reserved stock.
+//! back-orders, inbound receipt with inspection, outbound only against a pick list, dealers' old
+//! parts by batch and advance exchanges from turnover stock. It holds the money: stock levels
+//! move only together with a ledger row, in one transaction, under row locks taken in a fixed
+//! order, and the database refuses negative or over-reserved stock.
 //!
 //! # Layout
 //! - [`app`]: the service as the platform kit runs it (its spec, its parts, `warehouse seed`).
@@ -9,17 +10,21 @@
 //! - [`domain`]: quantities, zones, movement kinds, catalogue entries, product models and their
 //!   lifecycle, the reservation plan (all or nothing / partial), pick-list ids (first and
 //!   replacements), pick-list matching, the low-stock crossing, stocktake accuracy, ABC classes,
-//!   how many bad lines an error names. Pure. Part, request and branch numbers are the
-//!   platform's identifiers.
+//!   how many bad lines an error names, dealer codes, how a dealer's old parts are identified
+//!   and analysed, the states of an advance exchange. Pure. Part, request and branch numbers
+//!   are the platform's identifiers.
 //! - [`store`]: the tables (parts, product models, stock levels, ledger, reservations, receipts,
-//!   returned units, old parts, supplier returns, stocktakes, closed periods) and their
+//!   returned units, old parts, supplier returns, stocktakes, closed periods, dealers' expected
+//!   old parts and old-part batches, turnover transfers, advance exchanges) and their
 //!   migrations.
 //! - [`service`]: the operations, one transaction each, taking parsed commands:
 //!   `service/catalogue`, `models` (product models, and their lifecycle for the reservation
 //!   events), `stock` (levels, ledger, back-orders, adjustments), `inbound` (receipt
 //!   and inspection), `reservations` (reserve, reserve replacements, serve back-orders,
 //!   release), `outbound` (issue), `returns` (by a clerk or on a completed pick-up),
-//!   `old_parts` (and returns to suppliers), `stocktake` (and period close), `abc`.
+//!   `old_parts` (and returns to suppliers), `dealer_parts` (dealers' old parts by batch),
+//!   `exchanges` (turnover stock, advance exchanges and their overdue scanner), `stocktake`
+//!   (and period close), `abc`.
 //! - [`grpc`]: the tonic service: authorize (roles and branch, whatever the gateway checked),
 //!   parse each request once (`TryFrom` into a command, in `grpc/<area>`), call [`service`],
 //!   answer.

@@ -1,12 +1,12 @@
 //! The warehouse's operations, each one transaction, grouped by area: the catalogue, product
-//! models and their lifecycle, stock
-//! (levels, ledger, back-orders, adjustments), inbound receipt and inspection, reservation,
-//! replacement reservation and release (run inside the event handler's transaction), outbound
-//! issue against a pick list, returned units (received by a clerk or on a completed pick-up),
-//! old parts and supplier returns, dealers' old parts by batch, advance exchanges from turnover
-//! stock (and their overdue scanner), stocktake and period close, and ABC classification. Each
-//! takes a command already parsed into domain types (by the gRPC layer or an event handler); what
-//! they answer is the store's rows, and the events they stage are the only protobuf they build.
+//! models and their lifecycle, stock (levels, ledger, back-orders, adjustments), inbound receipt
+//! and inspection, reservation, replacement reservation and release (run inside the event
+//! handler's transaction), outbound issue against a pick list, returned units (received by a
+//! clerk or on a completed pick-up), old parts and supplier returns, dealers' old parts by batch,
+//! advance exchanges from turnover stock (and their overdue scanner), stocktake and period close,
+//! and ABC classification. Each takes a command already parsed into domain types (by the gRPC
+//! layer or an event handler); what they answer is the store's rows, and the events they stage
+//! are the only protobuf they build.
 //!
 //! Concurrency: every operation that changes stock locks the stock rows it touches through
 //! [`stock::lock`], which takes them in (part_no, zone) order; the last unit therefore goes to

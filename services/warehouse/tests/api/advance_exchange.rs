@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::TransactionTrait;
 use tonic::Code;
+use warehouse::app::App;
 use warehouse::domain::Urgency;
 use warehouse::service::{OVERDUE_SCANNER, ReserveOutcome};
 
@@ -363,4 +364,57 @@ async fn a_dealer_asks_exchanges_for_itself_only_and_lists_only_its_own() {
         0
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_scanning_one_overdue_exchange_at_the_same_moment_announce_it_once() {
+    // Arrange: one exchange, and a second instance on the same database and broker names.
+    let first = spawn().await;
+    let mut clerk = arrange(&first, 1, 1).await;
+    let x = clerk
+        .create_advance_exchange(exchange("ax-1", 1, "DEF-1", 3))
+        .await
+        .unwrap()
+        .into_inner()
+        .exchange
+        .unwrap();
+    let second = TestService::<App>::builder()
+        .clock(Clock::manual(first.svc.clock().now()))
+        .env(
+            "AFTERSALES__WAREHOUSE__EXCHANGE_SCAN_INTERVAL_MS",
+            "3600000",
+        )
+        .bus(&first.svc.bus)
+        .database_url(&first.svc.database_url())
+        .start()
+        .await;
+    let past = at("2026-12-01T02:00:00Z") + chrono::Duration::days(4);
+
+    // Act: both clocks pass the deadline and both scan at once, then again.
+    first.svc.clock().set(past);
+    second.clock().set(past);
+    let (a, b) = tokio::join!(
+        first.svc.try_scan(OVERDUE_SCANNER),
+        second.try_scan(OVERDUE_SCANNER)
+    );
+    first.svc.scan(OVERDUE_SCANNER).await;
+    second.scan(OVERDUE_SCANNER).await;
+
+    // Assert
+    assert!(
+        a.unwrap_or(0) + b.unwrap_or(0) <= 1,
+        "at most one of the concurrent scans handled it: {a:?} {b:?}"
+    );
+    assert_eq!(
+        first
+            .count(&format!(
+                "SELECT count(*)::bigint FROM outbox WHERE routing_key = \
+                 'warehouse.advance_exchange.overdue' AND subject = '{}'",
+                x.exchange_id
+            ))
+            .await,
+        1
+    );
+    second.stop().await;
+    first.stop().await;
 }
