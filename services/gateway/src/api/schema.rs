@@ -243,6 +243,22 @@ pattern_schema!(
     "A month (2026-11) or an ISO week (2026-W48), in the department's local time."
 );
 pattern_schema!(
+    /// A dealer's or agent's code.
+    DealerCode,
+    r"^[A-Z][A-Z0-9-]{1,31}$",
+    None,
+    "D-SH01-0001",
+    "A dealer's or agent's code: 2-32 of A-Z, 0-9 and '-', starting with a letter."
+);
+pattern_schema!(
+    /// An id the mesh issued as a UUID (a dealer batch).
+    Uuid,
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    None,
+    "0193a5c2-7d1e-7c3a-9f00-2b5e8d0c4a11",
+    "A UUID the service issued."
+);
+pattern_schema!(
     Currency,
     r"^[A-Z]{3}$",
     None,
@@ -318,6 +334,7 @@ text_enum!(
         Nonconforming = "nonconforming",
         Valuables = "valuables",
         OldParts = "old_parts",
+        Turnover = "turnover",
     }
 );
 text_enum!(
@@ -333,6 +350,7 @@ text_enum!(
         StocktakeAdjustment = "stocktake_adjustment",
         CustomerReturn = "customer_return",
         ReturnInspection = "return_inspection",
+        AdvanceExchange = "advance_exchange",
     }
 );
 text_enum!(BackorderStatus {
