@@ -455,8 +455,12 @@ impl Claims {
         }
         txn.commit().await?;
         let current = dealer::period_of(now, self.offset);
-        for (code, created) in store::dealer_codes(&self.db).await? {
-            let mut p = dealer::period_of(created, self.offset);
+        for (code, created, last_issued) in store::dealer_codes(&self.db).await? {
+            // Months are issued in order, so the scan starts after the last one issued.
+            let mut p = match last_issued.as_deref().and_then(dealer::next_period) {
+                Some(next) => next,
+                None => dealer::period_of(created, self.offset),
+            };
             let mut issued_here = 0;
             while p < current && issued_here < BATCH {
                 if self.issue(&code, &p, now).await? {

@@ -114,18 +114,27 @@ pub async fn list_dealers<C: ConnectionTrait>(
     rows.iter().map(dealer_row).collect()
 }
 
-/// Every dealer's code (the statement scan).
+/// Every dealer's code, when it was registered and its last issued month (the statement scan
+/// starts after it).
 pub async fn dealer_codes<C: ConnectionTrait>(
     conn: &C,
-) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+) -> Result<Vec<(String, DateTime<Utc>, Option<String>)>, DbErr> {
     let rows = conn
         .query_all_raw(stmt(
-            "SELECT code, created_at FROM dealers ORDER BY code",
+            "SELECT d.code, d.created_at, max(s.period) AS last_issued
+             FROM dealers d LEFT JOIN dealer_statements s ON s.dealer_code = d.code
+             GROUP BY d.code, d.created_at ORDER BY d.code",
             [],
         ))
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("", "code")?, r.try_get("", "created_at")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("", "code")?,
+                r.try_get("", "created_at")?,
+                r.try_get("", "last_issued")?,
+            ))
+        })
         .collect()
 }
 
