@@ -183,8 +183,16 @@ mod tests {
 
     #[test]
     fn every_design_event_is_catalogued() {
-        assert_eq!(ALL.len(), 50);
+        assert_eq!(ALL.len(), 54);
         assert!(contains("claims.claim.approved"));
+        for dealers in [
+            "claims.dealer_batch.decided",
+            "claims.statement.issued",
+            "warehouse.oldpart_batch.inspected",
+            "warehouse.advance_exchange.overdue",
+        ] {
+            assert!(contains(dealers), "{dealers}");
+        }
         assert!(!contains("claims.claim.approve"));
         assert_eq!(type_name_of("nope.nope.nope"), None);
     }
