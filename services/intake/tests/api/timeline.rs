@@ -71,6 +71,26 @@ async fn the_timeline_follows_the_request_across_services_and_the_survey_closes_
         },
     )
     .await;
+    // The order's entry is recorded before the dispatch is sent: two events published back to
+    // back may be handled in either order, and the timeline lists them as handled.
+    let reader = client.clone();
+    aftersales_platform::testing::eventually(Duration::from_secs(20), || {
+        let mut reader = reader.clone();
+        let no = no.clone();
+        async move {
+            let t = reader
+                .get_timeline(pb::GetTimelineRequest { request_no: no })
+                .await
+                .ok()?
+                .into_inner();
+            t.entries
+                .iter()
+                .any(|e| e.r#type == "procurement.po.issued")
+                .then_some(())
+        }
+    })
+    .await
+    .expect("the order's entry on the timeline");
     app.publish(
         "logistics",
         &no,
