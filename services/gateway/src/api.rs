@@ -13,6 +13,7 @@
 pub mod board;
 pub mod carriers;
 pub mod claims;
+pub mod dealers;
 pub mod docs;
 pub mod feedback;
 pub mod fieldservice;
@@ -65,6 +66,7 @@ use schema::{BEARER, PROBLEMS_EXTENSION, SCOPE_EXTENSION};
         (name = "logistics", description = "Shipments, tracking, exceptions, return pick-ups, freight (logistics)"),
         (name = "field-service", description = "Technicians, work orders, appointments, tool loans, rework, the board's data (field-service)"),
         (name = "feedback", description = "Return visits, surveys, complaints, KPIs, reports, the self-assessment (feedback)"),
+        (name = "dealers", description = "Dealers and agents: batch warranty claims, monthly statements, old parts by batch, advance exchange (claims-review, warehouse)"),
         (name = "events", description = "The live event stream"),
         (name = "carriers", description = "Carrier webhooks"),
         (name = "pages", description = "The dispatch board, these docs and this document"),
@@ -76,7 +78,8 @@ use schema::{BEARER, PROBLEMS_EXTENSION, SCOPE_EXTENSION};
         schema::EntityTag, schema::Date, schema::PhotoUrl, docs::DocsFile,
         schema::SupplierId, schema::PoNumber, schema::ShipmentNo, schema::PickupNo,
         schema::WorkOrderNo, schema::Code, schema::Id, schema::Month, schema::PeriodName,
-        schema::WeekOrMonth, schema::CarrierCode,
+        schema::WeekOrMonth, schema::CarrierCode, schema::DealerCode, schema::Uuid,
+        schema::OldPartBatchId, schema::ExchangeId,
     )),
 )]
 pub struct ApiDoc;
@@ -94,6 +97,7 @@ pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(logistics::routes())
         .merge(fieldservice::routes())
         .merge(feedback::routes())
+        .merge(dealers::routes())
         .merge(crate::stream::routes());
     let public = OpenApiRouter::new()
         .merge(carriers::routes())

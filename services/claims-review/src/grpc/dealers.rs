@@ -18,11 +18,13 @@ use crate::service::dealers::SubmitBatch;
 /// Head office registers dealers (admin always may; nobody else).
 const REGISTRARS: &[Role] = &[];
 /// Who reads dealers, batches and statements: head office and branch staff within their
-/// branch, a dealer only its own.
+/// branch (the warehouse for the dealer's branch and terms when it ships an advance exchange),
+/// a dealer only its own.
 const DEALER_READERS: &[Role] = &[
     Role::Reviewer,
     Role::Analyst,
     Role::BranchAgent,
+    Role::Warehouse,
     Role::Dealer,
 ];
 /// Who submits a batch: the dealer itself (admin on its behalf).

@@ -259,6 +259,22 @@ pattern_schema!(
     "A UUID the service issued."
 );
 pattern_schema!(
+    /// A dealer's box of old parts, as the warehouse numbered it.
+    OldPartBatchId,
+    r"^OPB-[0-9a-f]{32}$",
+    None,
+    "OPB-0193a5c27d1e7c3a9f002b5e8d0c4a11",
+    "An old-part batch: OPB- and 32 hex digits."
+);
+pattern_schema!(
+    /// An advance exchange, as the warehouse numbered it.
+    ExchangeId,
+    r"^AX-[0-9a-f]{32}$",
+    None,
+    "AX-0193a5c27d1e7c3a9f002b5e8d0c4a11",
+    "An advance exchange: AX- and 32 hex digits."
+);
+pattern_schema!(
     Currency,
     r"^[A-Z]{3}$",
     None,

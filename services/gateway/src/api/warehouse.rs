@@ -867,6 +867,26 @@ pub struct LedgerEntry {
     pub recorded_at: Option<String>,
 }
 
+impl From<pb::LedgerEntry> for LedgerEntry {
+    fn from(e: pb::LedgerEntry) -> Self {
+        LedgerEntry {
+            zone: zone_text(e.zone),
+            kind: enum_text(e.kind().as_str_name(), "MOVEMENT_KIND_"),
+            entry_id: e.entry_id,
+            part_no: e.part_no,
+            quantity: e.quantity,
+            balance_after: e.balance_after,
+            reference_type: e.reference_type,
+            reference_id: e.reference_id,
+            request_no: e.request_no,
+            reason: e.reason,
+            actor: e.actor,
+            movement_date: e.movement_date,
+            recorded_at: e.recorded_at.as_ref().and_then(rfc3339),
+        }
+    }
+}
+
 /// A page of stock movements, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Ledger {
@@ -903,25 +923,7 @@ pub async fn ledger(
     )
     .await?;
     Ok(Json(Ledger {
-        items: res
-            .entries
-            .into_iter()
-            .map(|e| LedgerEntry {
-                zone: zone_text(e.zone),
-                kind: enum_text(e.kind().as_str_name(), "MOVEMENT_KIND_"),
-                entry_id: e.entry_id,
-                part_no: e.part_no,
-                quantity: e.quantity,
-                balance_after: e.balance_after,
-                reference_type: e.reference_type,
-                reference_id: e.reference_id,
-                request_no: e.request_no,
-                reason: e.reason,
-                actor: e.actor,
-                movement_date: e.movement_date,
-                recorded_at: e.recorded_at.as_ref().and_then(rfc3339),
-            })
-            .collect(),
+        items: res.entries.into_iter().map(LedgerEntry::from).collect(),
         next_page_token: res.next_page_token,
     }))
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftersales_platform::auth::Role;
+use aftersales_platform::clock::Clock;
 use aftersales_platform::config::PlatformSettings;
 use aftersales_platform::proto::catalogue::Event;
 use aftersales_platform::testing::{self, TestBus, TestService};
@@ -54,27 +55,36 @@ enum Mesh {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn(Mesh::Intake, Vec::new(), Box::new(|_, _| {})).await
+    spawn(Mesh::Intake, Vec::new(), Box::new(|_, _| {}), None).await
 }
 
 /// Intake, claims-review and the warehouse behind the gateway, every one of them started with
 /// `env` too (e.g. `TestIdp::env()`: all trust the test identity provider). The catalogue is
 /// left empty: seeding it needs a token the services accept.
 pub async fn spawn_mesh_with_env(env: Vec<(String, String)>) -> TestApp {
-    spawn(Mesh::Core, env, Box::new(|_, _| {})).await
+    spawn(Mesh::Core, env, Box::new(|_, _| {}), None).await
 }
 
 /// As [`spawn_app`], letting the test change the gateway's settings first.
 pub async fn spawn_app_with(
     configure: impl FnOnce(&mut PlatformSettings, &mut GatewayConfig) + Send + 'static,
 ) -> TestApp {
-    spawn(Mesh::Intake, Vec::new(), Box::new(configure)).await
+    spawn(Mesh::Intake, Vec::new(), Box::new(configure), None).await
 }
 
 /// Intake, claims-review (demo policy) and warehouse behind the gateway. The warehouse's
 /// catalogue holds the demo parts, without stock.
 pub async fn spawn_mesh() -> TestApp {
-    let app = spawn(Mesh::Core, Vec::new(), Box::new(|_, _| {})).await;
+    let app = spawn(Mesh::Core, Vec::new(), Box::new(|_, _| {}), None).await;
+    app.seed_catalogue().await;
+    app
+}
+
+/// As [`spawn_mesh`], claims-review and the warehouse on `clock` (a manual one: the test moves
+/// the days), their scanners running only when the test asks ([`TestApp::scan_claims`],
+/// [`TestApp::scan_warehouse`]) or the clock moves.
+pub async fn spawn_mesh_on(clock: Clock) -> TestApp {
+    let app = spawn(Mesh::Core, Vec::new(), Box::new(|_, _| {}), Some(clock)).await;
     app.seed_catalogue().await;
     app
 }
@@ -100,7 +110,7 @@ pub async fn spawn_full_mesh_with_env(env: Vec<(String, String)>) -> TestApp {
 }
 
 async fn full_mesh(env: Vec<(String, String)>, configure: Configure) -> TestApp {
-    let app = spawn(Mesh::Full, env, configure).await;
+    let app = spawn(Mesh::Full, env, configure, None).await;
     app.seed_catalogue().await;
     let procurement = app.procurement.as_ref().expect("procurement runs");
     procurement::demo::seed(&procurement.grpc_url(), testing::TEST_JWT_SECRET)
@@ -155,7 +165,15 @@ fn builder<S: aftersales_platform::kit::Service>(
 /// Nothing listens on port 1: a peer that is not started is "down".
 const DOWN: &str = "http://127.0.0.1:1";
 
-async fn spawn(mesh: Mesh, extra_env: Vec<(String, String)>, configure: Configure) -> TestApp {
+/// A scan interval no test waits for: the scanners run when asked or when the clock moves.
+const HOURLY_MS: &str = "3600000";
+
+async fn spawn(
+    mesh: Mesh,
+    extra_env: Vec<(String, String)>,
+    configure: Configure,
+    clock: Option<Clock>,
+) -> TestApp {
     let bus = Arc::new(TestBus::new());
     // Seven databases per test: small pools, so that tests running side by side stay within
     // the shared Postgres's connection limit.
@@ -180,14 +198,25 @@ async fn spawn(mesh: Mesh, extra_env: Vec<(String, String)>, configure: Configur
     };
     let (mut claims, mut warehouse) = (None, None);
     if mesh != Mesh::Intake {
-        let c = builder::<claims_review::app::App>(&bus, &extra_env)
-            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
-            .start()
-            .await;
-        let w = builder::<warehouse::app::App>(&bus, &extra_env)
-            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool)
-            .start()
-            .await;
+        let mut c = builder::<claims_review::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool);
+        let mut w = builder::<warehouse::app::App>(&bus, &extra_env)
+            .env("AFTERSALES__DATABASE__MAX_CONNECTIONS", pool);
+        if let Some(clock) = &clock {
+            c = c
+                .clock(clock.clone())
+                .env("AFTERSALES__CLAIMS_REVIEW__SLA_SCAN_INTERVAL_MS", HOURLY_MS)
+                .env(
+                    "AFTERSALES__CLAIMS_REVIEW__DEALER_SCAN_INTERVAL_MS",
+                    HOURLY_MS,
+                );
+            w = w.clock(clock.clone()).env(
+                "AFTERSALES__WAREHOUSE__EXCHANGE_SCAN_INTERVAL_MS",
+                HOURLY_MS,
+            );
+        }
+        let c = c.start().await;
+        let w = w.start().await;
         set("CLAIMS_REVIEW", c.grpc_url());
         set("WAREHOUSE", w.grpc_url());
         claims = Some(c);
@@ -588,6 +617,24 @@ impl TestApp {
         if let Some(b) = self.feedback.take() {
             b.stop().await;
         }
+    }
+
+    /// Runs claims-review's scanner `name` once at the clock's now; how many it handled.
+    pub async fn scan_claims(&self, name: &str) -> usize {
+        self.claims
+            .as_ref()
+            .expect("claims-review runs")
+            .scan(name)
+            .await
+    }
+
+    /// Runs the warehouse's scanner `name` once at the clock's now; how many it handled.
+    pub async fn scan_warehouse(&self, name: &str) -> usize {
+        self.warehouse
+            .as_ref()
+            .expect("the warehouse runs")
+            .scan(name)
+            .await
     }
 
     /// Puts the demo parts in the warehouse's catalogue (no stock) over its own gRPC: the

@@ -6,6 +6,7 @@ mod binary;
 mod board;
 mod browser;
 mod concurrency;
+mod dealers;
 mod faults;
 mod feedback;
 mod fieldservice;

@@ -24,8 +24,18 @@ struct Fixtures {
     theirs: HashMap<&'static str, String>,
 }
 
+/// A token of `role`; a dealer's carries its branch's fixture dealer (head office's: SH01's).
 fn token(sub: &str, branch: &str, role: Role) -> String {
+    if role == Role::Dealer {
+        let of = if branch == "*" { "SH01" } else { branch };
+        return testing::dealer_token(sub, branch, &dealer_of(of));
+    }
     testing::token(sub, branch, &[role])
+}
+
+/// The fixture dealer of `branch` (the documents' examples name SH01's).
+fn dealer_of(branch: &str) -> String {
+    format!("D-{branch}-0001")
 }
 
 async fn post_ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
@@ -249,7 +259,80 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .await;
         complaints.push(complaint["complaint_id"].as_str().unwrap().to_owned());
     }
+    // Dealers: one of each branch, a decided batch claim each, its old part back in a box, and
+    // an advance exchange each from turnover stock.
+    let admin = token("matrix-admin", "*", Role::Admin);
+    let today = chrono::Utc::now().date_naive();
+    let bought = (today - chrono::Duration::days(30)).to_string();
+    let mut dealer_batches = Vec::new();
+    let mut old_part_batches = Vec::new();
+    let mut exchanges = Vec::new();
+    post_ok(
+        app,
+        "/v1/turnover-transfers",
+        &clerk(),
+        json!({"part_no": "PWR-55-01", "quantity": 2, "reason": "matrix turnover stock"}),
+    )
+    .await;
+    for branch in ["SH01", "BJ02"] {
+        let code = dealer_of(branch);
+        post_ok(
+            app,
+            "/v1/dealers",
+            &admin,
+            json!({"code": code, "name": format!("Dealer of {branch}"), "kind": "dealer",
+                   "branch": branch,
+                   "terms": {"labour_rate_per_hour_minor": 6000, "default_labour_minutes": 45,
+                             "parts_margin_bp": 1000, "old_part_return_days": 20,
+                             "payment_days": 30, "advance_exchange_return_days": 15}}),
+        )
+        .await;
+        let faulty = format!("PB55-MATRIX-{branch}");
+        let batch = post_ok(
+            app,
+            "/v1/dealer-claims",
+            &token(&format!("matrix-dealer-{branch}"), branch, Role::Dealer),
+            json!({"lines": [{
+                "product": {"category": "television", "model": "X55",
+                            "serial": format!("SN-MATRIX-{branch}"), "purchase_date": bought,
+                            "invoice_no": "INV-M", "invoice_date": bought},
+                "fault_description": "no picture",
+                "parts": [{"part_no": "PWR-55-01", "quantity": 1, "faulty_serial": faulty}],
+                "labour_minutes": 45, "repaired_on": today.to_string()}]}),
+        )
+        .await;
+        assert_eq!(batch["approved_lines"], 1, "{batch}");
+        dealer_batches.push(batch["batch_id"].as_str().unwrap().to_owned());
+        // The warehouse knows the dealer once the decided batch reached it.
+        let received = testing::eventually(WAIT, || async {
+            let r = app
+                .post(
+                    "/v1/old-part-batches",
+                    &clerk(),
+                    &json!({"dealer_code": code,
+                            "parts": [{"part_no": "PWR-55-01", "quantity": 1, "faulty_serial": faulty}]}),
+                    &[("idempotency-key", &uuid::Uuid::new_v4().to_string())],
+                )
+                .await;
+            (r.status == 201).then(|| r.json())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the old parts of {code} received"));
+        old_part_batches.push(received["batch_id"].as_str().unwrap().to_owned());
+        let exchange = post_ok(
+            app,
+            "/v1/advance-exchanges",
+            &clerk(),
+            json!({"dealer_code": code, "part_no": "PWR-55-01", "quantity": 1,
+                   "defective_serial": format!("PB55-AX-{branch}"),
+                   "ship_to": {"recipient": format!("Dealer of {branch}"),
+                               "phone": "+86 21 5050 1234", "address": "1 Dealer Road"}}),
+        )
+        .await;
+        exchanges.push(exchange["exchange_id"].as_str().unwrap().to_owned());
+    }
     let year = chrono::Utc::now().format("%Y").to_string();
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
 
     let both = |ours: &str, theirs: &str| (ours.to_owned(), theirs.to_owned());
     let table = [
@@ -273,6 +356,14 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         ("visit_id", both(&visits[0], &visits[1])),
         ("complaint_id", both(&complaints[0], &complaints[1])),
         ("period", both(&year, &year)),
+        ("month", both(&month, &month)),
+        ("dealer_code", both(&dealer_of("SH01"), &dealer_of("BJ02"))),
+        ("batch_id", both(&dealer_batches[0], &dealer_batches[1])),
+        (
+            "old_part_batch_id",
+            both(&old_part_batches[0], &old_part_batches[1]),
+        ),
+        ("exchange_id", both(&exchanges[0], &exchanges[1])),
     ];
     Fixtures {
         ours: table.iter().map(|(k, (o, _))| (*k, o.clone())).collect(),
@@ -318,6 +409,10 @@ const BRANCH_RESOURCES: &[&str] = &[
     "{loan_id}",
     "{visit_id}",
     "{complaint_id}",
+    "{dealer_code}",
+    "{batch_id}",
+    "{old_part_batch_id}",
+    "{exchange_id}",
 ];
 
 /// Whether a path addresses one branch's resource.
