@@ -9,11 +9,12 @@ pub mod survey_recorded;
 pub mod timeline;
 
 use aftersales_platform::bus::Subscription;
-use aftersales_platform::proto::catalogue;
+use aftersales_platform::topology;
 
 use crate::service::Intake;
 
-/// Keys with a handler of their own; every other non-intake key goes to the timeline handler.
+/// Keys with a handler of their own; every other key of intake's inbox (the topology's row: the
+/// events about requests) goes to the timeline handler.
 const SPECIAL: &[&str] = &[
     "claims.claim.rejected",
     "feedback.survey.recorded",
@@ -26,10 +27,12 @@ const SPECIAL: &[&str] = &[
 ];
 
 pub fn subscriptions(intake: &Intake) -> Vec<Subscription> {
-    let mut subs: Vec<Subscription> = catalogue::ALL
-        .iter()
-        .filter(|e| !e.routing_key.starts_with("intake.") && !SPECIAL.contains(&e.routing_key))
-        .map(|e| Subscription::new(e.routing_key, timeline::RecordTimeline::new(intake)))
+    let mut subs: Vec<Subscription> = topology::inbox("intake")
+        .map(|i| i.routing_keys())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| !SPECIAL.contains(k))
+        .map(|k| Subscription::new(k, timeline::RecordTimeline::new(intake)))
         .collect();
     subs.push(Subscription::new(
         "claims.claim.rejected",

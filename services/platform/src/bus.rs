@@ -288,15 +288,29 @@ impl Bus {
             self.inbox_args(row),
         )
         .await?;
-        for rk in row.routing_keys() {
+        let keys = row.routing_keys();
+        for rk in &keys {
             ch.queue_bind(
                 inbox.as_str().into(),
                 t.exchange.as_str().into(),
-                rk.into(),
+                (*rk).into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
             .await?;
+        }
+        // A key the row no longer has (an earlier version bound it) stops flowing here: no
+        // handler would take it. Unbinding a binding that does not exist changes nothing.
+        for e in aftersales_proto::catalogue::ALL {
+            if !keys.contains(&e.routing_key) {
+                ch.queue_unbind(
+                    inbox.as_str().into(),
+                    t.exchange.as_str().into(),
+                    e.routing_key.into(),
+                    FieldTable::default(),
+                )
+                .await?;
+            }
         }
         Ok(())
     }

@@ -11,8 +11,9 @@ use aftersales_proto::catalogue;
 pub enum Keys {
     /// Exactly these.
     List(&'static [&'static str]),
-    /// Every catalogue key except those starting with this prefix (a service's own events).
-    AllExcept(&'static str),
+    /// Every catalogue key except those starting with one of these prefixes (a service's own
+    /// events, events that are about nothing it keeps).
+    AllExcept(&'static [&'static str]),
     /// Every catalogue key.
     All,
 }
@@ -39,10 +40,10 @@ impl Inbox {
     pub fn routing_keys(&self) -> Vec<&'static str> {
         let mut keys: Vec<&'static str> = match self.keys {
             Keys::List(l) => l.to_vec(),
-            Keys::AllExcept(prefix) => catalogue::ALL
+            Keys::AllExcept(prefixes) => catalogue::ALL
                 .iter()
                 .map(|e| e.routing_key)
-                .filter(|k| !k.starts_with(prefix))
+                .filter(|k| !prefixes.iter().any(|p| k.starts_with(p)))
                 .collect(),
             Keys::All => catalogue::ALL.iter().map(|e| e.routing_key).collect(),
         };
@@ -56,8 +57,15 @@ impl Inbox {
 pub const TABLE: &[Inbox] = &[
     Inbox {
         service: "intake",
-        // Every event about a request goes into its timeline.
-        keys: Keys::AllExcept("intake."),
+        // Every event about a request goes into its timeline; a dealer's batches, statements,
+        // boxes of old parts and advance exchanges are about no customer's request.
+        keys: Keys::AllExcept(&[
+            "intake.",
+            "claims.dealer_batch.",
+            "claims.statement.",
+            "warehouse.oldpart_batch.",
+            "warehouse.advance_exchange.",
+        ]),
         bound: None,
     },
     Inbox {
@@ -118,7 +126,7 @@ pub const TABLE: &[Inbox] = &[
     Inbox {
         service: "feedback",
         // The KPIs are computed from the event history: feedback keeps every envelope.
-        keys: Keys::AllExcept("feedback."),
+        keys: Keys::AllExcept(&["feedback."]),
         bound: None,
     },
     Inbox {
