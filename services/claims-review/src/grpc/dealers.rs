@@ -93,10 +93,18 @@ fn terms(v: &mut Violations, t: Option<&pb::DealerTerms>) -> Option<Terms> {
     let mut standard = std::collections::BTreeMap::new();
     for (category, minutes) in &t.standard_labour_minutes {
         let key = category.trim().to_lowercase();
-        if key.is_empty() || *minutes == 0 {
+        // A category is a product category's name: printable, at most 64 characters (Postgres
+        // keeps the terms as JSON, which cannot hold a NUL).
+        let printable = key.chars().count() <= 64 && !key.chars().any(char::is_control);
+        if key.is_empty() || !printable || *minutes == 0 {
+            let shown: String = category
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect();
             v.add(
-                format!("dealer.terms.standard_labour_minutes.{category}"),
-                "needs a category and minutes greater than 0",
+                format!("dealer.terms.standard_labour_minutes.{shown}"),
+                "needs a category (printable, at most 64 characters) and minutes greater than 0",
             );
         }
         standard.insert(key, *minutes);

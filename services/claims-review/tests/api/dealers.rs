@@ -618,6 +618,17 @@ async fn only_head_office_registers_dealers_and_a_code_is_taken_once() {
             "dealer.terms.old_part_return_days",
         ]
     );
+    // A category Postgres's JSON could not hold (a NUL, as the API fuzzer sent) is named, not
+    // a failure.
+    let mut t = terms(10);
+    t.standard_labour_minutes.insert("tv\u{0}".into(), 30);
+    let mut bad = dealer(&unique("D-"), "SH01");
+    bad.dealer.as_mut().unwrap().terms = Some(t);
+    let e = admin.create_dealer(bad).await.unwrap_err();
+    assert_eq!(
+        testing::bad_request_fields(&e),
+        vec!["dealer.terms.standard_labour_minutes.tv"]
+    );
     let got = admin
         .get_dealer(pb::GetDealerRequest { code: code.clone() })
         .await
