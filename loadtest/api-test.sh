@@ -118,6 +118,9 @@ for role in branch_agent reviewer warehouse procurement logistics dispatcher tec
   printf '"%s": "%s"' "$role" "$t" >>"$WORK/tokens.json"
   first=0
 done
+# A dealer's token acts for SH01's dealer, one seed.py registers (the examples name it).
+t=$(target/debug/gateway token --sub fuzz-dealer --branch SH01 --dealer D-SH01-0001 | tail -n 1)
+printf ',\n"dealer": "%s"' "$t" >>"$WORK/tokens.json"
 echo "}" >>"$WORK/tokens.json"
 URL=http://127.0.0.1:28190
 API_TEST_CARRIER_SECRET=api-test-carrier-secret-of-sf \
@@ -142,6 +145,8 @@ set -e
 sed -n '/^=* FAILURES =*$/,$p' "$WORK/schemathesis.txt" | head -n 400
 [ -s "$WORK/calls.jsonl" ] || { echo "api-test: schemathesis made no call:"; tail -n 40 "$WORK/schemathesis.txt"; }
 touch "$WORK/calls.jsonl"
+# Every call with its status and, for an error, the problem's detail: kept for a look afterwards.
+mkdir -p target && cp "$WORK/calls.jsonl" target/api-test-calls.jsonl
 "$VENV/bin/python" loadtest/api/summary.py "$WORK/calls.jsonl" "$WORK/junit.xml" "$WORK/openapi.json" "$EXCLUDED" >"$WORK/summary.txt" && sum=0 || sum=$?
 if [ "$sum" != 0 ]; then
   # What the services logged as errors (the cause of a 5xx, say).

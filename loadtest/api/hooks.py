@@ -6,7 +6,8 @@
   three times in four, for a resource the script seeded (a request, a pending claim, a receipt,
   a pick list, a stocktake, a catalogue part, a supplier, a purchase order, a shipment and its
   exception, a pick-up, a returned unit, a work order in the state the path acts on, a tool loan,
-  a visit, a complaint), so the operations' success paths are reached too (a photo upload sends
+  a visit, a complaint, a dealer, its batch claim and statement, a box of old parts, an advance
+  exchange), so the operations' success paths are reached too (a photo upload sends
   the real 1x1 PNG schemathesis generates for a binary part); invalid ones are sent as generated. A valid Idempotency-Key becomes a fresh UUID (a client's new request gets a new
   key); a valid If-Match on a seeded claim or work order becomes its current ETag (and a
   positive board move or completion gets one). A positive survey names a seeded visit; a
@@ -76,6 +77,11 @@ SEEDED = {
     ("POST", "/v1/complaints/{complaint_id}/escalate"): ("complaint_id", "escalatable"),
     ("POST", "/v1/complaints/{complaint_id}/resolve"): ("complaint_id", "resolvable"),
     ("GET", "/v1/assessments/{period}"): ("period", "periods"),
+    ("GET", "/v1/dealers/{dealer_code}"): ("dealer_code", "dealers"),
+    ("GET", "/v1/dealer-claims/{batch_id}"): ("batch_id", "dealer_batches"),
+    ("GET", "/v1/old-part-batches/{old_part_batch_id}"): ("old_part_batch_id", "old_part_batches"),
+    ("POST", "/v1/old-part-batches/{old_part_batch_id}/inspection"): ("old_part_batch_id", "old_part_batches"),
+    ("POST", "/v1/advance-exchanges/{exchange_id}/return"): ("exchange_id", "exchanges"),
 }
 
 
@@ -83,6 +89,7 @@ SEEDED = {
 SEEDED_TOGETHER = {
     ("POST", "/v1/shipments/{shipment_no}/exceptions/{exception_id}/close"): "exceptions",
     ("POST", "/v1/work-orders/{work_order_no}/changes/{change_id}/decision"): "wo_changes",
+    ("GET", "/v1/dealers/{dealer_code}/statements/{month}"): "statements",
 }
 
 
@@ -184,6 +191,11 @@ def before_call(context, case, kwargs):
     body = case.body if isinstance(case.body, dict) else None
     wo = params.get("work_order_no")
     if positive(case) and body is not None:
+        if key == ("POST", "/v1/dealers") and isinstance(body.get("code"), str):
+            # Generated codes repeat (and the example's is seeded): most get a fresh one.
+            _, swap = pick([None], (key, json.dumps(body, sort_keys=True)))
+            if swap:
+                body["code"] = "D-FZ-" + uuid.uuid4().hex[:12].upper()
         if key == ("POST", "/v1/surveys") and FIXTURES.get("survey_visits"):
             chosen, swap = pick(FIXTURES["survey_visits"], (key, body.get("visit_id")))
             if swap:
@@ -226,6 +238,13 @@ def before_call(context, case, kwargs):
                 body["expected_version"] = int(etag.strip('"'))
 
 
+def problem_detail(response):
+    try:
+        return str(json.loads(response.content).get("detail", ""))[:300]
+    except Exception:
+        return ""
+
+
 @schemathesis.hook
 def after_call(context, case, response):
     meta = case.meta
@@ -239,6 +258,9 @@ def after_call(context, case, response):
                 "content_type": response.headers.get("content-type", [""])[0]
                 if isinstance(response.headers.get("content-type"), list)
                 else response.headers.get("content-type", ""),
+                # What an error said (its problem's detail), to see why an operation never
+                # succeeded (target/api-test-calls.jsonl).
+                "detail": problem_detail(response) if response.status_code >= 400 else "",
             }
         )
         + "\n"

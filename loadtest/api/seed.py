@@ -3,7 +3,8 @@
 decision, receipts awaiting inspection, issuable pick lists, open stocktakes; suppliers whose
 status may change, purchase orders; shipments planned, dispatched and delivered (by a signed
 carrier webhook, as a carrier would), their exceptions; return pick-ups and returned units; work
-orders in every state the paths act on; tool loans; return visits and complaints. The demo
+orders in every state the paths act on; tool loans; return visits and complaints; dealers, their
+batch claims, boxes of old parts and advance exchanges. The demo
 parts and stock, suppliers and quotes, and technicians are booked before by the services' own
 `seed` subcommands.
 
@@ -344,6 +345,56 @@ complaints = [
 fixtures["complaints"] = complaints[:4]
 fixtures["escalatable"] = complaints[4:8]
 fixtures["resolvable"] = complaints[8:]
+# --- dealers (issue 23): the two of the documents' examples, a decided batch claim of each,
+# their old parts back in boxes (inspected by the fuzzer), turnover stock, and advance exchanges
+# whose defective unit is the one the return example brings back.
+TERMS = {"labour_rate_per_hour_minor": 6000, "standard_labour_minutes": {"television": 60},
+         "default_labour_minutes": 45, "parts_margin_bp": 1000, "old_part_return_days": 20,
+         "payment_days": 30, "advance_exchange_return_days": 15}
+dealers = [f"D-{b}-0001" for b in ["SH01", "BJ02"]]
+for code, b in zip(dealers, ["SH01", "BJ02"]):
+    ok("dealer", *call("POST", "/v1/dealers", "admin", {
+        "code": code, "name": f"Dealer of {b}", "kind": "dealer", "branch": b, "terms": TERMS}))
+today = datetime.date.today()
+bought = (today - datetime.timedelta(days=30)).isoformat()
+dealer_batches, boxes = [], []
+for i, code in enumerate(dealers * 3):
+    faulty = f"PB55-FUZZ-{i}"
+    batch = ok("dealer batch", *call("POST", "/v1/dealer-claims", "admin", {
+        "dealer_code": code, "lines": [{
+            "product": {"category": "television", "model": "X55", "serial": f"SN-FUZZ-D{i}",
+                        "purchase_date": bought, "invoice_no": "INV-D", "invoice_date": bought},
+            "fault_description": "no picture",
+            "parts": [{"part_no": "PWR-55-01", "quantity": 1, "faulty_serial": faulty}],
+            "labour_minutes": 45, "repaired_on": today.isoformat()}]}))
+    assert batch["approved_lines"] == 1, batch
+    dealer_batches.append(batch["batch_id"])
+    box = {}
+
+    def received(code=code, faulty=faulty, box=box):
+        # The warehouse knows the dealer once the decided batch reached it.
+        status, r = call("POST", "/v1/old-part-batches", "warehouse", {
+            "dealer_code": code,
+            "parts": [{"part_no": "PWR-55-01", "quantity": 1, "faulty_serial": faulty}]})
+        if status == 201:
+            box.update(r)
+        return status == 201
+    wait(f"the old parts of {code} received", received)
+    boxes.append(box["batch_id"])
+ok("turnover", *call("POST", "/v1/turnover-transfers", "warehouse", {
+    "part_no": "PWR-55-01", "quantity": 10, "reason": "fuzz turnover stock"}))
+exchanges = [
+    ok("exchange", *call("POST", "/v1/advance-exchanges", "warehouse", {
+        "dealer_code": code, "part_no": "PWR-55-01", "quantity": 1,
+        "defective_serial": "PB55-0042",
+        "ship_to": {"recipient": "Dealer", "phone": "+86 21 5050 1234",
+                    "address": "1 Dealer Road"}}))["exchange_id"]
+    for code in dealers * 3]
+fixtures.update({
+    "dealers": dealers, "dealer_batches": dealer_batches, "old_part_batches": boxes,
+    "exchanges": exchanges,
+    "statements": [{"dealer_code": c, "month": today.strftime("%Y-%m")} for c in dealers],
+})
 year = datetime.date.today().year
 fixtures["periods"] = [str(year), f"{year}-Q{(datetime.date.today().month - 1) // 3 + 1}",
                        datetime.date.today().strftime("%Y-%m")]

@@ -67,10 +67,13 @@ pub enum Command {
         /// A branch code, or `*` for head office.
         #[arg(long)]
         branch: String,
-        /// Comma-separated: branch_agent, reviewer, warehouse, procurement, dispatcher,
-        /// technician, analyst, admin.
-        #[arg(long, value_delimiter = ',')]
+        /// Comma-separated: branch_agent, reviewer, warehouse, procurement, logistics,
+        /// dispatcher, technician, analyst, admin (or dealer, with `--dealer`).
+        #[arg(long, value_delimiter = ',', required_unless_present = "dealer")]
         roles: Vec<String>,
+        /// A dealer's or agent's token (role `dealer`) acting for this dealer code.
+        #[arg(long, conflicts_with = "roles")]
+        dealer: Option<String>,
         /// Validity in hours.
         #[arg(long, default_value_t = 12)]
         hours: u64,
@@ -146,8 +149,17 @@ impl kit::Service for GatewayApp {
             sub,
             branch,
             roles,
+            dealer,
             hours,
         } = command;
+        let secret = tool.dev_secret()?;
+        let ttl = Duration::from_secs(hours * 3600);
+        if let Some(code) = dealer {
+            let t = auth::mint_hs256_dealer(&secret, &sub, &branch, &code, ttl)?;
+            println!("token for {sub} (branch {branch}, dealer {code}), valid {hours} h:");
+            println!("{t}");
+            return Ok(());
+        }
         let mut parsed = Vec::new();
         for r in roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
             match Role::parse(r) {
@@ -162,14 +174,7 @@ impl kit::Service for GatewayApp {
                 }
             }
         }
-        let secret = tool.dev_secret()?;
-        let t = auth::mint_hs256(
-            &secret,
-            &sub,
-            &branch,
-            &parsed,
-            Duration::from_secs(hours * 3600),
-        )?;
+        let t = auth::mint_hs256(&secret, &sub, &branch, &parsed, ttl)?;
         println!(
             "token for {sub} (branch {branch}, roles {}), valid {hours} h:",
             roles.join(",")
