@@ -2,7 +2,9 @@
 //! exactly as a person would act (DESIGN §6): the reviewer decides the claims the policy left
 //! for a person, the warehouse clerk issues pick lists, receives and inspects purchased goods and
 //! returned units, the dispatcher books technicians, each technician works their own work
-//! orders, and the branch agents call the customers back and record the surveys.
+//! orders, and the branch agents call the customers back and record the surveys. In the demo a
+//! dealer of SH01 has its day too: it claims a batch of repairs, sends its old parts back (one
+//! short, one that works), and asks for an advance exchange from turnover stock.
 //!
 //! Every pass looks at what is waiting and acts once on each item; every write carries an
 //! idempotency key derived from the item, so a pass repeated after a crash, a timeout or a
@@ -41,6 +43,8 @@ pub struct OperatorConfig {
     pub verbose: bool,
     /// Requests nobody touches (a test that cancels one before a person acts on it).
     pub hands_off: Arc<Mutex<HashSet<String>>>,
+    /// Play the demo dealer's day ([`DEMO_DEALER`]): the demo does, the tests do not.
+    pub dealers: bool,
 }
 
 impl OperatorConfig {
@@ -56,6 +60,7 @@ impl OperatorConfig {
             solved: Arc::new(|_| true),
             verbose: false,
             hands_off: Arc::new(Mutex::new(HashSet::new())),
+            dealers: false,
         }
     }
 
@@ -71,6 +76,7 @@ impl OperatorConfig {
                 n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10 != 9
             }),
             verbose: true,
+            dealers: true,
             ..Self::fast(gateway, secret)
         }
     }
@@ -100,6 +106,9 @@ pub struct Operator {
     /// across passes: visits mostly fall due one at a time).
     visits_taken: std::sync::atomic::AtomicUsize,
 }
+
+/// The demo's dealer (SH01's), whose day the demo operator plays.
+pub const DEMO_DEALER: &str = "D-SH01-0001";
 
 /// What the demo's customers paid for their product, as their receipt shows it (minor units
 /// of CNY): the gross amount of a return's refund.
@@ -243,6 +252,9 @@ impl Operator {
         self.book_technicians().await;
         self.work_orders().await;
         self.call_customers().await;
+        if self.cfg.dealers {
+            self.dealer_day().await;
+        }
     }
 
     /// Passes until `stop` turns true.
@@ -739,6 +751,157 @@ impl Operator {
             _ => return None,
         };
         self.settled(&format!("{no}: {what}"), a).map(|_| what)
+    }
+
+    /// The demo dealer's day, once per day the demo runs: head office registers the dealer (once),
+    /// the dealer claims three repairs, the warehouse clerk receives its box of old parts (the
+    /// third is missing: charged back at the contract's deadline) and inspects it (the second
+    /// board works: charged back), sets a board aside in turnover stock, and the dealer asks for
+    /// it ahead of a defective one. Every step carries a key of the day, so a pass that fails
+    /// half-way repeats the done steps without effect (the warehouse learns the dealer only from
+    /// its decided batch: the box may wait for a pass or two).
+    async fn dealer_day(&self) {
+        let today = chrono::Utc::now().date_naive();
+        let day = today.format("%Y%m%d").to_string();
+        let key = format!("dealer-day:{day}");
+        if !self.due(&key) {
+            return;
+        }
+        let (Ok(admin), Ok(dealer)) = (
+            self.token("demo-admin", "*", &[Role::Admin]),
+            aftersales_platform::auth::mint_hs256_dealer(
+                &self.cfg.secret,
+                "demo-dealer",
+                "SH01",
+                DEMO_DEALER,
+                Duration::from_secs(24 * 3600),
+            )
+            .map(|t| Client::new(&self.cfg.gateway, &t)),
+        ) else {
+            return;
+        };
+        let register = json!({
+            "code": DEMO_DEALER, "name": "Pudong Home Appliance Service", "kind": "dealer",
+            "branch": "SH01",
+            "terms": { "labour_rate_per_hour_minor": 6000, "standard_labour_minutes": {"television": 60},
+                       "default_labour_minutes": 45, "parts_margin_bp": 1000,
+                       "old_part_return_days": 20, "payment_days": 30,
+                       "advance_exchange_return_days": 15 }
+        });
+        match admin
+            .post_with_key("/v1/dealers", &register, "demo-dealer-register")
+            .await
+        {
+            // Registered now, or by an earlier day's pass.
+            Ok(a) if a.ok() || a.status == 409 => {}
+            other => {
+                self.settled("register the demo dealer", other);
+                return;
+            }
+        }
+        let bought = (today - chrono::Duration::days(60)).to_string();
+        let repairs: Vec<Value> = (1..=3)
+            .map(|i| {
+                json!({
+                    "product": { "category": "television", "model": "X55",
+                                 "serial": format!("SN-DEMO-{day}-{i}"), "purchase_date": bought,
+                                 "invoice_no": format!("INV-DEMO-{i}"), "invoice_date": bought },
+                    "fault_description": "no picture",
+                    "parts": [{ "part_no": "PWR-55-01", "quantity": 1,
+                                "faulty_serial": format!("OLD-DEMO-{day}-{i}") }],
+                    "labour_minutes": 40 + 10 * i,
+                    "repaired_on": today.to_string(),
+                })
+            })
+            .collect();
+        let Some(batch) = self.settled(
+            "the demo dealer's batch claim",
+            dealer
+                .post_with_key(
+                    "/v1/dealer-claims",
+                    &json!({ "lines": repairs }),
+                    &format!("{key}:batch"),
+                )
+                .await,
+        ) else {
+            return;
+        };
+        let parts: Vec<Value> = (1..=2)
+            .map(|i| json!({ "part_no": "PWR-55-01", "quantity": 1, "faulty_serial": format!("OLD-DEMO-{day}-{i}") }))
+            .collect();
+        let Some(boxed) = self.settled(
+            "receive the demo dealer's old parts",
+            self.clerk
+                .post_with_key(
+                    "/v1/old-part-batches",
+                    &json!({ "dealer_code": DEMO_DEALER, "parts": parts, "note": "two of three" }),
+                    &format!("{key}:box"),
+                )
+                .await,
+        ) else {
+            return;
+        };
+        let box_id = id(&boxed.json, "batch_id");
+        let verdicts = json!({ "verdicts": [
+            { "position": 0, "verdict": "confirmed_fault", "note": "burnt capacitor" },
+            { "position": 1, "verdict": "no_fault_found", "note": "works on the bench" },
+        ]});
+        match self
+            .clerk
+            .post_with_key(
+                &format!("/v1/old-part-batches/{box_id}/inspection"),
+                &verdicts,
+                &format!("{key}:inspection"),
+            )
+            .await
+        {
+            // Inspected now, or by an earlier pass whose answer was lost.
+            Ok(a) if a.ok() || a.status == 409 => {}
+            other => {
+                self.settled("inspect the demo dealer's old parts", other);
+                return;
+            }
+        }
+        let turnover = json!({ "part_no": "PWR-55-01", "quantity": 1, "reason": "advance exchange for the demo dealer" });
+        if self
+            .settled(
+                "set a board aside in turnover stock",
+                self.clerk
+                    .post_with_key(
+                        "/v1/turnover-transfers",
+                        &turnover,
+                        &format!("{key}:turnover"),
+                    )
+                    .await,
+            )
+            .is_none()
+        {
+            return;
+        }
+        let exchange = json!({
+            "part_no": "PWR-55-01", "quantity": 1, "defective_serial": format!("PB55-DEMO-{day}"),
+            "ship_to": { "recipient": "Pudong Home Appliance Service", "phone": "+86 21 5050 1234",
+                         "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban" }
+        });
+        let a = dealer
+            .post_with_key(
+                "/v1/advance-exchanges",
+                &exchange,
+                &format!("{key}:exchange"),
+            )
+            .await;
+        let approved = batch.json["approved_total"]["amount_minor"]
+            .as_i64()
+            .unwrap_or(0);
+        self.settle(&key, "the demo dealer's advance exchange", a, "dealer_day", || {
+            format!(
+                "dealer {DEMO_DEALER} claimed 3 repairs ({}.{:02} CNY approved), sent 2 old parts back \
+                 (1 works: charged back; 1 missing: charged at the deadline), box {box_id}; got a \
+                 board ahead of its defective one",
+                approved / 100,
+                approved % 100
+            )
+        });
     }
 
     /// The branch agents: each due return visit is called; a reached customer answers the

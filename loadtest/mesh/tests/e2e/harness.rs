@@ -65,6 +65,8 @@ pub fn shared() -> &'static Shared {
         let cfg = OperatorConfig {
             hands_off: hands_off.clone(),
             solved: Arc::new(|_| true),
+            // The demo dealer's day runs too (tests/e2e/dealers.rs follows it).
+            dealers: true,
             ..OperatorConfig::fast(&vars["MESH_GATEWAY_URL"], &vars["MESH_JWT_SECRET"])
         };
         let operator = Arc::new(Operator::new(cfg).expect("operator"));

@@ -1,0 +1,79 @@
+//! The demo dealer's day through the eight real binaries, as the demo operator plays it: a batch
+//! of three repairs decided by claims-review, its box of old parts received and inspected by the
+//! warehouse clerk (one board works, one never came), and a board shipped ahead of a defective
+//! one from turnover stock.
+
+use std::time::Duration;
+
+use aftersales_mesh::operator::DEMO_DEALER;
+use aftersales_platform::auth::Role;
+
+use crate::harness::{at_head_office, items, shared, until};
+
+const WITHIN: Duration = Duration::from_secs(180);
+
+#[tokio::test]
+async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
+    let op = shared().operator.clone();
+    until("the demo dealer's day", WITHIN, || {
+        let op = op.clone();
+        async move {
+            op.actions()
+                .done
+                .get("dealer_day")
+                .copied()
+                .filter(|n| *n > 0)
+        }
+    })
+    .await;
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    // The no-fault verdict reaches claims-review by the bus: the charge-back follows.
+    let statement = until(
+        "the dealer's statement with its charge-back",
+        WITHIN,
+        || {
+            let reviewer = at_head_office("e2e-dealer-reviewer", Role::Reviewer);
+            let path = format!("/v1/dealers/{DEMO_DEALER}/statements/{month}");
+            async move {
+                let s = reviewer.get(&path).await.ok()?.json;
+                let kinds: Vec<&str> = s["entries"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|e| e["kind"].as_str())
+                    .collect();
+                (kinds.contains(&"claim") && kinds.contains(&"charge_back")).then_some(s.clone())
+            }
+        },
+    )
+    .await;
+    assert!(
+        statement["claims_total"]["amount_minor"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{statement}"
+    );
+    assert!(
+        statement["old_parts_returned"].as_u64().unwrap_or(0) >= 2,
+        "{statement}"
+    );
+    let clerk = at_head_office("e2e-dealer-clerk", Role::Warehouse);
+    let exchanges = items(
+        clerk
+            .get(&format!("/v1/advance-exchanges?dealer_code={DEMO_DEALER}"))
+            .await
+            .expect("list exchanges"),
+    );
+    assert!(
+        exchanges
+            .iter()
+            .any(|x| x["status"] == "outstanding" && x["part_no"] == "PWR-55-01"),
+        "{exchanges:?}"
+    );
+    println!(
+        "e2e: demo dealer {DEMO_DEALER}: {} statement entries, net {}, {} exchange(s)",
+        statement["entries"].as_array().map_or(0, Vec::len),
+        statement["net"]["amount_minor"],
+        exchanges.len()
+    );
+}
