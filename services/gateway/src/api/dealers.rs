@@ -100,10 +100,12 @@ wire_enum!(ReturnZone, wpb::Zone, {
     OldParts = "old_parts" => OldParts, Nonconforming = "nonconforming" => Nonconforming,
 });
 
-/// An INVALID_ARGUMENT of a service about what the caller sent (an unknown dealer code, a code
-/// that is not the caller's) is a 400 naming the field, like the gate's own.
+/// A service's INVALID_ARGUMENT naming `dealer_code` (an unknown dealer, or not the caller's) is
+/// a 400 naming the field, like the gate's own: the code is the request's, not a rule the
+/// document cannot state. Other refusals stay 422.
 fn bad_request(p: Problem) -> Problem {
-    if p.grpc_code == Some(tonic::Code::InvalidArgument) {
+    let names_dealer = p.violations.iter().any(|v| v.field == "dealer_code");
+    if p.grpc_code == Some(tonic::Code::InvalidArgument) && names_dealer {
         Problem::bad_request(p.violations.clone())
     } else {
         p
