@@ -171,8 +171,11 @@ async fn run<S: Service>(
     let name = S::SPEC.name;
     match command {
         Command::Serve => {
+            // Caught from before the start: a SIGTERM while it starts, or just after it answers
+            // ready, drains it like any other.
+            let signals = crate::shutdown::Signals::install();
             let running = kit::start::<S>(settings, Clock::system()).await?;
-            running.shutdown.trigger_on_signals();
+            running.shutdown.trigger_on(signals);
             running.wait().await
         }
         Command::Migrate => {
