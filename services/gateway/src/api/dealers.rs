@@ -423,19 +423,8 @@ pub struct DealerLineIn {
 
 impl DealerLineIn {
     fn into_proto(self) -> cpb::DealerClaimLineInput {
-        let p = self.product;
         cpb::DealerClaimLineInput {
-            product: Some(common::Product {
-                category: p.category,
-                model: p.model,
-                serial: p.serial,
-                purchase_date: p.purchase_date,
-                invoice_no: p.invoice_no,
-                invoice_date: p.invoice_date,
-                receipt_date: p.receipt_date,
-                factory_date: p.factory_date,
-                service_contract_no: p.service_contract_no,
-            }),
+            product: Some(self.product.into_proto()),
             fault_description: self.fault_description,
             parts: self
                 .parts
@@ -453,19 +442,8 @@ impl DealerLineIn {
     }
 
     fn from_proto(l: cpb::DealerClaimLineInput) -> Self {
-        let p = l.product.unwrap_or_default();
         DealerLineIn {
-            product: Product {
-                category: p.category,
-                model: p.model,
-                serial: p.serial,
-                purchase_date: p.purchase_date,
-                invoice_no: p.invoice_no,
-                invoice_date: p.invoice_date,
-                receipt_date: p.receipt_date,
-                factory_date: p.factory_date,
-                service_contract_no: p.service_contract_no,
-            },
+            product: Product::from_proto(l.product.unwrap_or_default()),
             fault_description: l.fault_description,
             parts: l
                 .parts

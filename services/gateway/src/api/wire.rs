@@ -156,6 +156,36 @@ pub struct Product {
     pub service_contract_no: String,
 }
 
+impl Product {
+    pub fn into_proto(self) -> common::Product {
+        common::Product {
+            category: self.category,
+            model: self.model,
+            serial: self.serial,
+            purchase_date: self.purchase_date,
+            invoice_no: self.invoice_no,
+            invoice_date: self.invoice_date,
+            receipt_date: self.receipt_date,
+            factory_date: self.factory_date,
+            service_contract_no: self.service_contract_no,
+        }
+    }
+
+    pub fn from_proto(p: common::Product) -> Self {
+        Product {
+            category: p.category,
+            model: p.model,
+            serial: p.serial,
+            purchase_date: p.purchase_date,
+            invoice_no: p.invoice_no,
+            invoice_date: p.invoice_date,
+            receipt_date: p.receipt_date,
+            factory_date: p.factory_date,
+            service_contract_no: p.service_contract_no,
+        }
+    }
+}
+
 /// A part and how many.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct PartLine {
@@ -323,17 +353,7 @@ impl CreateRequest {
                 region: c.region.map(Region::to_proto).unwrap_or(0),
                 email: c.email,
             }),
-            product: self.product.map(|p| common::Product {
-                category: p.category,
-                model: p.model,
-                serial: p.serial,
-                purchase_date: p.purchase_date,
-                invoice_no: p.invoice_no,
-                invoice_date: p.invoice_date,
-                receipt_date: p.receipt_date,
-                factory_date: p.factory_date,
-                service_contract_no: p.service_contract_no,
-            }),
+            product: self.product.map(Product::into_proto),
             fault_description: self.fault_description,
             photos: self.photos,
             parts: self

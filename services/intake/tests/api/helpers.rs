@@ -175,3 +175,22 @@ pub fn violations(status: &tonic::Status) -> HashMap<String, String> {
         .map(|v| (v.field, v.description))
         .collect()
 }
+
+/// Waits until the timeline of `request_no` holds an entry of `kind` (an event is handled
+/// asynchronously: two sent back to back may be handled in either order).
+pub async fn wait_entry(client: &Client, request_no: &str, kind: &str) {
+    aftersales_platform::testing::eventually(std::time::Duration::from_secs(20), || {
+        let mut client = client.clone();
+        let no = request_no.to_owned();
+        async move {
+            let t = client
+                .get_timeline(pb::GetTimelineRequest { request_no: no })
+                .await
+                .ok()?
+                .into_inner();
+            t.entries.iter().any(|e| e.r#type == kind).then_some(())
+        }
+    })
+    .await
+    .unwrap_or_else(|| panic!("{kind} on the timeline of {request_no}"));
+}

@@ -8,7 +8,7 @@ use aftersales_platform::proto::procurement::v1 as procurement;
 use aftersales_platform::proto::warehouse::v1 as warehouse;
 use prost::Message;
 
-use crate::helpers::{spawn_app, submit};
+use crate::helpers::{spawn_app, submit, wait_entry};
 
 #[tokio::test]
 async fn the_timeline_follows_the_request_across_services_and_the_survey_closes_it() {
@@ -73,24 +73,7 @@ async fn the_timeline_follows_the_request_across_services_and_the_survey_closes_
     .await;
     // The order's entry is recorded before the dispatch is sent: two events published back to
     // back may be handled in either order, and the timeline lists them as handled.
-    let reader = client.clone();
-    aftersales_platform::testing::eventually(Duration::from_secs(20), || {
-        let mut reader = reader.clone();
-        let no = no.clone();
-        async move {
-            let t = reader
-                .get_timeline(pb::GetTimelineRequest { request_no: no })
-                .await
-                .ok()?
-                .into_inner();
-            t.entries
-                .iter()
-                .any(|e| e.r#type == "procurement.po.issued")
-                .then_some(())
-        }
-    })
-    .await
-    .expect("the order's entry on the timeline");
+    wait_entry(&client, &no, "procurement.po.issued").await;
     app.publish(
         "logistics",
         &no,
@@ -477,23 +460,7 @@ async fn a_work_order_waiting_for_parts_keeps_the_request_cancellable_and_a_tech
     app.wait_status(&mut client, &visited, pb::RequestStatus::InService)
         .await;
     // The waiting one's move is on its timeline, its status unchanged, and it can be cancelled.
-    aftersales_platform::testing::eventually(Duration::from_secs(20), || {
-        let mut client = client.clone();
-        let no = waiting.clone();
-        async move {
-            let t = client
-                .get_timeline(pb::GetTimelineRequest { request_no: no })
-                .await
-                .ok()?
-                .into_inner();
-            t.entries
-                .iter()
-                .any(|e| e.r#type == "fieldservice.workorder.status_changed")
-                .then_some(())
-        }
-    })
-    .await
-    .expect("the move reaches the timeline");
+    wait_entry(&client, &waiting, "fieldservice.workorder.status_changed").await;
     let cancelled = client
         .cancel_request(pb::CancelRequestRequest {
             request_no: waiting.clone(),
