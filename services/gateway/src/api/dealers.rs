@@ -276,17 +276,13 @@ pub async fn list_dealers(
     let mut bad = Violations::default();
     let page_size = page_size(q.page_size.as_deref(), &mut bad);
     bad.finish()?;
-    // A branch's token lists its own branch's whatever it asks.
-    let branch = match caller.branch() {
-        Some(own) => own.to_owned(),
-        None => q.branch.unwrap_or_default(),
-    };
+    // claims-review scopes the list: a branch's token sees its own branch's whatever it asks.
     let mut client = state.peers.claims(&caller)?;
     let res = call(
         CLAIMS,
         &format!("{CLAIMS_SERVICE}/ListDealers"),
         client.list_dealers(cpb::ListDealersRequest {
-            branch,
+            branch: q.branch.unwrap_or_default(),
             page_size,
             page_token: q.page_token.unwrap_or_default(),
         }),
@@ -1343,7 +1339,10 @@ pub async fn create_advance_exchange(
     let dealer = fetch_dealer(&state, &caller, code.clone())
         .await
         .map_err(|p| match p.status {
-            404 | 422 => Problem::field("dealer_code", format!("{code} is no dealer of yours")),
+            404 | 422 => Problem::field(
+                "dealer_code",
+                format!("{code} is no dealer this token may act for"),
+            ),
             _ => p,
         })?;
     let mut client = state.peers.warehouse(&caller)?;
