@@ -78,6 +78,7 @@ catalogue! {
     "warehouse.reservation.released" => warehouse::ReservationReleased,
     "warehouse.oldpart_batch.inspected" => warehouse::OldPartBatchInspected,
     "warehouse.advance_exchange.overdue" => warehouse::AdvanceExchangeOverdue,
+    "warehouse.consignment.issued" => warehouse::ConsignmentIssued,
 
     "procurement.po.issued" => procurement::PoIssued,
     "procurement.po.received" => procurement::PoReceived,
@@ -94,6 +95,7 @@ catalogue! {
     "logistics.pickup.scheduled" => logistics::PickupScheduled,
     "logistics.pickup.completed" => logistics::PickupCompleted,
     "logistics.pickup.overdue" => logistics::PickupOverdue,
+    "logistics.consignment.dispatched" => logistics::ConsignmentDispatched,
 
     "fieldservice.workorder.created" => fieldservice::WorkOrderCreated,
     "fieldservice.workorder.scheduled" => fieldservice::WorkOrderScheduled,
@@ -183,13 +185,15 @@ mod tests {
 
     #[test]
     fn every_design_event_is_catalogued() {
-        assert_eq!(ALL.len(), 54);
+        assert_eq!(ALL.len(), 56);
         assert!(contains("claims.claim.approved"));
         for dealers in [
             "claims.dealer_batch.decided",
             "claims.statement.issued",
             "warehouse.oldpart_batch.inspected",
             "warehouse.advance_exchange.overdue",
+            "warehouse.consignment.issued",
+            "logistics.consignment.dispatched",
         ] {
             assert!(contains(dealers), "{dealers}");
         }

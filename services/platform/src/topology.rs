@@ -58,13 +58,15 @@ pub const TABLE: &[Inbox] = &[
     Inbox {
         service: "intake",
         // Every event about a request goes into its timeline; a dealer's batches, statements,
-        // boxes of old parts and advance exchanges are about no customer's request.
+        // boxes of old parts, advance exchanges and consignments are about no customer's request.
         keys: Keys::AllExcept(&[
             "intake.",
             "claims.dealer_batch.",
             "claims.statement.",
             "warehouse.oldpart_batch.",
             "warehouse.advance_exchange.",
+            "warehouse.consignment.",
+            "logistics.consignment.",
         ]),
         bound: None,
     },
@@ -73,6 +75,7 @@ pub const TABLE: &[Inbox] = &[
         keys: Keys::List(&[
             "intake.request.submitted",
             "intake.request.cancelled",
+            "logistics.consignment.dispatched",
             "warehouse.advance_exchange.overdue",
             "warehouse.oldpart_batch.inspected",
             "warehouse.return.inspected",
@@ -107,6 +110,7 @@ pub const TABLE: &[Inbox] = &[
         keys: Keys::List(&[
             "claims.claim.approved",
             "intake.request.cancelled",
+            "warehouse.consignment.issued",
             "warehouse.parts.issued",
             "warehouse.reservation.confirmed",
             "warehouse.reservation.released",
