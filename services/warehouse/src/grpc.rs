@@ -21,16 +21,19 @@
 //! | ReceiveOldPartBatch, InspectOldPartBatch | warehouse | head office |
 //! | GetOldPartBatch | warehouse, reviewer, dealer | its own (head office: any); a dealer its own batches (another's is not found) |
 //! | TransferToTurnover, ReceiveAdvanceExchangeReturn | warehouse | head office |
-//! | CreateAdvanceExchange | warehouse (head office), dealer (its own dealer code and branch) | |
+//! | CreateAdvanceExchange, CreateDealerOrder | warehouse (head office), dealer (its own dealer code and branch) | |
 //! | ListAdvanceExchanges | warehouse, reviewer, dealer | its own (head office: any); a dealer its own exchanges |
+//! | GetDealerOrder | warehouse, reviewer, dealer | its own (head office: any; another's is not found); a dealer its own orders (another's is not found) |
 //!
 //! The areas: [`catalogue`] (parts, stock, the ledger, back-orders), [`models`] (product models
 //! and their lifecycle), [`inbound`] (receipts and inspection), [`outbound`] (pick lists and
 //! issue), [`old_parts`] (old parts and returns to suppliers), [`dealer_parts`] (dealers' old
-//! parts by batch), [`exchanges`] (advance exchange from turnover stock), [`returns`] (units returned by customers), [`stocktake`] (stocktakes, period
-//! close, ABC classification).
+//! parts by batch), [`exchanges`] (advance exchange from turnover stock), [`dealer_orders`]
+//! (dealers' parts orders), [`returns`] (units returned by customers), [`stocktake`] (stocktakes,
+//! period close, ABC classification).
 
 mod catalogue;
+mod dealer_orders;
 mod dealer_parts;
 mod exchanges;
 mod inbound;
@@ -56,14 +59,14 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 pub use catalogue::part_to_proto;
 pub use outbound::pick_list_to_proto;
 
-use crate::domain::{ModelSpec, PartNo, PartSpec, PickListId};
+use crate::domain::{DealerCode, ModelSpec, PartNo, PartSpec, PickListId};
 use crate::error::Error;
 use crate::service::{
-    BackorderQuery, CloseStocktake, CreateExchange, ExchangeReturn, ExchangesQuery,
-    InspectOldPartBatch, InspectReturn, IssueParts, LedgerQuery, ModelsQuery, OpenStocktake,
-    OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart, ReceiveOldPartBatch,
-    ReceiveReturn, RecordCount, RecordInspection, ReturnToSupplier, ReturnsQuery,
-    TransferToTurnover, Warehouse,
+    BackorderQuery, CloseStocktake, CreateDealerOrder, CreateExchange, ExchangeReturn,
+    ExchangesQuery, InspectOldPartBatch, InspectReturn, IssueParts, LedgerQuery, ModelsQuery,
+    OpenStocktake, OverdueQuery, Page, PartsQuery, ReceiveGoods, ReceiveOldPart,
+    ReceiveOldPartBatch, ReceiveReturn, RecordCount, RecordInspection, ReturnToSupplier,
+    ReturnsQuery, TransferToTurnover, Warehouse,
 };
 use aftersales_platform::validate::{MAX_LISTED, cap_violations};
 
@@ -84,11 +87,12 @@ const PICKERS: &[Role] = &[
 ];
 /// Who keeps the product models and their lifecycle (the fill rate is judged by it).
 const MODEL_KEEPERS: &[Role] = &[Role::Warehouse, Role::Analyst];
-/// Who reads dealers' old-part batches: the warehouse, head office's reviewers (who charge
-/// back), and a dealer its own.
+/// Who reads dealers' old-part batches, advance exchanges and parts orders: the warehouse, head
+/// office's reviewers (who charge back), and a dealer its own.
 const BATCH_READERS: &[Role] = &[Role::Warehouse, Role::Reviewer, Role::Dealer];
-/// Who sends good units ahead from turnover stock: the warehouse, and a dealer for itself.
-const EXCHANGERS: &[Role] = &[Role::Warehouse, Role::Dealer];
+/// Who sends goods to a dealer out of the central warehouse's stock (good units ahead from
+/// turnover stock, parts it orders): the warehouse, and a dealer for itself.
+const DEALER_SUPPLY: &[Role] = &[Role::Warehouse, Role::Dealer];
 
 pub struct Api {
     pub warehouse: Warehouse,
@@ -112,6 +116,41 @@ impl Api {
                 "only head office may do this (the central warehouse's books and movements, the product models); a token of branch {b} may not"
             ))),
         }
+    }
+
+    /// The caller of an RPC a dealer makes for itself (`what` it asks for): a dealer's token asks
+    /// for its own dealer code and, when branch-scoped, its own branch only; staff must be head
+    /// office's warehouse (the central warehouse's stock is head office's). A dealer code that
+    /// does not parse is left to the request's validation.
+    fn for_own_dealer<T>(
+        &self,
+        req: &Request<T>,
+        dealer_code: &str,
+        branch: &str,
+        what: &str,
+    ) -> Result<Caller, Status> {
+        let caller = self.authorize(req, DEALER_SUPPLY)?;
+        match Self::dealer_scope(&caller)? {
+            Some(own) => {
+                let asked = DealerCode::parse(dealer_code);
+                if asked.as_ref().is_ok_and(|d| d.as_str() != own) {
+                    return Err(Status::permission_denied(format!(
+                        "a dealer's token asks {what} for its own dealer ({own}) only"
+                    )));
+                }
+                if let Some(b) = caller.branch()
+                    && !branch.trim().eq_ignore_ascii_case(b)
+                {
+                    return Err(Status::permission_denied(format!(
+                        "a token of branch {b} asks {what} for its own branch only"
+                    )));
+                }
+            }
+            None => {
+                self.at_head_office(req, WAREHOUSE)?;
+            }
+        }
+        Ok(caller)
     }
 
     /// The dealer whose data the caller may see: `None` for staff, the token's dealer code for
@@ -722,30 +761,9 @@ impl WarehouseService for Api {
         &self,
         request: Request<pb::CreateAdvanceExchangeRequest>,
     ) -> Result<Response<pb::CreateAdvanceExchangeResponse>, Status> {
-        let caller = self.authorize(&request, EXCHANGERS)?;
         let m = request.get_ref();
-        match Self::dealer_scope(&caller)? {
-            // A dealer asks for itself only, in its own branch.
-            Some(own) => {
-                let asked = crate::domain::DealerCode::parse(&m.dealer_code);
-                if asked.as_ref().is_ok_and(|d| d.as_str() != own) {
-                    return Err(Status::permission_denied(format!(
-                        "a dealer's token asks advance exchanges for its own dealer ({own}) only"
-                    )));
-                }
-                if let Some(b) = caller.branch()
-                    && !m.branch.trim().eq_ignore_ascii_case(b)
-                {
-                    return Err(Status::permission_denied(format!(
-                        "a token of branch {b} asks advance exchanges for its own branch only"
-                    )));
-                }
-            }
-            // Staff: the central warehouse's turnover stock is head office's.
-            None => {
-                self.at_head_office(&request, WAREHOUSE)?;
-            }
-        }
+        let caller =
+            self.for_own_dealer(&request, &m.dealer_code, &m.branch, "advance exchanges")?;
         answer(async {
             let cmd = CreateExchange::try_from(m)?;
             let (x, replayed) = self
@@ -802,6 +820,61 @@ impl WarehouseService for Api {
             Ok(pb::ListAdvanceExchangesResponse {
                 exchanges: rows.iter().map(exchanges::exchange_to_proto).collect(),
                 next_page_token: next_token(next),
+            })
+        })
+        .await
+    }
+
+    async fn create_dealer_order(
+        &self,
+        request: Request<pb::CreateDealerOrderRequest>,
+    ) -> Result<Response<pb::CreateDealerOrderResponse>, Status> {
+        let m = request.get_ref();
+        let caller = self.for_own_dealer(&request, &m.dealer_code, &m.branch, "parts orders")?;
+        answer(async {
+            let cmd = match CreateDealerOrder::try_from(m) {
+                Ok(cmd) => cmd,
+                // Unknown parts are named together with the other bad fields.
+                Err(mut bad) => {
+                    let unknown = self
+                        .warehouse
+                        .uncatalogued(&dealer_orders::part_nos(m))
+                        .await?;
+                    bad.0.extend(unknown);
+                    return Err(Error::from(bad));
+                }
+            };
+            let (order, replayed) = self
+                .warehouse
+                .create_dealer_order(&caller.subject, cmd)
+                .await?;
+            Ok(pb::CreateDealerOrderResponse {
+                order: Some(dealer_orders::order_to_proto(&order)),
+                replayed,
+            })
+        })
+        .await
+    }
+
+    async fn get_dealer_order(
+        &self,
+        request: Request<pb::GetDealerOrderRequest>,
+    ) -> Result<Response<pb::GetDealerOrderResponse>, Status> {
+        let caller = self.authorize(&request, BATCH_READERS)?;
+        let dealer = Self::dealer_scope(&caller)?;
+        answer(async {
+            let id = one(
+                "order_id",
+                dealer_orders::order_id(&request.get_ref().order_id),
+            )?;
+            let order = self.warehouse.dealer_order(&id).await?;
+            if dealer.as_deref().is_some_and(|d| d != order.dealer_code)
+                || !caller.sees_branch(&order.branch)
+            {
+                return Err(Error::not_found(format!("dealer order {id}")));
+            }
+            Ok(pb::GetDealerOrderResponse {
+                order: Some(dealer_orders::order_to_proto(&order)),
             })
         })
         .await

@@ -3,8 +3,8 @@
 //! and inspection, reservation, replacement reservation and release (run inside the event
 //! handler's transaction), outbound issue against a pick list, returned units (received by a
 //! clerk or on a completed pick-up), old parts and supplier returns, dealers' old parts by batch,
-//! advance exchanges from turnover stock (and their overdue scanner), stocktake and period close,
-//! and ABC classification. Each takes a command already parsed into domain types (by the gRPC
+//! advance exchanges from turnover stock (and their overdue scanner), dealers' parts orders (both
+//! announced as consignments to the dealer), stocktake and period close, and ABC classification. Each takes a command already parsed into domain types (by the gRPC
 //! layer or an event handler); what they answer is the store's rows, and the events they stage
 //! are the only protobuf they build.
 //!
@@ -26,6 +26,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 mod abc;
 mod catalogue;
+mod dealer_orders;
 mod dealer_parts;
 mod exchanges;
 mod inbound;
@@ -38,6 +39,7 @@ mod stock;
 mod stocktake;
 
 pub use catalogue::PartsQuery;
+pub use dealer_orders::CreateDealerOrder;
 pub use dealer_parts::{
     BatchView, BoxedPart, DealerDuePart, ExpectDealerParts, GivenVerdict, InspectOldPartBatch,
     ReceiveOldPartBatch,

@@ -1,10 +1,11 @@
 //! The warehouse's tables: parts, product models, stock levels, the append-only ledger,
 //! reservations (pick lists and back-orders), receipts, returned units, old parts, supplier
-//! returns, closed periods, stocktakes, dealers' expected old parts and old-part batches, and
-//! turnover transfers and advance exchanges.
+//! returns, closed periods, stocktakes, dealers' expected old parts and old-part batches,
+//! turnover transfers and advance exchanges, and dealers' parts orders.
 //! Query functions take the connection or transaction they run in. Migrations are plain SQL
 //! compiled in; an applied one is never edited (its checksum would refuse to start).
 
+pub mod dealer_orders;
 pub mod dealer_parts;
 pub mod exchanges;
 pub mod models;
@@ -76,6 +77,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 11,
             name: "advance_exchange",
             sql: include_str!("store/migrations/0011_advance_exchange.sql"),
+        },
+        Migration {
+            version: 12,
+            name: "dealer_orders",
+            sql: include_str!("store/migrations/0012_dealer_orders.sql"),
         },
     ],
 };

@@ -8,7 +8,7 @@ use aftersales_platform::proto::warehouse::v1 as pb;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::abc::Class;
-use crate::domain::dealer::{ExchangeStatus, Identification, Verdict};
+use crate::domain::dealer::{ConsignmentKind, ExchangeStatus, Identification, Verdict};
 use crate::domain::{
     Address, Lifecycle, MovementKind, PartClass, Region, RequestKind, Urgency, Zone,
 };
@@ -129,6 +129,14 @@ pub fn exchange_status(s: ExchangeStatus) -> i32 {
         ExchangeStatus::Outstanding => P::Outstanding,
         ExchangeStatus::Overdue => P::Overdue,
         ExchangeStatus::Returned => P::Returned,
+    }) as i32
+}
+
+pub fn consignment_kind(k: ConsignmentKind) -> i32 {
+    use common::ConsignmentKind as P;
+    (match k {
+        ConsignmentKind::DealerOrder => P::DealerOrder,
+        ConsignmentKind::AdvanceExchange => P::AdvanceExchange,
     }) as i32
 }
 
@@ -384,6 +392,12 @@ mod tests {
         assert_eq!(model_lifecycle_from(model_lifecycle(None)), Ok(None));
         for s in ReturnState::ALL {
             assert_eq!(return_state_from(return_state(*s)), Ok(Some(*s)));
+        }
+        for k in ConsignmentKind::ALL {
+            assert_ne!(
+                consignment_kind(*k),
+                common::ConsignmentKind::Unspecified as i32
+            );
         }
         let a = Address {
             region: Some(Region::Suburban),

@@ -1,6 +1,7 @@
 //! Dealers and agents: the dealer code; old parts by batch (how a part in a dealer's box is
 //! identified against the parts the dealer claimed, the inspector's verdicts, a batch's analysis:
-//! top returned part numbers, cost per verdict); the states of an advance exchange. Pure.
+//! top returned part numbers, cost per verdict); the states of an advance exchange; what a
+//! consignment to a dealer is. Pure.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,21 @@ stored_enum!(
         Returned = "RETURNED",
     }
 );
+
+/// What goods shipped to a dealer are (`warehouse.consignment.issued`): parts it ordered for its
+/// own workshop, or the good unit of an advance exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsignmentKind {
+    DealerOrder,
+    AdvanceExchange,
+}
+
+impl ConsignmentKind {
+    pub const ALL: &'static [ConsignmentKind] = &[
+        ConsignmentKind::DealerOrder,
+        ConsignmentKind::AdvanceExchange,
+    ];
+}
 
 /// A claimed part still expected back, as the identification sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Advance exchange from turnover stock: QUALIFIED units moved into TURNOVER, good units shipped
-//! to a dealer or agent out of TURNOVER ahead of its defective one, the defective unit received
-//! back, and the scanner that announces, once per exchange, a defective unit not back by its
+//! to a dealer or agent out of TURNOVER ahead of its defective one (announced as a consignment,
+//! `warehouse.consignment.issued`, which logistics ships), the defective unit received back, and
+//! the scanner that announces, once per exchange, a defective unit not back by its
 //! deadline (`warehouse.advance_exchange.overdue`, charged on the dealer's statement by
 //! claims-review). The platform's [`Scanner`] runs the scan on one replica at a time; each
 //! exchange turns OVERDUE in the same transaction as its event and the rows are taken with
@@ -16,9 +17,12 @@ use aftersales_platform::scanner::Scanner;
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 
+use super::dealer_orders::Consignment;
 use super::{Page, Warehouse, vanished};
-use crate::domain::dealer::ExchangeStatus;
-use crate::domain::{Address, BranchCode, DealerCode, MovementKind, PartNo, Quantity, Zone};
+use crate::domain::dealer::{ConsignmentKind, ExchangeStatus};
+use crate::domain::{
+    Address, BranchCode, DealerCode, MovementKind, PartNo, Quantity, Urgency, Zone,
+};
 use crate::error::Error;
 use crate::store::exchanges::{self, Exchange, ExchangeFilter};
 use crate::store::parts;
@@ -177,8 +181,9 @@ impl Warehouse {
     }
 
     /// Ships good units to a dealer out of TURNOVER (one ledger row) and records the exchange,
-    /// its defective unit due back `return_days` after now. The same idempotency key answers
-    /// the first exchange (`true`: replayed).
+    /// its defective unit due back `return_days` after now, and stages the consignment
+    /// (`warehouse.consignment.issued`, URGENT: CRITICAL, the urgency logistics ships fastest).
+    /// The same idempotency key answers the first exchange (`true`: replayed) and stages nothing.
     pub async fn create_advance_exchange(
         &self,
         actor: &str,
@@ -251,6 +256,28 @@ impl Warehouse {
                 movement_date,
             },
             0,
+        )
+        .await?;
+        // Logistics ships the unit; the dealer's customer waits for it.
+        self.stage_consignment(
+            &txn,
+            Consignment {
+                id: &x.exchange_id,
+                kind: ConsignmentKind::AdvanceExchange,
+                dealer_code: &x.dealer_code,
+                branch: &x.branch,
+                ship_to: x.ship_to.as_ref(),
+                lines: vec![pb::PickLine {
+                    part_no: x.part_no.clone(),
+                    quantity: x.quantity as u32,
+                    zone: wire::zone(Zone::Turnover),
+                }],
+                currency: &x.charge_currency,
+                value_minor: x.charge_minor,
+                issued_at: x.shipped_at,
+                urgency: Urgency::Critical,
+                dealer_reference: &x.defective_serial,
+            },
         )
         .await?;
         txn.commit().await?;

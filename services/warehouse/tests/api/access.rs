@@ -81,6 +81,10 @@ const RULES: &[Rule] = &[
         &[Role::Warehouse, Role::Reviewer],
         false,
     ),
+    // A dealer (with its dealer claim) orders for itself and reads its own: checked in
+    // dealer_orders.
+    rule("CreateDealerOrder", WAREHOUSE, true),
+    rule("GetDealerOrder", &[Role::Warehouse, Role::Reviewer], false),
 ];
 
 /// Calls `rpc` with a request that changes nothing (empty, so refused as invalid if the caller
@@ -211,6 +215,14 @@ async fn call(c: &mut Client, rpc: &str, pick_list: &str) -> Result<(), Status> 
             .map(drop),
         "ListAdvanceExchanges" => c
             .list_advance_exchanges(pb::ListAdvanceExchangesRequest::default())
+            .await
+            .map(drop),
+        "CreateDealerOrder" => c
+            .create_dealer_order(pb::CreateDealerOrderRequest::default())
+            .await
+            .map(drop),
+        "GetDealerOrder" => c
+            .get_dealer_order(pb::GetDealerOrderRequest::default())
             .await
             .map(drop),
         other => panic!("no call for {other}: add it to `call`"),

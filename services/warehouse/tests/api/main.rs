@@ -7,6 +7,7 @@ mod catalogue;
 mod concurrency;
 mod config;
 mod dealer_old_parts;
+mod dealer_orders;
 mod helpers;
 mod issue;
 mod models;
