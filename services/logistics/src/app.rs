@@ -1,6 +1,7 @@
 //! Logistics as a service of the kit: what it is, and what it runs (the gRPC API, the consumer
-//! of reservations, issues, approvals and cancellations, and the scans: the sim carrier, the
-//! ETA watch, the returns chase). Start-up, supervision and shutdown are the kit's.
+//! of reservations, issues, approvals, cancellations and dealers' consignments, and the scans:
+//! the sim carrier, the ETA watch, the returns chase). Start-up, supervision and shutdown are
+//! the kit's.
 
 use std::sync::Arc;
 use std::time::Duration;

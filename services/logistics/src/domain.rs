@@ -2,7 +2,8 @@
 //! ([`policy`]), the choice of delivery method with its explanation ([`method`]), packing a
 //! shipment into cartons ([`packing`]), how tracking updates move a shipment or a pick-up and
 //! never back ([`tracking`]), the sim carrier's realistic sequence of updates ([`sim`]) and the
-//! pick-up fee ([`pickup`]). Request, branch and part numbers are the platform's identifiers.
+//! pick-up fee ([`pickup`]). Request, branch and part numbers are the platform's identifiers; a
+//! dealer's code ([`DealerCode`]) is logistics' own until the platform has one.
 
 pub mod method;
 pub mod packing;
@@ -92,6 +93,19 @@ named_enum!(
 );
 
 named_enum!(
+    /// What a dealer's consignment is (`common.v1.ConsignmentKind`).
+    ConsignmentKind {
+        DealerOrder = "DEALER_ORDER" / "dealer_order",
+        AdvanceExchange = "ADVANCE_EXCHANGE" / "advance_exchange",
+    }
+);
+
+named_enum!(
+    /// Where a dealer's consignment stands: handed to the carrier is all logistics records yet.
+    ConsignmentStatus { Dispatched = "DISPATCHED" / "dispatched" }
+);
+
+named_enum!(
     PickupStatus {
         Scheduled = "SCHEDULED" / "scheduled",
         Collected = "COLLECTED" / "collected",
@@ -128,6 +142,41 @@ impl ExceptionKind {
     /// Damage and loss fail the shipment and need a replacement; a delay does not.
     pub fn needs_replacement(self) -> bool {
         matches!(self, ExceptionKind::Damage | ExceptionKind::Loss)
+    }
+}
+
+/// A dealer's or agent's code (`D-SH-0001`): trimmed, upper-cased, 1–32 of `A–Z 0–9 -` (the
+/// warehouse's rule, so that the codes it sends parse here).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DealerCode(String);
+
+impl DealerCode {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_uppercase();
+        if t.is_empty() {
+            return Err("is required".into());
+        }
+        if t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            Ok(Self(t))
+        } else {
+            Err(format!(
+                "{s:?} must be 1–32 letters, digits or '-', e.g. D-SH-0001"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for DealerCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -224,6 +273,17 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(a.destination_key(), b.destination_key());
+    }
+
+    #[test]
+    fn dealer_codes_are_trimmed_upper_cased_and_bounded() {
+        assert_eq!(
+            DealerCode::parse(" d-sh-0001 ").unwrap().as_str(),
+            "D-SH-0001"
+        );
+        for bad in ["", "  ", "D SH", "D_SH", &"D".repeat(33)] {
+            assert!(DealerCode::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The tonic service. Every RPC does the same four things: authorize the caller (role, and a
-//! branch user sees only its branch's shipments and pick-ups: another branch's answers
-//! NOT_FOUND), parse the request once into a command ([`parse`], naming every bad field at
-//! once), call [`Logistics`], and answer through [`crate::wire`]. Errors map to a status one
-//! way, the platform's.
+//! branch user sees only its branch's shipments, pick-ups and consignments, a dealer only its
+//! own consignments: another's answers NOT_FOUND), parse the request once into a command
+//! ([`parse`], naming every bad field at once), call [`Logistics`], and answer through
+//! [`crate::wire`]. Errors map to a status one way, the platform's.
 
 pub mod parse;
 
@@ -34,6 +34,15 @@ const READERS: &[Role] = &[
     Role::Dispatcher,
     Role::Technician,
     Role::Analyst,
+];
+/// Who may read a dealer's consignment (GetConsignment): head office and branch staff within
+/// their branch, and the dealer itself (its own only).
+const CONSIGNMENT_READERS: &[Role] = &[
+    Role::Logistics,
+    Role::Dispatcher,
+    Role::Warehouse,
+    Role::Reviewer,
+    Role::Dealer,
 ];
 /// Who books a return pick-up: logistics, and the branch agent for its own customers.
 const PICKUP_BOOKERS: &[Role] = &[Role::Logistics, Role::BranchAgent];
@@ -119,6 +128,23 @@ impl LogisticsService for Api {
         Ok(Response::new(pb::ListShipmentsResponse {
             shipments: rows.iter().map(|v| self.view(v)).collect(),
             next_page_token: next.map(|k| paging::encode(&k)).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_consignment(
+        &self,
+        request: Request<pb::GetConsignmentRequest>,
+    ) -> Result<Response<pb::GetConsignmentResponse>, Status> {
+        let caller = self.authorize(&request, CONSIGNMENT_READERS)?;
+        let dealer = caller.dealer_scope().map_err(Error::from)?;
+        let id = parse::consignment_id(&request.get_ref().consignment_id)
+            .map_err(|e| Error::invalid("consignment_id", e))?;
+        let c = self
+            .logistics
+            .dealer_consignment(&id, caller.branch(), dealer)
+            .await?;
+        Ok(Response::new(pb::GetConsignmentResponse {
+            consignment: Some(wire::consignment(&c)),
         }))
     }
 

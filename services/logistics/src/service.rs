@@ -1,17 +1,20 @@
 //! Logistics' operations, each one transaction, grouped by area: planning ([`plan`]: on a
 //! confirmed reservation or by a person; consolidation; replacements), packing and dispatch
 //! ([`dispatch`]), tracking updates ([`tracking`]), exceptions ([`exceptions`]), cancellation
-//! ([`cancel`]), return pick-ups ([`pickups`]), the scans ([`scans`]) and the queries
-//! ([`queries`]). Each takes a command already parsed into domain types (by the gRPC layer or an
-//! event handler); the events they stage are built in [`crate::wire`].
+//! ([`cancel`]), return pick-ups ([`pickups`]), dealers' consignments ([`consignments`]: apart
+//! from requests and their shipments), the scans ([`scans`]) and the queries ([`queries`]). Each
+//! takes a command already parsed into domain types (by the gRPC layer or an event handler); the
+//! events they stage are built in [`crate::wire`].
 //!
 //! Concurrency: everything that changes a request's shipments or pick-ups first locks the
 //! request's row ([`requests::lock`], an upsert then `SELECT … FOR UPDATE`), so the handlers and
 //! commands of one request run one after the other, in whatever order its events arrive and
 //! however often they are redelivered, and each sees what the previous one committed — a
 //! cancellation that came first (its marker), a plan that came first (the shipment it cancels).
+//! A dealer's consignment belongs to no request: it is serialised on its own consignment_id.
 
 pub mod cancel;
+pub mod consignments;
 pub mod dispatch;
 pub mod exceptions;
 pub mod pickups;
@@ -30,6 +33,7 @@ use chrono::{DateTime, Duration, DurationRound, FixedOffset, NaiveDate, TimeZone
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 pub use cancel::CancelOutcome;
+pub use consignments::{ConsignOutcome, IssuedConsignment};
 pub use dispatch::{Dispatch, IssueOutcome, Issued};
 pub use exceptions::{CloseException, ReportException};
 pub use pickups::{Approved, CompletePickup, PickupOutcome, SchedulePickup};

@@ -1,8 +1,9 @@
 //! Logistics' tables: requests (the per-request lock and the cancellation marker), shipments,
 //! pick-ups, tracking updates, exceptions, parts issued before their plan, the sim carrier's
-//! schedule and number sequences. Query functions take the connection or transaction they run
+//! schedule, number sequences, and dealers' consignments (apart from requests and shipments). Query functions take the connection or transaction they run
 //! in. Migrations are plain SQL compiled in; an applied one is never edited.
 
+pub mod consignments;
 pub mod exceptions;
 pub mod issues;
 pub mod numbers;
@@ -21,11 +22,18 @@ use serde::de::DeserializeOwned;
 
 pub const MIGRATIONS: Migrations = Migrations {
     component: "logistics",
-    list: &[Migration {
-        version: 1,
-        name: "shipments",
-        sql: include_str!("store/migrations/0001_shipments.sql"),
-    }],
+    list: &[
+        Migration {
+            version: 1,
+            name: "shipments",
+            sql: include_str!("store/migrations/0001_shipments.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "consignments",
+            sql: include_str!("store/migrations/0002_consignments.sql"),
+        },
+    ],
 };
 
 /// Every migration this service runs, platform first.

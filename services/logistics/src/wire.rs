@@ -10,9 +10,10 @@ use aftersales_platform::validate::{Violations, optional_text};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Address, ExceptionKind, Line, Method, PackedLine, PickupStatus, Region, ShipmentStatus, Source,
-    TrackingStatus, Urgency,
+    Address, ConsignmentKind, ConsignmentStatus, ExceptionKind, Line, Method, PackedLine,
+    PickupStatus, Region, ShipmentStatus, Source, TrackingStatus, Urgency,
 };
+use crate::store::consignments::DealerConsignment;
 use crate::store::exceptions::ExceptionRow;
 use crate::store::pickups::Pickup;
 use crate::store::shipments::Shipment;
@@ -247,6 +248,29 @@ pub fn pickup_status(s: PickupStatus) -> i32 {
     }) as i32
 }
 
+pub fn consignment_kind(k: ConsignmentKind) -> i32 {
+    (match k {
+        ConsignmentKind::DealerOrder => common::ConsignmentKind::DealerOrder,
+        ConsignmentKind::AdvanceExchange => common::ConsignmentKind::AdvanceExchange,
+    }) as i32
+}
+
+/// A consignment's kind; UNSPECIFIED or a number this build does not know is an error.
+pub fn consignment_kind_from(raw: i32) -> Result<ConsignmentKind, String> {
+    match common::ConsignmentKind::try_from(raw) {
+        Ok(common::ConsignmentKind::DealerOrder) => Ok(ConsignmentKind::DealerOrder),
+        Ok(common::ConsignmentKind::AdvanceExchange) => Ok(ConsignmentKind::AdvanceExchange),
+        Ok(common::ConsignmentKind::Unspecified) => Err("is required".into()),
+        Err(_) => Err(format!("{raw} is not a consignment kind")),
+    }
+}
+
+pub fn consignment_status(s: ConsignmentStatus) -> i32 {
+    (match s {
+        ConsignmentStatus::Dispatched => pb::ConsignmentStatus::Dispatched,
+    }) as i32
+}
+
 pub fn part_line(l: &Line) -> common::PartLine {
     common::PartLine {
         part_no: l.part_no.clone(),
@@ -333,6 +357,28 @@ pub fn shipment(
         promised_eta: ts(s.promised_eta),
         replaced_by_shipment_no: s.replaced_by_shipment_no.clone(),
         cancelled_at: ts(s.cancelled_at),
+    }
+}
+
+pub fn consignment(c: &DealerConsignment) -> pb::Consignment {
+    pb::Consignment {
+        consignment_id: c.consignment_id.clone(),
+        kind: consignment_kind(c.kind),
+        dealer_code: c.dealer_code.clone(),
+        branch: c.branch.clone(),
+        shipment_no: c.shipment_no.clone(),
+        status: consignment_status(c.status),
+        method: method(c.method),
+        method_reason: c.method_reason.clone(),
+        carrier: c.carrier.clone(),
+        waybill_no: c.waybill_no.clone(),
+        ship_to: Some(address(&c.ship_to)),
+        lines: c.lines.iter().map(part_line).collect(),
+        value: Some(money(c.value_minor, &c.value_currency)),
+        estimated_cost: Some(money(c.estimated_cost_minor, &c.currency)),
+        dispatched_at: Some(timestamp(c.dispatched_at)),
+        eta: Some(timestamp(c.eta)),
+        dealer_reference: c.dealer_reference.clone(),
     }
 }
 
@@ -461,6 +507,27 @@ pub fn dispatched_event(s: &Shipment) -> pb::ShipmentDispatched {
         pick_list_id: s.pick_list_id.clone(),
         insured_value: Some(money(s.insured_value_minor, &s.currency)),
         replaces_shipment_no: s.replaces_shipment_no.clone(),
+    }
+}
+
+/// The shipment notice of a dealer's consignment (envelope subject = consignment_id).
+pub fn consignment_dispatched_event(c: &DealerConsignment) -> pb::ConsignmentDispatched {
+    pb::ConsignmentDispatched {
+        consignment_id: c.consignment_id.clone(),
+        kind: consignment_kind(c.kind),
+        dealer_code: c.dealer_code.clone(),
+        branch: c.branch.clone(),
+        shipment_no: c.shipment_no.clone(),
+        waybill_no: c.waybill_no.clone(),
+        carrier: c.carrier.clone(),
+        method: method(c.method),
+        ship_to: Some(address(&c.ship_to)),
+        lines: c.lines.iter().map(part_line).collect(),
+        value: Some(money(c.value_minor, &c.value_currency)),
+        dispatched_at: Some(timestamp(c.dispatched_at)),
+        eta: Some(timestamp(c.eta)),
+        estimated_cost: Some(money(c.estimated_cost_minor, &c.currency)),
+        dealer_reference: c.dealer_reference.clone(),
     }
 }
 

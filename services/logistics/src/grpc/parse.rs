@@ -120,6 +120,11 @@ pub fn number(prefix: &str, s: &str) -> Result<String, String> {
     }
 }
 
+/// A consignment's id (a dealer order's order_id or an advance exchange's exchange_id).
+pub fn consignment_id(s: &str) -> Result<String, String> {
+    required_text(s, 80)
+}
+
 fn weight(raw: u32) -> Option<u32> {
     (raw > 0).then_some(raw)
 }

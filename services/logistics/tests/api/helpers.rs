@@ -118,6 +118,35 @@ impl TestApp {
         self.svc.subscribe(pattern).await
     }
 
+    /// A dealer's own token (role `dealer`, its code in the `dealer` claim) at its branch.
+    pub fn dealer(&self, branch: &str, dealer_code: &str) -> Client {
+        self.client_with(&testing::dealer_token("dealer-user", branch, dealer_code))
+    }
+
+    /// Publishes the warehouse's `warehouse.consignment.issued` as its relay would (subject =
+    /// consignment_id, branch = the dealer's); returns the event id.
+    pub async fn publish_consignment(&self, c: &wh::ConsignmentIssued) -> String {
+        self.svc
+            .publish("warehouse", &c.consignment_id, &c.branch, c)
+            .await
+    }
+
+    pub async fn publish_consignment_with_id(&self, id: &str, c: &wh::ConsignmentIssued) {
+        self.svc
+            .publish_with_id(id, "warehouse", &c.consignment_id, &c.branch, c)
+            .await
+    }
+
+    /// How many deliveries logistics' inbox finished with (handled, a known duplicate, or dead
+    /// letters): a test waits on it for a burst instead of sleeping.
+    pub fn deliveries_finished(&self) -> u64 {
+        let inbox = self.svc.bus_settings().topology.inbox("logistics");
+        ["ok", "duplicate", "dead_lettered"]
+            .into_iter()
+            .map(|outcome| testing::consumer_count(&inbox, outcome))
+            .sum()
+    }
+
     /// Waits until logistics processed `n` events of `routing_key`.
     pub async fn wait_processed(&self, routing_key: &str, n: i64) {
         self.wait_count(
@@ -245,6 +274,53 @@ pub fn confirmed(
         backorder_id: String::new(),
         reserved_at: None,
         ..Default::default()
+    }
+}
+
+/// A fresh dealer order's id, as the warehouse makes them.
+pub fn order_id() -> String {
+    format!("DO-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A dealer's workshop in Minhang, urban.
+pub fn dealer_door(branch: &str) -> common::Address {
+    common::Address {
+        recipient: "Zhang Motors service desk".into(),
+        phone: "+86 21 5555 0101".into(),
+        address: "12 Dealer Road, Minhang, Shanghai".into(),
+        region: common::Region::Urban as i32,
+        branch: branch.into(),
+    }
+}
+
+/// What the warehouse publishes when a dealer's order of `lines` (from QUALIFIED) left it.
+pub fn consignment(
+    consignment_id: &str,
+    dealer_code: &str,
+    branch: &str,
+    lines: &[(&str, u32)],
+) -> wh::ConsignmentIssued {
+    wh::ConsignmentIssued {
+        consignment_id: consignment_id.into(),
+        kind: common::ConsignmentKind::DealerOrder as i32,
+        dealer_code: dealer_code.into(),
+        branch: branch.into(),
+        ship_to: Some(dealer_door(branch)),
+        lines: lines
+            .iter()
+            .map(|(p, q)| wh::PickLine {
+                part_no: (*p).into(),
+                quantity: *q,
+                zone: wh::Zone::Qualified as i32,
+            })
+            .collect(),
+        value: Some(common::Money {
+            currency: "CNY".into(),
+            amount_minor: 45_000 * lines.iter().map(|(_, q)| i64::from(*q)).sum::<i64>(),
+        }),
+        issued_at: None,
+        urgency: common::Urgency::Normal as i32,
+        dealer_reference: "PO-7781".into(),
     }
 }
 
