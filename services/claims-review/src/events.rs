@@ -4,6 +4,7 @@
 //! event that is stale or about nothing claims-review holds is `Ok` and changes nothing.
 
 pub mod advance_exchange_overdue;
+pub mod consignment_dispatched;
 pub mod oldpart_batch_inspected;
 pub mod request_cancelled;
 pub mod request_submitted;
@@ -34,6 +35,10 @@ pub fn subscriptions(claims: &Claims) -> Vec<Subscription> {
         Subscription::new(
             "warehouse.advance_exchange.overdue",
             advance_exchange_overdue::AdvanceExchangeOverdue::new(claims),
+        ),
+        Subscription::new(
+            "logistics.consignment.dispatched",
+            consignment_dispatched::ConsignmentDispatched::new(claims),
         ),
     ]
 }

@@ -1,15 +1,16 @@
 //! Claims-review: decides a request's eligibility against versioned policy data (warranty
 //! windows per category and part class, non-returnable categories, documents, misuse, service
 //! contracts), sets coverage FREE / PAID / CONTRACT per part line with fees, and keeps the review
-//! queue with its working-day deadline.
+//! queue with its working-day deadline. For dealers and agents: their batch claims decided line
+//! by line, charge-backs, parts orders shipped to them and their monthly statements.
 //!
 //! # Layout
 //! - [`config`]: its own settings section `[claims_review]` and the policy file it points at.
 //! - [`domain`]: the policy data, the evaluation with its explanation, the claim as kept (its
 //!   detail stored as JSON) and its status machine, the review deadline, the refund, intake's
-//!   submission and the commands. Pure.
-//! - [`store`]: the `claims`, `claim_commands` and `refunds` tables and their migrations; rows
-//!   come back as domain types.
+//!   submission, the commands, and the dealers' batches, shipments and statements. Pure.
+//! - [`store`]: the `claims`, `claim_commands`, `refunds` and dealer tables and their
+//!   migrations; rows come back as domain types.
 //! - [`service`]: the operations, one transaction each (open, cancel, get, list, decide,
 //!   provide info, refund), reading "now" from the kit's clock.
 //! - [`mapping`]: domain → protobuf for the API's answers and the outgoing events, the field

@@ -1,6 +1,8 @@
-//! Claims-review's tables: the claims (the review queue), the decisions' idempotency keys and
-//! the refunds; the review deadlines' SLA clocks are the platform's tables (`sla`). Query functions take the connection or transaction they run in; rows come back
-//! as domain types (no protobuf here).
+//! Claims-review's tables: the claims (the review queue), the decisions' idempotency keys, the
+//! refunds and the dealers' (batches, old parts, statement entries and statements, consignments
+//! shipped); the review deadlines' SLA clocks are the platform's tables (`sla`). Query functions
+//! take the connection or transaction they run in; rows come back as domain types (no protobuf
+//! here).
 
 pub mod claims;
 pub mod dealers;
@@ -25,6 +27,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 3,
             name: "dealers",
             sql: include_str!("store/migrations/0003_dealers.sql"),
+        },
+        Migration {
+            version: 4,
+            name: "dealer_consignments",
+            sql: include_str!("store/migrations/0004_dealer_consignments.sql"),
         },
     ],
 };

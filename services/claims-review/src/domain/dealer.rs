@@ -1,7 +1,8 @@
 //! Dealers and agents: the party with its contract terms, a batch of completed repairs decided
 //! line by line (the warranty policy as for a customer's claim, then the dealer rules of the
-//! policy data), what each approved line is paid, and the statement periods. Pure: the service
-//! hands in what the store knows about earlier claims of the same serials.
+//! policy data), what each approved line is paid, the goods shipped to a dealer and what an
+//! order of its own costs it, and the statement periods. Pure: the service hands in what the
+//! store knows about earlier claims of the same serials.
 
 use std::collections::BTreeMap;
 
@@ -454,6 +455,8 @@ pub enum EntryKind {
     Claim,
     ChargeBack,
     AdvanceExchangeOverdue,
+    /// Parts the dealer ordered, shipped: owed by it, but not a charge (its own total).
+    PartsOrder,
 }
 
 impl EntryKind {
@@ -462,6 +465,7 @@ impl EntryKind {
             EntryKind::Claim => "claim",
             EntryKind::ChargeBack => "charge_back",
             EntryKind::AdvanceExchangeOverdue => "advance_exchange_overdue",
+            EntryKind::PartsOrder => "parts_order",
         }
     }
 
@@ -470,10 +474,74 @@ impl EntryKind {
             EntryKind::Claim,
             EntryKind::ChargeBack,
             EntryKind::AdvanceExchangeOverdue,
+            EntryKind::PartsOrder,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
     }
+}
+
+/// What goods shipped to a dealer are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsignmentKind {
+    /// Parts it ordered for its own workshop: on its statement, with its parts margin.
+    DealerOrder,
+    /// The good unit of an advance exchange: counted as shipped, charged only if the defective
+    /// unit is late (`warehouse.advance_exchange.overdue`).
+    AdvanceExchange,
+}
+
+impl ConsignmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsignmentKind::DealerOrder => "dealer_order",
+            ConsignmentKind::AdvanceExchange => "advance_exchange",
+        }
+    }
+}
+
+/// A dealer's consignment handed to a carrier (`logistics.consignment.dispatched`), parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatch {
+    pub consignment_id: String,
+    pub kind: ConsignmentKind,
+    pub dealer_code: String,
+    pub shipment_no: String,
+    /// The lines' quantities summed: what the month's `parts_shipped` counts.
+    pub units: u32,
+    /// The warehouse's value (unit cost × quantity); 0 for an exchange, whose value the dealer
+    /// does not pay.
+    pub value_minor: i64,
+    /// The value's currency as the event names it ("" when it does not).
+    pub currency: String,
+    /// Decides the month (the local one, or the first later one not issued).
+    pub dispatched_at: DateTime<Utc>,
+}
+
+impl Dispatch {
+    /// What the dealer owes for it (a positive amount): an order's value plus the contract's
+    /// parts margin, rounded half up as a claim line's parts are; nothing for an exchange.
+    /// `None` when the amount does not fit.
+    pub fn owed_minor(&self, terms: &Terms) -> Option<i64> {
+        match self.kind {
+            ConsignmentKind::AdvanceExchange => Some(0),
+            ConsignmentKind::DealerOrder => {
+                let v = i128::from(self.value_minor);
+                let factor = 10_000 + i128::from(terms.parts_margin_bp);
+                i64::try_from((v * factor + 5_000) / 10_000).ok()
+            }
+        }
+    }
+}
+
+/// What the store counts for a month besides its entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonthCounts {
+    /// What earlier issued months left owing (their negative nets), as a positive amount.
+    pub arrears_minor: i64,
+    pub old_parts_returned: u32,
+    /// Units of the consignments dispatched to the dealer on the month.
+    pub parts_shipped: u32,
 }
 
 /// A month's statement of one dealer.
@@ -487,33 +555,44 @@ pub struct Statement {
     pub claims_total_minor: i64,
     /// Charges as a positive amount.
     pub charges_total_minor: i64,
+    /// Parts orders shipped, as a positive amount (statements issued before they existed
+    /// have none).
+    #[serde(default)]
+    pub parts_orders_total_minor: i64,
     pub net_minor: i64,
     pub arrears_minor: i64,
     pub new_parts_sent: u32,
     pub old_parts_returned: u32,
+    #[serde(default)]
+    pub parts_shipped: u32,
     pub payment_due: Option<NaiveDate>,
 }
 
 impl Statement {
-    /// The statement of `entries`: totals, the arrears carried from earlier issued months (what
-    /// their negative nets left owing) and, once issued, the payment date.
+    /// The statement of `entries`: totals (net = claims - charges - parts orders), the arrears
+    /// carried from earlier issued months (what their negative nets left owing), the parts
+    /// counted and, once issued, the payment date.
     pub fn compute(
         dealer_code: &str,
         period: &str,
         currency: &str,
         entries: Vec<Entry>,
-        arrears_minor: i64,
-        old_parts_returned: u32,
+        counts: MonthCounts,
         issued: Option<(DateTime<Utc>, u32, FixedOffset)>,
     ) -> Statement {
         let claims: i64 = entries
             .iter()
-            .filter(|e| e.amount_minor > 0)
+            .filter(|e| e.kind != EntryKind::PartsOrder && e.amount_minor > 0)
             .map(|e| e.amount_minor)
             .sum();
         let charges: i64 = entries
             .iter()
-            .filter(|e| e.amount_minor < 0)
+            .filter(|e| e.kind != EntryKind::PartsOrder && e.amount_minor < 0)
+            .map(|e| -e.amount_minor)
+            .sum();
+        let parts_orders: i64 = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::PartsOrder)
             .map(|e| -e.amount_minor)
             .sum();
         let new_parts = entries
@@ -529,10 +608,12 @@ impl Statement {
             entries,
             claims_total_minor: claims,
             charges_total_minor: charges,
-            net_minor: claims - charges,
-            arrears_minor,
+            parts_orders_total_minor: parts_orders,
+            net_minor: claims - charges - parts_orders,
+            arrears_minor: counts.arrears_minor,
             new_parts_sent: new_parts,
-            old_parts_returned,
+            old_parts_returned: counts.old_parts_returned,
+            parts_shipped: counts.parts_shipped,
             payment_due: issued.and_then(|(at, days, offset)| {
                 at.with_timezone(&offset)
                     .date_naive()
@@ -645,6 +726,91 @@ mod tests {
                 .unwrap()
                 .contains("settled on the statement of 2026-10")
         );
+    }
+
+    fn entry(kind: EntryKind, amount_minor: i64, parts_qty: u32) -> Entry {
+        Entry {
+            kind,
+            reference: format!("{}-{amount_minor}", kind.as_str()),
+            serial: String::new(),
+            description: String::new(),
+            amount_minor,
+            parts_qty,
+            at: DateTime::parse_from_rfc3339("2026-11-10T02:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn an_order_owes_its_value_plus_the_margin_rounded_half_up_and_an_exchange_nothing() {
+        let mut d = Dispatch {
+            consignment_id: "DO-1".into(),
+            kind: ConsignmentKind::DealerOrder,
+            dealer_code: "D-1".into(),
+            shipment_no: "CS-2611-000001".into(),
+            units: 5,
+            value_minor: 100_000,
+            currency: "CNY".into(),
+            dispatched_at: Utc::now(),
+        };
+        assert_eq!(d.owed_minor(&terms()), Some(110_000));
+        // 12 345 + 10 % = 13 579.5, half up.
+        d.value_minor = 12_345;
+        assert_eq!(d.owed_minor(&terms()), Some(13_580));
+        d.value_minor = i64::MAX;
+        assert_eq!(d.owed_minor(&terms()), None);
+        d.kind = ConsignmentKind::AdvanceExchange;
+        assert_eq!(d.owed_minor(&terms()), Some(0));
+    }
+
+    #[test]
+    fn parts_orders_have_their_own_total_and_come_off_the_net() {
+        let s = Statement::compute(
+            "D-1",
+            "2026-11",
+            "CNY",
+            vec![
+                entry(EntryKind::Claim, 58_500, 1),
+                entry(EntryKind::AdvanceExchangeOverdue, -20_000, 0),
+                entry(EntryKind::PartsOrder, -110_000, 5),
+            ],
+            MonthCounts {
+                arrears_minor: 7,
+                old_parts_returned: 1,
+                parts_shipped: 6,
+            },
+            None,
+        );
+        assert_eq!(
+            (
+                s.claims_total_minor,
+                s.charges_total_minor,
+                s.parts_orders_total_minor,
+                s.net_minor
+            ),
+            (58_500, 20_000, 110_000, 58_500 - 20_000 - 110_000)
+        );
+        assert_eq!((s.new_parts_sent, s.parts_shipped), (1, 6));
+        assert_eq!((s.arrears_minor, s.old_parts_returned), (7, 1));
+    }
+
+    #[test]
+    fn a_statement_issued_before_parts_orders_reads_with_none() {
+        let s = Statement::compute(
+            "D-1",
+            "2026-10",
+            "CNY",
+            vec![entry(EntryKind::Claim, 100, 1)],
+            MonthCounts::default(),
+            None,
+        );
+        let mut stored = serde_json::to_value(&s).unwrap();
+        let fields = stored.as_object_mut().unwrap();
+        fields.remove("parts_orders_total_minor");
+        fields.remove("parts_shipped");
+        let read: Statement = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, s);
     }
 
     #[test]

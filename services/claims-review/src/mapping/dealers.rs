@@ -136,6 +136,7 @@ fn entry_kind_to_proto(k: EntryKind) -> pb::StatementEntryKind {
         EntryKind::Claim => pb::StatementEntryKind::Claim,
         EntryKind::ChargeBack => pb::StatementEntryKind::ChargeBack,
         EntryKind::AdvanceExchangeOverdue => pb::StatementEntryKind::AdvanceExchangeOverdue,
+        EntryKind::PartsOrder => pb::StatementEntryKind::PartsOrder,
     }
 }
 
@@ -163,10 +164,12 @@ pub fn statement_to_proto(s: &Statement) -> pb::Statement {
         entries: s.entries.iter().map(|e| entry_to_proto(e, c)).collect(),
         claims_total: Some(minor(s.claims_total_minor, c)),
         charges_total: Some(minor(s.charges_total_minor, c)),
+        parts_orders_total: Some(minor(s.parts_orders_total_minor, c)),
         net: Some(minor(s.net_minor, c)),
         arrears: Some(minor(s.arrears_minor, c)),
         new_parts_sent: s.new_parts_sent,
         old_parts_returned: s.old_parts_returned,
+        parts_shipped: s.parts_shipped,
         issued_at: s.issued_at.map(timestamp),
         payment_due: date_to_proto(s.payment_due),
     }

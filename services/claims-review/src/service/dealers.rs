@@ -1,12 +1,13 @@
 //! Dealers and agents: register and read them; decide a batch of completed repairs at once (one
 //! transaction: the lines, the old parts owed, the statement entries and
 //! `claims.dealer_batch.decided`); charge back what the warehouse's inspection or the return
-//! deadline says; charge an overdue advance exchange; issue each month's statement once.
+//! deadline says; charge an overdue advance exchange; count the goods shipped to a dealer and
+//! put its parts orders on its statement; issue each month's statement once.
 //!
-//! Statement periods: an entry goes on the open month of the moment it is made (the local
-//! month, or the first later one not issued), under the dealer's row lock (FOR SHARE), while
-//! issuing a month takes that lock FOR UPDATE, so a closed month never changes and a late entry
-//! goes to the next month.
+//! Statement periods: an entry goes on the open month of the moment it is made (a shipment: of
+//! its dispatch), that is the local month or the first later one not issued, under the dealer's
+//! row lock (FOR SHARE), while issuing a month takes that lock FOR UPDATE, so a closed month
+//! never changes and a late entry goes to the next month.
 
 use aftersales_platform::auth::Caller;
 use aftersales_platform::outbox::EventMeta;
@@ -16,7 +17,8 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use sha2::Digest;
 
 use crate::domain::dealer::{
-    self, Batch, Dealer, Entry, EntryKind, LineInput, LineReason, LineStatus, Statement,
+    self, Batch, ConsignmentKind, Dealer, Dispatch, Entry, EntryKind, LineInput, LineReason,
+    LineStatus, MonthCounts, Statement,
 };
 use crate::error::Error;
 use crate::mapping::dealers as map;
@@ -320,15 +322,17 @@ impl Claims {
         issued_at: Option<DateTime<Utc>>,
     ) -> Result<Statement, Error> {
         let entries = store::entries(conn, &d.code, period).await?;
-        let arrears = store::arrears(conn, &d.code, period).await?;
-        let returned = store::old_parts_returned(conn, &d.code, period).await?;
+        let counts = MonthCounts {
+            arrears_minor: store::arrears(conn, &d.code, period).await?,
+            old_parts_returned: store::old_parts_returned(conn, &d.code, period).await?,
+            parts_shipped: store::parts_shipped(conn, &d.code, period).await?,
+        };
         Ok(Statement::compute(
             &d.code,
             period,
             &self.policy.currency,
             entries,
-            arrears,
-            returned,
+            counts,
             issued_at.map(|at| (at, d.terms.payment_days, self.offset)),
         ))
     }
@@ -435,6 +439,62 @@ impl Claims {
             at: now,
         };
         Ok(store::insert_entry(txn, &x.dealer_code, &period, &entry).await?)
+    }
+
+    /// A consignment handed to the carrier for a dealer, in the event's transaction, once per
+    /// consignment: its units count into the month's parts shipped and an order is owed (its
+    /// value plus the dealer's parts margin) as a parts-order entry. The month is the dispatch's
+    /// (never one before the dealer was registered: the statement scan starts there), or the
+    /// first later one not issued. A dealer claims-review does not know: nothing to do.
+    pub async fn record_dispatch(
+        &self,
+        txn: &DatabaseTransaction,
+        c: &Dispatch,
+    ) -> Result<bool, Error> {
+        let Some(d) = store::dealer(txn, &c.dealer_code, Lock::None).await? else {
+            tracing::warn!(dealer = %c.dealer_code, consignment = %c.consignment_id, "consignment dispatched to a dealer claims-review does not know; nothing to do");
+            return Ok(false);
+        };
+        if c.kind == ConsignmentKind::DealerOrder
+            && !c.currency.is_empty()
+            && c.currency != self.policy.currency
+        {
+            return Err(Error::invalid(
+                "value.currency",
+                format!("is not {}, the statements' currency", self.policy.currency),
+            ));
+        }
+        let owed = c.owed_minor(&d.terms).ok_or_else(|| {
+            Error::invalid("value", "is too large with the dealer's parts margin")
+        })?;
+        let period = self
+            .open_period(txn, &d.code, c.dispatched_at.max(d.created_at))
+            .await?;
+        if !store::insert_consignment(txn, &period, c, self.now()).await? {
+            tracing::info!(dealer = %d.code, consignment = %c.consignment_id, "consignment already recorded; nothing to do");
+            return Ok(false);
+        }
+        if c.kind == ConsignmentKind::DealerOrder {
+            let entry = Entry {
+                kind: EntryKind::PartsOrder,
+                reference: c.consignment_id.clone(),
+                serial: String::new(),
+                description: format!(
+                    "parts order {} shipped ({}): {} unit(s), value {} + {} bp parts margin",
+                    c.consignment_id,
+                    c.shipment_no,
+                    c.units,
+                    c.value_minor,
+                    d.terms.parts_margin_bp
+                ),
+                amount_minor: -owed,
+                parts_qty: c.units,
+                at: c.dispatched_at,
+            };
+            store::insert_entry(txn, &d.code, &period, &entry).await?;
+        }
+        tracing::info!(dealer = %d.code, consignment = %c.consignment_id, kind = c.kind.as_str(), units = c.units, owed, period = %period, "consignment to a dealer recorded");
+        Ok(true)
     }
 
     /// One settlement scan at `now`: approved lines whose old part is not back by the deadline

@@ -1,12 +1,12 @@
-//! The dealer tables (migration 3): dealers, their batches and lines, the old parts expected
-//! back, the statement entries and the issued statements. Each function runs in the connection
-//! or transaction it is given.
+//! The dealer tables (migrations 3 and 4): dealers, their batches and lines, the old parts
+//! expected back, the statement entries, the issued statements and the consignments shipped to
+//! them. Each function runs in the connection or transaction it is given.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 use crate::domain::dealer::{
-    Batch, Dealer, DealerKind, Entry, EntryKind, LineReason, LineStatus, Prior, Terms,
+    Batch, Dealer, DealerKind, Dispatch, Entry, EntryKind, LineReason, LineStatus, Prior, Terms,
 };
 
 fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
@@ -395,6 +395,55 @@ pub async fn old_parts_returned<C: ConnectionTrait>(
         None => 0,
     };
     Ok(n.max(0) as u32)
+}
+
+/// Records a consignment shipped to the dealer on `period`; false when it is recorded already
+/// (the first delivery stands).
+pub async fn insert_consignment<C: ConnectionTrait>(
+    conn: &C,
+    period: &str,
+    c: &Dispatch,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let n = conn
+        .execute_raw(stmt(
+            "INSERT INTO dealer_consignments
+               (consignment_id, dealer_code, period, kind, units, value_minor, dispatched_at, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consignment_id) DO NOTHING",
+            [
+                c.consignment_id.as_str().into(),
+                c.dealer_code.as_str().into(),
+                period.into(),
+                c.kind.as_str().into(),
+                i32::try_from(c.units).unwrap_or(i32::MAX).into(),
+                c.value_minor.into(),
+                c.dispatched_at.into(),
+                at.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// How many units were shipped to the dealer on `period` (orders and exchanges).
+pub async fn parts_shipped<C: ConnectionTrait>(
+    conn: &C,
+    dealer: &str,
+    period: &str,
+) -> Result<u32, DbErr> {
+    let row = conn
+        .query_one_raw(stmt(
+            "SELECT coalesce(sum(units), 0)::bigint AS n
+             FROM dealer_consignments WHERE dealer_code = $1 AND period = $2",
+            [dealer.into(), period.into()],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
 }
 
 /// What earlier issued statements left owing: the sum of their negative nets, as a positive

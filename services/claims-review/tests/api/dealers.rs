@@ -15,14 +15,14 @@ use tonic::Code;
 
 use crate::helpers::{TestApp, next_event, wrap};
 
-const SCANNER: &str = claims_review::service::dealers::SCANNER;
+pub(crate) const SCANNER: &str = claims_review::service::dealers::SCANNER;
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// Claims-review on a manual clock standing at `start`; the scanners run when asked.
-async fn spawn(start: &str) -> TestApp {
+pub(crate) async fn spawn(start: &str) -> TestApp {
     let clock = Clock::manual(at(start));
     wrap(
         TestService::<App>::builder()
@@ -37,7 +37,7 @@ async fn spawn(start: &str) -> TestApp {
     )
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let n = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     format!("{prefix}{}", &n[..10])
 }
@@ -54,7 +54,7 @@ fn terms(return_days: u32) -> pb::DealerTerms {
     }
 }
 
-async fn register(app: &TestApp, branch: &str, return_days: u32) -> String {
+pub(crate) async fn register(app: &TestApp, branch: &str, return_days: u32) -> String {
     let code = unique("D-");
     let mut admin = app.as_role("*", Role::Admin).await;
     admin
@@ -74,7 +74,12 @@ async fn register(app: &TestApp, branch: &str, return_days: u32) -> String {
 }
 
 /// A television repair: the power board replaced, `minutes` of labour.
-fn repair(serial: &str, invoice: &str, repaired: &str, minutes: u32) -> pb::DealerClaimLineInput {
+pub(crate) fn repair(
+    serial: &str,
+    invoice: &str,
+    repaired: &str,
+    minutes: u32,
+) -> pb::DealerClaimLineInput {
     pb::DealerClaimLineInput {
         product: Some(common::Product {
             category: "television".into(),
@@ -97,7 +102,7 @@ fn repair(serial: &str, invoice: &str, repaired: &str, minutes: u32) -> pb::Deal
     }
 }
 
-fn minor(m: &Option<common::Money>) -> i64 {
+pub(crate) fn minor(m: &Option<common::Money>) -> i64 {
     m.as_ref().map(|m| m.amount_minor).unwrap_or(0)
 }
 
@@ -120,7 +125,7 @@ fn twenty(serials: &[String]) -> Vec<pb::DealerClaimLineInput> {
 // Hand-computed with the demo policy and `terms`: the power board has no list price, so its fee
 // schedule price 450.00 counts, plus the 10 % margin = 495.00; 45 min at 120.00/h = 90.00;
 // line 20's 90 min are paid at the 60-min standard = 120.00.
-const PLAIN_LINE: i64 = 9_000 + 49_500;
+pub(crate) const PLAIN_LINE: i64 = 9_000 + 49_500;
 const LONG_LINE: i64 = 12_000 + 49_500;
 const APPROVED: i64 = 14 * PLAIN_LINE + LONG_LINE; // 880 500
 // November also holds a one-line batch of the 25th; line 3's old part never arrives.

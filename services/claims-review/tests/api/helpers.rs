@@ -117,8 +117,8 @@ impl TestApp {
         self.svc.count(sql).await
     }
 
-    /// Publishes `payload` as intake (or the warehouse) would, about `request_no`; returns the
-    /// event id.
+    /// Publishes `payload` as intake (or the warehouse, or logistics) would, about `request_no`;
+    /// returns the event id.
     pub async fn publish<E: Event>(&self, request_no: &str, branch: &str, payload: &E) -> String {
         self.svc
             .publish(producer_of::<E>(), request_no, branch, payload)
@@ -191,6 +191,7 @@ fn producer_of<E: Event>() -> &'static str {
     match E::ROUTING_KEY.split('.').next() {
         Some("warehouse") => "warehouse",
         Some("claims") => "claims-review",
+        Some("logistics") => "logistics",
         _ => "intake",
     }
 }

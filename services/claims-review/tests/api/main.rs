@@ -3,6 +3,7 @@ mod cancel_race;
 mod config;
 mod deadline;
 mod dealers;
+mod dealers_shipped;
 mod decide;
 mod helpers;
 mod intake_events;
