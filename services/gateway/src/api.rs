@@ -80,6 +80,7 @@ use schema::{BEARER, PROBLEMS_EXTENSION, SCOPE_EXTENSION};
         schema::WorkOrderNo, schema::Code, schema::Id, schema::Month, schema::PeriodName,
         schema::WeekOrMonth, schema::CarrierCode, schema::DealerCode, schema::Uuid,
         schema::OldPartBatchId, schema::ExchangeId,
+        schema::DealerOrderId, schema::ConsignmentId,
     )),
 )]
 pub struct ApiDoc;

@@ -8,8 +8,9 @@
 //!   queue: nothing is lost.
 //! - The reader ([`Hub::run_reader`]): per replica, one blocking `XREAD` on a connection of its
 //!   own, fanned out in process to the open SSE connections.
-//! - `GET /v1/events/stream` ([`sse`]): the caller's branch only (head office sees all), an
-//!   optional `types=` list; `Last-Event-ID` (the Redis stream id) replays what was missed from
+//! - `GET /v1/events/stream` ([`sse`]): the caller's branch only (head office sees all; a
+//!   dealer's token only the events whose payload names its `dealer_code`), an optional `types=`
+//!   list; `Last-Event-ID` (the Redis stream id) replays what was missed from
 //!   the buffer; heartbeat comments; the stream ends when the gateway shuts down.
 
 use std::collections::HashMap;
@@ -39,7 +40,7 @@ use crate::problem::Problem;
 /// Appends an event to the buffer once per event id (a redelivery is not appended twice).
 const XADD_ONCE: &str = r#"
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
-  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'branch', ARGV[2], 'type', ARGV[3], 'json', ARGV[4])
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'branch', ARGV[2], 'type', ARGV[3], 'json', ARGV[4], 'dealer', ARGV[5])
 end
 return false
 "#;
@@ -100,6 +101,8 @@ pub struct Item {
     pub branch: String,
     pub routing_key: String,
     pub json: String,
+    /// The payload's `dealer_code`, for events about a dealer (empty otherwise).
+    pub dealer: String,
 }
 
 fn parse_id(id: &str) -> Option<(u64, u64)> {
@@ -117,6 +120,7 @@ fn items(entries: Entries) -> Vec<Item> {
             branch: f.remove("branch").unwrap_or_default(),
             routing_key: f.remove("type").unwrap_or_default(),
             json: f.remove("json").unwrap_or_default(),
+            dealer: f.remove("dealer").unwrap_or_default(),
         })
         .collect()
 }
@@ -267,13 +271,19 @@ impl Filter {
             None => true,
             Some(b) => item.branch == b,
         };
+        // A dealer sees what is about itself (its consignments' shipment notices, its batches,
+        // statements, boxes and exchanges), never its branch's customers.
+        let dealer_ok = match &self.caller.dealer {
+            None => true,
+            Some(d) => &item.dealer == d,
+        };
         let type_ok = self.types.is_empty()
             || self.types.iter().any(|t| {
                 t == &item.routing_key
                     || t.strip_suffix(".*")
                         .is_some_and(|p| item.routing_key.starts_with(&format!("{p}.")))
             });
-        branch_ok && type_ok
+        branch_ok && dealer_ok && type_ok
     }
 }
 
@@ -307,7 +317,8 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 
 /// The live event stream (Server-Sent Events)
 ///
-/// Events of the caller's branch (head office: all) as JSON: the envelope and the payload with
+/// Events of the caller's branch (head office: all; a dealer: those about itself, such as the
+/// shipment notice `logistics.consignment.dispatched` of its parts orders) as JSON: the envelope and the payload with
 /// proto field names; each event's `id` is its position, which `Last-Event-ID` resumes after. A
 /// `gap` event says that events were dropped from the buffer; an `expired` event ends the stream
 /// when the token expires; comments are heartbeats.
@@ -320,7 +331,7 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (`<ms>-<seq>`)"),
     ),
     responses((status = 200, description = "The stream (never ends on its own)", content_type = "text/event-stream", body = String)),
-    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "admin"])),
+    security(("bearer" = ["branch_agent", "reviewer", "warehouse", "procurement", "dispatcher", "technician", "analyst", "dealer", "admin"])),
     extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400]))),
 )]
 pub async fn sse(
@@ -597,14 +608,20 @@ impl Feed {
 impl PlainHandler for Feed {
     async fn handle(&self, ev: &Received) -> Result<(), HandlerError> {
         let env = &ev.envelope;
-        let json = self.decoder.to_json(env, &ev.routing_key).to_string();
+        let value = self.decoder.to_json(env, &ev.routing_key);
+        let dealer = value["payload"]["dealer_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let json = value.to_string();
         let seen = self.redis.key(&format!("seen:{}", env.event_id));
         let mut inv = self.script.key(&seen);
         inv.key(&self.stream_key)
             .arg(self.max_len)
             .arg(&env.branch)
             .arg(&ev.routing_key)
-            .arg(&json);
+            .arg(&json)
+            .arg(&dealer);
         match self.redis.script::<Option<String>>(&inv).await {
             Ok(_) => {
                 gateway_metrics()
@@ -650,7 +667,48 @@ mod tests {
             branch: branch.into(),
             routing_key: rk.into(),
             json: "{}".into(),
+            dealer: String::new(),
         }
+    }
+
+    #[test]
+    fn a_dealer_sees_only_the_events_about_itself() {
+        let mut dealer = caller("SH01");
+        dealer.roles = [Role::Dealer].into();
+        dealer.dealer = Some("D-SH01-0001".into());
+        let f = Filter {
+            caller: dealer,
+            types: vec![],
+        };
+        let about = |code: &str| Item {
+            dealer: code.into(),
+            ..item("SH01", "logistics.consignment.dispatched")
+        };
+        assert!(f.admits(&about("D-SH01-0001")));
+        assert!(!f.admits(&about("D-SH01-0002")));
+        // Its branch's customers' events are not its business.
+        assert!(!f.admits(&item("SH01", "intake.request.submitted")));
+    }
+
+    #[test]
+    fn the_feed_keeps_the_payloads_dealer_code() {
+        use aftersales_platform::proto::logistics::v1 as logistics;
+        let d = Decoder::new().unwrap();
+        let payload = logistics::ConsignmentDispatched {
+            consignment_id: "DO-1".into(),
+            dealer_code: "D-SH01-0001".into(),
+            ..Default::default()
+        };
+        let env = EventEnvelope {
+            event_id: "e1".into(),
+            r#type: <logistics::ConsignmentDispatched as prost::Name>::full_name(),
+            branch: "SH01".into(),
+            payload: payload.encode_to_vec(),
+            routing_key: "logistics.consignment.dispatched".into(),
+            ..Default::default()
+        };
+        let v = d.to_json(&env, "logistics.consignment.dispatched");
+        assert_eq!(v["payload"]["dealer_code"], "D-SH01-0001");
     }
 
     #[test]

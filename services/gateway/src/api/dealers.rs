@@ -1,5 +1,6 @@
 //! Dealers and agents (issue 23) — REST over claims-review's parties, batch claims and monthly
-//! statements, and the warehouse's old-part batches and advance exchanges.
+//! statements, the warehouse's old-part batches, advance exchanges and parts orders, and
+//! logistics' consignments (the shipment notice of an order or exchange).
 //!
 //! A dealer's token (role `dealer`, claim `dealer`) sees only its own batches, statements and
 //! exchanges: another dealer's answers 404. Head office sees every dealer; a branch's staff see
@@ -10,6 +11,7 @@
 use aftersales_platform::auth::Caller;
 use aftersales_platform::proto::claims::v1 as cpb;
 use aftersales_platform::proto::common::v1 as common;
+use aftersales_platform::proto::logistics::v1 as lpb;
 use aftersales_platform::proto::warehouse::v1 as wpb;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -23,10 +25,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::claims::Money;
+use crate::api::logistics::DeliveryMethod;
 #[allow(unused_imports)] // named by the schema attributes
 use crate::api::schema::{
-    BranchCode, Date, DealerCode, ExchangeId, IdempotencyKey, Month, OldPartBatchId, PartNo, Phone,
-    Serial, Uuid,
+    BranchCode, ConsignmentId, Date, DealerCode, DealerOrderId, ExchangeId, IdempotencyKey, Month,
+    OldPartBatchId, PartNo, Phone, Serial, Uuid,
 };
 use crate::api::warehouse::LedgerEntry;
 use crate::api::wire::{
@@ -42,6 +45,8 @@ const CLAIMS: &str = "claims-review";
 const CLAIMS_SERVICE: &str = "aftersales.claims.v1.ClaimsService";
 const WAREHOUSE: &str = "warehouse";
 const WAREHOUSE_SERVICE: &str = "aftersales.warehouse.v1.WarehouseService";
+const LOGISTICS: &str = "logistics";
+const LOGISTICS_SERVICE: &str = "aftersales.logistics.v1.LogisticsService";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -56,6 +61,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transfer_to_turnover))
         .routes(routes!(list_advance_exchanges, create_advance_exchange))
         .routes(routes!(return_advance_exchange))
+        .routes(routes!(create_dealer_order))
+        .routes(routes!(get_dealer_order))
+        .routes(routes!(get_consignment))
 }
 
 wire_enum!(DealerKind, cpb::DealerKind, {
@@ -80,6 +88,17 @@ wire_enum!(StatementStatus, cpb::StatementStatus, {
 wire_enum!(StatementEntryKind, cpb::StatementEntryKind, {
     Claim = "claim" => Claim, ChargeBack = "charge_back" => ChargeBack,
     AdvanceExchangeOverdue = "advance_exchange_overdue" => AdvanceExchangeOverdue,
+    PartsOrder = "parts_order" => PartsOrder,
+});
+wire_enum!(ConsignmentKind, common::ConsignmentKind, {
+    DealerOrder = "dealer_order" => DealerOrder, AdvanceExchange = "advance_exchange" => AdvanceExchange,
+});
+wire_enum!(ConsignmentStatus, lpb::ConsignmentStatus, {
+    Dispatched = "dispatched" => Dispatched,
+});
+wire_enum!(IssueZone, wpb::Zone, {
+    Qualified = "qualified" => Qualified, Valuables = "valuables" => Valuables,
+    Turnover = "turnover" => Turnover,
 });
 wire_enum!(OldPartIdentification, wpb::OldPartIdentification, {
     Identified = "identified" => Identified, WrongPartNo = "wrong_part_no" => WrongPartNo,
@@ -663,12 +682,18 @@ pub struct Statement {
     pub entries: Vec<StatementEntry>,
     pub claims_total: Option<Money>,
     pub charges_total: Option<Money>,
+    /// Parts the dealer ordered, shipped in the month (with its parts margin), owed by it.
+    pub parts_orders_total: Option<Money>,
+    /// `claims_total - charges_total - parts_orders_total`.
     pub net: Option<Money>,
     /// What earlier issued statements left owed by the dealer.
     pub arrears: Option<Money>,
     /// New parts sent on approved lines, and old parts returned, in the month.
     pub new_parts_sent: u32,
     pub old_parts_returned: u32,
+    /// Units shipped to the dealer in the month: its orders' parts and its advance exchanges'
+    /// good units.
+    pub parts_shipped: u32,
     #[schema(format = DateTime)]
     pub issued_at: Option<String>,
     /// The day it is due for payment (`YYYY-MM-DD`); empty while open.
@@ -693,6 +718,7 @@ impl From<cpb::Statement> for Statement {
                 .collect(),
             claims_total: money_out(&s.claims_total),
             charges_total: money_out(&s.charges_total),
+            parts_orders_total: money_out(&s.parts_orders_total),
             net: money_out(&s.net),
             arrears: money_out(&s.arrears),
             issued_at: instant_out(&s.issued_at),
@@ -700,6 +726,7 @@ impl From<cpb::Statement> for Statement {
             period: s.period,
             new_parts_sent: s.new_parts_sent,
             old_parts_returned: s.old_parts_returned,
+            parts_shipped: s.parts_shipped,
             payment_due: s.payment_due,
         }
     }
@@ -721,7 +748,7 @@ fn cell(s: &str) -> String {
     }
 }
 
-/// The statement as CSV for finance: a header, one row per entry, then the four totals.
+/// The statement as CSV for finance: a header, one row per entry, then the five totals.
 fn statement_csv(s: &Statement) -> String {
     let amount = |m: &Option<Money>| m.as_ref().map_or(0, |m| m.amount_minor).to_string();
     let currency = |m: &Option<Money>| m.as_ref().map_or("", |m| m.currency.as_str()).to_owned();
@@ -763,6 +790,7 @@ fn statement_csv(s: &Statement) -> String {
     for (name, m) in [
         ("claims_total", &s.claims_total),
         ("charges_total", &s.charges_total),
+        ("parts_orders_total", &s.parts_orders_total),
         ("net", &s.net),
         ("arrears", &s.arrears),
     ] {
@@ -774,10 +802,11 @@ fn statement_csv(s: &Statement) -> String {
 /// A dealer's monthly statement
 ///
 /// The month's approved lines (labour and parts) less its charge-backs (old parts missing, not
-/// faulty or wrong; advance exchanges overdue), the parts sent and returned, and arrears. A past
-/// month is issued once and never changes. `Accept: text/csv` answers the finance export: one
-/// row per entry, then the rows `claims_total`, `charges_total`, `net` and `arrears`. Another
-/// dealer's statement is 404.
+/// faulty or wrong; advance exchanges overdue) and the parts it ordered that were shipped, the
+/// parts sent and returned, and arrears. A past month is issued once and never changes.
+/// `Accept: text/csv` answers the finance export: one row per entry, then the rows
+/// `claims_total`, `charges_total`, `parts_orders_total`, `net` and `arrears`. Another dealer's
+/// statement is 404.
 #[utoipa::path(
     get,
     path = "/v1/dealers/{dealer_code}/statements/{month}",
@@ -1513,6 +1542,321 @@ pub async fn return_advance_exchange(
     )))
 }
 
+// ---- parts orders and their shipment ---------------------------------------------------------
+
+/// One line of a parts order.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DealerOrderLineIn {
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    #[schema(minimum = 1, maximum = 1000, example = 4)]
+    pub quantity: u32,
+}
+
+/// `POST /v1/dealer-orders`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DealerOrderBody {
+    /// Default: the dealer the token acts for.
+    #[serde(default)]
+    #[schema(value_type = Option<DealerCode>)]
+    pub dealer_code: Option<String>,
+    #[schema(min_items = 1, max_items = 50)]
+    pub lines: Vec<DealerOrderLineIn>,
+    pub ship_to: ShipToIn,
+    /// The dealer's own reference (its purchase order number).
+    #[serde(default)]
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\x00-\x1F\x7F]*$",
+        example = "PO-PD-2026-118"
+    )]
+    pub dealer_reference: Option<String>,
+}
+
+/// One line of an order as issued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DealerOrderLine {
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    pub quantity: u32,
+    /// Where it was issued from.
+    #[schema(value_type = Option<IssueZone>)]
+    pub zone: Option<String>,
+    pub unit_cost: Option<Money>,
+}
+
+/// What logistics shipped to a dealer: the shipment notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consignment {
+    #[schema(value_type = ConsignmentId)]
+    pub consignment_id: String,
+    #[schema(value_type = Option<ConsignmentKind>)]
+    pub kind: Option<String>,
+    #[schema(value_type = DealerCode)]
+    pub dealer_code: String,
+    pub branch: String,
+    pub shipment_no: String,
+    #[schema(value_type = Option<ConsignmentStatus>)]
+    pub status: Option<String>,
+    #[schema(value_type = Option<DeliveryMethod>)]
+    pub method: Option<String>,
+    pub method_reason: String,
+    pub carrier: String,
+    pub waybill_no: String,
+    pub ship_to: Option<Address>,
+    pub lines: Vec<ShippedLine>,
+    pub value: Option<Money>,
+    pub estimated_cost: Option<Money>,
+    #[schema(format = DateTime)]
+    pub dispatched_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub eta: Option<String>,
+    pub dealer_reference: String,
+}
+
+/// A part and how many travel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShippedLine {
+    #[schema(value_type = PartNo)]
+    pub part_no: String,
+    pub quantity: u32,
+}
+
+impl From<lpb::Consignment> for Consignment {
+    fn from(c: lpb::Consignment) -> Self {
+        Consignment {
+            kind: text(ConsignmentKind::text_of(c.kind)),
+            status: text(ConsignmentStatus::text_of(c.status)),
+            method: text(DeliveryMethod::text_of(c.method)),
+            ship_to: Address::from_proto(&c.ship_to),
+            lines: c
+                .lines
+                .into_iter()
+                .map(|l| ShippedLine {
+                    part_no: l.part_no,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            value: money_out(&c.value),
+            estimated_cost: money_out(&c.estimated_cost),
+            dispatched_at: instant_out(&c.dispatched_at),
+            eta: instant_out(&c.eta),
+            consignment_id: c.consignment_id,
+            dealer_code: c.dealer_code,
+            branch: c.branch,
+            shipment_no: c.shipment_no,
+            method_reason: c.method_reason,
+            carrier: c.carrier,
+            waybill_no: c.waybill_no,
+            dealer_reference: c.dealer_reference,
+        }
+    }
+}
+
+/// A dealer's parts order: what the warehouse issued and, once logistics has handed it to a
+/// carrier, its shipment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DealerOrder {
+    #[schema(value_type = DealerOrderId)]
+    pub order_id: String,
+    #[schema(value_type = DealerCode)]
+    pub dealer_code: String,
+    pub branch: String,
+    pub lines: Vec<DealerOrderLine>,
+    pub ship_to: Option<Address>,
+    /// The warehouse's value (unit cost x quantity); the statement adds the dealer's margin.
+    pub value: Option<Money>,
+    #[schema(format = DateTime)]
+    pub issued_at: Option<String>,
+    pub created_by: String,
+    pub dealer_reference: String,
+    /// The shipment notice; `null` until logistics has dispatched it.
+    pub shipment: Option<Consignment>,
+    /// This key had been used: the first answer again, nothing was issued.
+    pub replayed: bool,
+}
+
+impl DealerOrder {
+    fn from_proto(o: wpb::DealerOrder, shipment: Option<Consignment>, replayed: bool) -> Self {
+        DealerOrder {
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| DealerOrderLine {
+                    zone: text(IssueZone::text_of(l.zone)),
+                    unit_cost: money_out(&l.unit_cost),
+                    part_no: l.part_no,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            ship_to: Address::from_proto(&o.ship_to),
+            value: money_out(&o.value),
+            issued_at: instant_out(&o.issued_at),
+            order_id: o.order_id,
+            dealer_code: o.dealer_code,
+            branch: o.branch,
+            created_by: o.created_by,
+            dealer_reference: o.dealer_reference,
+            shipment,
+            replayed,
+        }
+    }
+}
+
+/// Order parts for a dealer's workshop
+///
+/// A dealer orders for itself; head office's warehouse for any dealer. Every line is issued from
+/// stock at once — all or nothing: 409 naming `lines[i].part_no` when a part is short — and
+/// logistics ships the order (its shipment notice follows on `GET /v1/dealer-orders/{order_id}`
+/// and on the dealer's event stream as `logistics.consignment.dispatched`). The parts are billed
+/// on the dealer's statement of the month they ship in, with its parts margin. An unknown
+/// dealer, or another dealer's code, is 400 naming `dealer_code`.
+#[utoipa::path(
+    post,
+    path = "/v1/dealer-orders",
+    tag = "dealers",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes a retry safe")),
+    request_body(content = DealerOrderBody, example = json!({
+        "dealer_code": "D-SH01-0001",
+        "lines": [{ "part_no": "PWR-55-01", "quantity": 2 }, { "part_no": "RMT-01", "quantity": 5 }],
+        "ship_to": { "recipient": "Pudong Home Appliance Service", "phone": "+86 21 5050 1234",
+                     "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban" },
+        "dealer_reference": "PO-PD-2026-118"
+    })),
+    responses((status = 201, description = "Issued; logistics ships it", body = DealerOrder)),
+    security(("bearer" = ["dealer", "warehouse", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 409, 413, 415, 422]))),
+)]
+pub async fn create_dealer_order(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<DealerOrderBody>,
+) -> Result<Response, Problem> {
+    let code = dealer_of(body.dealer_code, &caller)?;
+    let dealer = fetch_dealer(&state, &caller, code.clone())
+        .await
+        .map_err(|p| match p.status {
+            404 | 422 => Problem::field(
+                "dealer_code",
+                format!("{code} is no dealer this token may act for"),
+            ),
+            _ => p,
+        })?;
+    let mut client = state.peers.warehouse(&caller)?;
+    let res = call(
+        WAREHOUSE,
+        &format!("{WAREHOUSE_SERVICE}/CreateDealerOrder"),
+        client.create_dealer_order(wpb::CreateDealerOrderRequest {
+            idempotency_key: upstream_key(&caller, &headers),
+            dealer_code: code,
+            branch: dealer.branch.clone(),
+            lines: body
+                .lines
+                .into_iter()
+                .map(|l| wpb::DealerOrderLine {
+                    part_no: l.part_no,
+                    quantity: l.quantity,
+                    ..Default::default()
+                })
+                .collect(),
+            ship_to: Some(common::Address {
+                recipient: body.ship_to.recipient,
+                phone: body.ship_to.phone,
+                address: body.ship_to.address,
+                region: body.ship_to.region.map(Region::to_proto).unwrap_or(0),
+                branch: dealer.branch,
+            }),
+            dealer_reference: body.dealer_reference.unwrap_or_default(),
+        }),
+    )
+    .await
+    .map_err(bad_request)?;
+    let o = DealerOrder::from_proto(res.order.unwrap_or_default(), None, res.replayed);
+    Ok((StatusCode::CREATED, Json(o)).into_response())
+}
+
+/// Logistics' consignment, `None` while it has not shipped it (or is not deployed).
+async fn shipment_of(
+    state: &AppState,
+    caller: &Caller,
+    consignment_id: &str,
+) -> Result<Option<Consignment>, Problem> {
+    let mut client = state.peers.logistics(caller)?;
+    match call(
+        LOGISTICS,
+        &format!("{LOGISTICS_SERVICE}/GetConsignment"),
+        client.get_consignment(lpb::GetConsignmentRequest {
+            consignment_id: consignment_id.to_owned(),
+        }),
+    )
+    .await
+    {
+        Ok(res) => Ok(res.consignment.map(Consignment::from)),
+        Err(p) if p.status == 404 => Ok(None),
+        Err(p) => Err(p),
+    }
+}
+
+/// A dealer's parts order and its shipment
+///
+/// What the warehouse issued and, once logistics has dispatched it, the carrier, waybill and
+/// ETA (`shipment`, `null` until then). Another dealer's order is 404.
+#[utoipa::path(
+    get,
+    path = "/v1/dealer-orders/{order_id}",
+    tag = "dealers",
+    params(("order_id" = DealerOrderId, Path)),
+    responses((status = 200, description = "The order", body = DealerOrder)),
+    security(("bearer" = ["dealer", "warehouse", "reviewer", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404]))),
+)]
+pub async fn get_dealer_order(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(order_id): Path<String>,
+) -> Result<Json<DealerOrder>, Problem> {
+    let mut client = state.peers.warehouse(&caller)?;
+    let res = call(
+        WAREHOUSE,
+        &format!("{WAREHOUSE_SERVICE}/GetDealerOrder"),
+        client.get_dealer_order(wpb::GetDealerOrderRequest {
+            order_id: order_id.clone(),
+        }),
+    )
+    .await?;
+    let shipment = shipment_of(&state, &caller, &order_id).await?;
+    Ok(Json(DealerOrder::from_proto(
+        res.order.unwrap_or_default(),
+        shipment,
+        false,
+    )))
+}
+
+/// The shipment notice of a dealer's order or advance exchange
+///
+/// The carrier, waybill, method and ETA logistics shipped it with. 404 until it is shipped, and
+/// for another dealer's.
+#[utoipa::path(
+    get,
+    path = "/v1/consignments/{consignment_id}",
+    tag = "dealers",
+    params(("consignment_id" = ConsignmentId, Path)),
+    responses((status = 200, description = "The consignment", body = Consignment)),
+    security(("bearer" = ["dealer", "logistics", "warehouse", "dispatcher", "reviewer", "admin"])),
+    extensions(("x-branch-scope" = json!("branch")), ("x-problems" = json!([400, 404]))),
+)]
+pub async fn get_consignment(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(consignment_id): Path<String>,
+) -> Result<Json<Consignment>, Problem> {
+    shipment_of(&state, &caller, &consignment_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found(format!("consignment {consignment_id}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1526,7 +1870,7 @@ mod tests {
     }
 
     #[test]
-    fn the_export_has_a_row_per_entry_and_four_totals() {
+    fn the_export_has_a_row_per_entry_and_five_totals() {
         let money = |a| {
             Some(Money {
                 currency: "CNY".into(),
@@ -1547,20 +1891,26 @@ mod tests {
             }],
             claims_total: money(0),
             charges_total: money(-9000),
+            parts_orders_total: money(0),
             net: money(-9000),
             arrears: money(0),
             new_parts_sent: 0,
             old_parts_returned: 0,
+            parts_shipped: 0,
             issued_at: None,
             payment_due: String::new(),
         };
         let csv = statement_csv(&s);
         let rows: Vec<&str> = csv.trim_end().split("\r\n").collect();
-        assert_eq!(rows.len(), 1 + 1 + 4);
+        assert_eq!(rows.len(), 1 + 1 + 5);
         assert_eq!(
             rows[1],
             "D-SH01-0001,2026-11,charge_back,b/3,SN3,'-old part not returned,-9000,CNY,"
         );
-        assert_eq!(rows[4], "D-SH01-0001,2026-11,total,net,,,-9000,CNY,");
+        assert_eq!(
+            rows[4],
+            "D-SH01-0001,2026-11,total,parts_orders_total,,,0,CNY,"
+        );
+        assert_eq!(rows[5], "D-SH01-0001,2026-11,total,net,,,-9000,CNY,");
     }
 }

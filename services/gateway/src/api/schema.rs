@@ -275,6 +275,22 @@ pattern_schema!(
     "An advance exchange: AX- and 32 hex digits."
 );
 pattern_schema!(
+    /// A dealer's parts order, as the warehouse numbered it.
+    DealerOrderId,
+    r"^DO-[0-9a-f]{32}$",
+    None,
+    "DO-0193a5c27d1e7c3a9f002b5e8d0c4a11",
+    "A dealer's parts order: DO- and 32 hex digits."
+);
+pattern_schema!(
+    /// What logistics ships to a dealer: a parts order (DO-) or an advance exchange (AX-).
+    ConsignmentId,
+    r"^(DO|AX)-[0-9a-f]{32}$",
+    None,
+    "DO-0193a5c27d1e7c3a9f002b5e8d0c4a11",
+    "A dealer's parts order (DO-) or advance exchange (AX-) and 32 hex digits."
+);
+pattern_schema!(
     Currency,
     r"^[A-Z]{3}$",
     None,

@@ -3,7 +3,9 @@
 //! warehouse, a part that never comes back charged at its deadline, November issued and never
 //! changed, an advance exchange that goes overdue listed and charged, a dealer kept out of
 //! another's batch and statement, and bad input answered 400 naming the field with nothing
-//! written. claims-review and the warehouse run on one manual clock the test moves.
+//! written. claims-review and the warehouse run on one manual clock the test moves. A dealer's
+//! parts order goes through the whole mesh: issued all or nothing, shipped by logistics with its
+//! notice on the order and on the dealer's stream, billed on the statement with the margin.
 
 use std::time::Duration;
 
@@ -13,7 +15,9 @@ use aftersales_platform::testing;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, clerk, spawn_mesh_on, token_of, violations};
+use crate::helpers::{
+    TestApp, TestResponse, clerk, spawn_full_mesh, spawn_mesh_on, token_of, violations,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 const SETTLEMENT: &str = "dealer-settlement";
@@ -381,7 +385,7 @@ async fn a_dealers_month_settles_through_the_gateway_to_the_hand_computed_statem
         (Some(15), Some(14))
     );
     assert_eq!(november["payment_due"], "2026-12-16");
-    // The finance export: a header, sixteen entries, four totals.
+    // The finance export: a header, sixteen entries, five totals.
     let csv = app
         .send(
             "GET",
@@ -395,9 +399,9 @@ async fn a_dealers_month_settles_through_the_gateway_to_the_hand_computed_statem
     assert!(csv.header("content-type").starts_with("text/csv"));
     let text = String::from_utf8(csv.body.to_vec()).unwrap();
     let rows: Vec<&str> = text.trim_end().split("\r\n").collect();
-    assert_eq!(rows.len(), 1 + 16 + 4, "{text}");
+    assert_eq!(rows.len(), 1 + 16 + 5, "{text}");
     assert_eq!(
-        rows[19],
+        rows[20],
         format!("{code},2026-11,total,net,,,{},CNY,", APPROVED - PLAIN_LINE)
     );
 
@@ -454,6 +458,206 @@ async fn a_dealers_month_settles_through_the_gateway_to_the_hand_computed_statem
     assert_eq!(
         app.get(&statement("2026-11"), &dealer).await.json(),
         november
+    );
+    app.stop().await;
+}
+
+/// Available units of `part_no` in QUALIFIED.
+async fn qualified(app: &TestApp, part_no: &str) -> u64 {
+    let stock = ok(
+        &app.get(&format!("/v1/stock/{part_no}"), &clerk()).await,
+        200,
+    );
+    stock["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == "qualified")
+        .map_or(0, |z| z["available"].as_u64().unwrap_or(0))
+}
+
+#[tokio::test]
+async fn a_dealers_parts_order_ships_with_its_notice_and_is_billed_with_the_margin() {
+    let app = spawn_full_mesh().await;
+    let code = register(&app, "SH01").await;
+    let other = register(&app, "SH01").await;
+    let dealer = testing::dealer_token("gw-dealer", "SH01", &code);
+    let stranger = testing::dealer_token("gw-other", "SH01", &other);
+    app.stock_up("PWR-55-01", 3).await;
+    app.stock_up("PNL-55-01", 1).await;
+    let mut notices = app
+        .stream(&dealer, "?types=logistics.consignment.*", None)
+        .await;
+    assert_eq!(notices.status, 200);
+    let ship_to = json!({"recipient": "Pudong TV Service", "phone": "+86 21 5050 1234",
+                         "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban"});
+    let order =
+        |lines: Value| json!({"lines": lines, "ship_to": ship_to, "dealer_reference": "PO-PD-118"});
+
+    // Bad input is named and nothing is issued.
+    let unknown = app
+        .post_new(
+            "/v1/dealer-orders",
+            &token_of("hq-clerk", "*", Role::Warehouse),
+            &json!({"dealer_code": "D-NOPE-0001", "lines": [{"part_no": "PWR-55-01", "quantity": 1}],
+                    "ship_to": ship_to}),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&unknown.body)
+    );
+    assert!(violations(&unknown.json()).contains_key("dealer_code"));
+    let empty = app
+        .post_new("/v1/dealer-orders", &dealer, &order(json!([])))
+        .await;
+    assert_eq!(empty.status, 400);
+    assert!(
+        violations(&empty.json()).contains_key("lines"),
+        "{}",
+        empty.json()
+    );
+    let zero = app
+        .post_new(
+            "/v1/dealer-orders",
+            &dealer,
+            &order(json!([{"part_no": "PWR-55-01", "quantity": 0}])),
+        )
+        .await;
+    assert_eq!(zero.status, 400);
+    assert!(
+        violations(&zero.json()).contains_key("lines[0].quantity"),
+        "{}",
+        zero.json()
+    );
+    // All or nothing: one panel in stock, two asked; the boards stay too.
+    let short = app
+        .post_new(
+            "/v1/dealer-orders",
+            &dealer,
+            &order(json!([{"part_no": "PWR-55-01", "quantity": 2},
+                          {"part_no": "PNL-55-01", "quantity": 2}])),
+        )
+        .await;
+    assert_eq!(
+        short.status,
+        409,
+        "{}",
+        String::from_utf8_lossy(&short.body)
+    );
+    assert!(
+        short.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lines[1].part_no PNL-55-01"),
+        "{}",
+        short.json()
+    );
+    assert_eq!(qualified(&app, "PWR-55-01").await, 3);
+    assert_eq!(qualified(&app, "PNL-55-01").await, 1);
+
+    // The order: two boards and the panel, at the catalogue's unit costs.
+    let lines =
+        json!([{"part_no": "PWR-55-01", "quantity": 2}, {"part_no": "PNL-55-01", "quantity": 1}]);
+    let key = uuid::Uuid::new_v4().to_string();
+    let placed = ok(
+        &post_keyed(
+            &app,
+            "/v1/dealer-orders",
+            &dealer,
+            &order(lines.clone()),
+            &key,
+        )
+        .await,
+        201,
+    );
+    const VALUE: i64 = 2 * BOARD_COST + 120_000; // 156 000
+    assert_eq!(minor(&placed["value"]), VALUE, "{placed}");
+    assert_eq!(placed["dealer_code"], code.as_str());
+    assert_eq!(placed["branch"], "SH01");
+    let order_id = placed["order_id"].as_str().unwrap().to_owned();
+    // A retry with its key answers the same order (the gateway's stored answer); nothing more
+    // is issued.
+    let again = ok(
+        &post_keyed(&app, "/v1/dealer-orders", &dealer, &order(lines), &key).await,
+        201,
+    );
+    assert_eq!(again["order_id"], order_id.as_str());
+    assert_eq!(qualified(&app, "PWR-55-01").await, 1);
+    assert_eq!(qualified(&app, "PNL-55-01").await, 0);
+
+    // The shipment notice reaches the dealer's stream, and the order shows its shipment.
+    let notice = notices.next(WAIT).await.expect("the shipment notice");
+    assert_eq!(notice.data["type"], "logistics.consignment.dispatched");
+    assert_eq!(notice.data["payload"]["consignment_id"], order_id.as_str());
+    let waybill = notice.data["payload"]["waybill_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!waybill.is_empty(), "{}", notice.data);
+    let shipped = testing::eventually(WAIT, || async {
+        let o = ok(
+            &app.get(&format!("/v1/dealer-orders/{order_id}"), &dealer)
+                .await,
+            200,
+        );
+        (!o["shipment"].is_null()).then_some(o)
+    })
+    .await
+    .expect("the order shows its shipment");
+    assert_eq!(shipped["shipment"]["waybill_no"], waybill.as_str());
+    assert_eq!(shipped["shipment"]["status"], "dispatched");
+    assert_eq!(shipped["shipment"]["kind"], "dealer_order");
+    let consignment = ok(
+        &app.get(&format!("/v1/consignments/{order_id}"), &dealer)
+            .await,
+        200,
+    );
+    assert_eq!(consignment["waybill_no"], waybill.as_str());
+    // Another dealer sees neither.
+    assert_eq!(
+        app.get(&format!("/v1/dealer-orders/{order_id}"), &stranger)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/consignments/{order_id}"), &stranger)
+            .await
+            .status,
+        404
+    );
+
+    // The statement of the month it shipped in (Shanghai time) bills it with the 10 % margin.
+    let month = (Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    let billed = testing::eventually(WAIT, || async {
+        let s = ok(
+            &app.get(&format!("/v1/dealers/{code}/statements/{month}"), &dealer)
+                .await,
+            200,
+        );
+        (s["parts_shipped"] == 3).then_some(s)
+    })
+    .await
+    .expect("the statement bills the order");
+    assert_eq!(
+        minor(&billed["parts_orders_total"]),
+        VALUE + VALUE / 10,
+        "{billed}"
+    );
+    assert_eq!(minor(&billed["net"]), -(VALUE + VALUE / 10), "{billed}");
+    let entries = billed["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{billed}");
+    assert_eq!(entries[0]["kind"], "parts_order");
+    assert_eq!(entries[0]["reference"], order_id.as_str());
+    assert_eq!(
+        minor(&entries[0]["amount"]),
+        -(VALUE + VALUE / 10),
+        "{billed}"
     );
     app.stop().await;
 }

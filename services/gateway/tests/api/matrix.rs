@@ -81,7 +81,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         app,
         "/v1/receipts",
         &clerk(),
-        json!({"supplier_id": "SUP-1", "lines": [{"part_no": "PWR-55-01", "quantity": 10}]}),
+        json!({"supplier_id": "SUP-1", "lines": [{"part_no": "PWR-55-01", "quantity": 20}]}),
     )
     .await;
     let receipt_id = receipt["receipt_id"].as_str().unwrap().to_owned();
@@ -89,7 +89,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         app,
         &format!("/v1/receipts/{receipt_id}/inspection"),
         &clerk(),
-        json!({"lines": [{"part_no": "PWR-55-01", "passed": 10, "failed": 0}]}),
+        json!({"lines": [{"part_no": "PWR-55-01", "passed": 20, "failed": 0}]}),
     )
     .await;
     let ours = submit(app, "SH01", "PWR-55-01").await;
@@ -259,14 +259,15 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .await;
         complaints.push(complaint["complaint_id"].as_str().unwrap().to_owned());
     }
-    // Dealers: one of each branch, a decided batch claim each, its old part back in a box, and
-    // an advance exchange each from turnover stock.
+    // Dealers: one of each branch, a decided batch claim each, its old part back in a box, an
+    // advance exchange each from turnover stock and a parts order each, shipped by logistics.
     let admin = token("matrix-admin", "*", Role::Admin);
     let today = chrono::Utc::now().date_naive();
     let bought = (today - chrono::Duration::days(30)).to_string();
     let mut dealer_batches = Vec::new();
     let mut old_part_batches = Vec::new();
     let mut exchanges = Vec::new();
+    let mut orders = Vec::new();
     post_ok(
         app,
         "/v1/turnover-transfers",
@@ -330,6 +331,24 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         )
         .await;
         exchanges.push(exchange["exchange_id"].as_str().unwrap().to_owned());
+        let order = post_ok(
+            app,
+            "/v1/dealer-orders",
+            &clerk(),
+            json!({"dealer_code": code, "lines": [{"part_no": "PWR-55-01", "quantity": 1}],
+                   "ship_to": {"recipient": format!("Dealer of {branch}"),
+                               "phone": "+86 21 5050 1234", "address": "1 Dealer Road"}}),
+        )
+        .await;
+        orders.push(order["order_id"].as_str().unwrap().to_owned());
+    }
+    for order in &orders {
+        testing::eventually(WAIT, || async {
+            let r = app.get(&format!("/v1/consignments/{order}"), &admin).await;
+            (r.status == 200).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("logistics ships {order}"));
     }
     let year = chrono::Utc::now().format("%Y").to_string();
     let month = chrono::Utc::now().format("%Y-%m").to_string();
@@ -364,6 +383,8 @@ async fn fixtures(app: &TestApp) -> Fixtures {
             both(&old_part_batches[0], &old_part_batches[1]),
         ),
         ("exchange_id", both(&exchanges[0], &exchanges[1])),
+        ("order_id", both(&orders[0], &orders[1])),
+        ("consignment_id", both(&orders[0], &orders[1])),
     ];
     Fixtures {
         ours: table.iter().map(|(k, (o, _))| (*k, o.clone())).collect(),
@@ -413,6 +434,8 @@ const BRANCH_RESOURCES: &[&str] = &[
     "{batch_id}",
     "{old_part_batch_id}",
     "{exchange_id}",
+    "{order_id}",
+    "{consignment_id}",
 ];
 
 /// Whether a path addresses one branch's resource.

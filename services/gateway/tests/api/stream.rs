@@ -195,3 +195,38 @@ async fn events_wait_in_the_queue_while_redis_is_down_and_reach_the_stream_after
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_dealers_stream_carries_its_own_shipment_notices_and_nothing_else() {
+    use aftersales_platform::proto::logistics::v1 as logistics;
+    let app = spawn_app().await;
+    let token = testing::dealer_token("dealer", "SH01", "D-SH01-0001");
+    let mut stream = app.stream(&token, "", None).await;
+    assert_eq!(stream.status, 200);
+    let notice = |consignment: &str, dealer: &str| logistics::ConsignmentDispatched {
+        consignment_id: consignment.into(),
+        dealer_code: dealer.into(),
+        branch: "SH01".into(),
+        waybill_no: format!("SF{consignment}"),
+        ..Default::default()
+    };
+    // Another dealer of the same branch, then this dealer's, then a customer's event of the
+    // branch, then this dealer's again.
+    app.publish("logistics", "DO-2", "SH01", &notice("DO-2", "D-SH01-0002"))
+        .await;
+    let own = app
+        .publish("logistics", "DO-1", "SH01", &notice("DO-1", "D-SH01-0001"))
+        .await;
+    approve(&app, "AS-2612-SH01-000001", "SH01").await;
+    let own_again = app
+        .publish("logistics", "DO-3", "SH01", &notice("DO-3", "D-SH01-0001"))
+        .await;
+
+    let first = stream.next(WAIT).await.expect("the dealer's notice");
+    assert_eq!(first.data["event_id"], own.as_str());
+    assert_eq!(first.data["type"], "logistics.consignment.dispatched");
+    assert_eq!(first.data["payload"]["waybill_no"], "SFDO-1");
+    let second = stream.next(WAIT).await.expect("the dealer's second notice");
+    assert_eq!(second.data["event_id"], own_again.as_str());
+    app.stop().await;
+}
