@@ -82,6 +82,8 @@ SEEDED = {
     ("GET", "/v1/old-part-batches/{old_part_batch_id}"): ("old_part_batch_id", "old_part_batches"),
     ("POST", "/v1/old-part-batches/{old_part_batch_id}/inspection"): ("old_part_batch_id", "old_part_batches"),
     ("POST", "/v1/advance-exchanges/{exchange_id}/return"): ("exchange_id", "exchanges"),
+    ("GET", "/v1/dealer-orders/{order_id}"): ("order_id", "dealer_orders"),
+    ("GET", "/v1/consignments/{consignment_id}"): ("consignment_id", "consignments"),
 }
 
 

@@ -4,7 +4,7 @@ decision, receipts awaiting inspection, issuable pick lists, open stocktakes; su
 status may change, purchase orders; shipments planned, dispatched and delivered (by a signed
 carrier webhook, as a carrier would), their exceptions; return pick-ups and returned units; work
 orders in every state the paths act on; tool loans; return visits and complaints; dealers, their
-batch claims, boxes of old parts and advance exchanges. The demo
+batch claims, boxes of old parts, advance exchanges and parts orders (with their shipments). The demo
 parts and stock, suppliers and quotes, and technicians are booked before by the services' own
 `seed` subcommands.
 
@@ -390,9 +390,19 @@ exchanges = [
         "ship_to": {"recipient": "Dealer", "phone": "+86 21 5050 1234",
                     "address": "1 Dealer Road"}}))["exchange_id"]
     for code in dealers * 3]
+# Parts orders of each dealer, shipped by logistics (their shipment notices are read).
+dealer_orders = [
+    ok("dealer order", *call("POST", "/v1/dealer-orders", "warehouse", {
+        "dealer_code": code, "lines": [{"part_no": "PWR-55-01", "quantity": 1}],
+        "ship_to": {"recipient": "Dealer", "phone": "+86 21 5050 1234",
+                    "address": "1 Dealer Road"}}))["order_id"]
+    for code in dealers * 2]
+for order in dealer_orders:
+    wait(f"logistics ships {order}",
+         lambda order=order: call("GET", f"/v1/consignments/{order}", "admin")[0] == 200)
 fixtures.update({
     "dealers": dealers, "dealer_batches": dealer_batches, "old_part_batches": boxes,
-    "exchanges": exchanges,
+    "exchanges": exchanges, "dealer_orders": dealer_orders, "consignments": dealer_orders + exchanges,
     "statements": [{"dealer_code": c, "month": today.strftime("%Y-%m")} for c in dealers],
 })
 year = datetime.date.today().year

@@ -890,14 +890,31 @@ impl Operator {
                 &format!("{key}:exchange"),
             )
             .await;
+        if self
+            .settled("the demo dealer's advance exchange", a)
+            .is_none()
+        {
+            return;
+        }
+        // The dealer orders a spare board for its workshop; logistics ships it, the statement
+        // bills it with the dealer's parts margin.
+        let order = json!({
+            "lines": [{ "part_no": "PWR-55-01", "quantity": 1 }],
+            "ship_to": { "recipient": "Pudong Home Appliance Service", "phone": "+86 21 5050 1234",
+                         "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban" },
+            "dealer_reference": format!("PD-{day}")
+        });
+        let o = dealer
+            .post_with_key("/v1/dealer-orders", &order, &format!("{key}:order"))
+            .await;
         let approved = batch.json["approved_total"]["amount_minor"]
             .as_i64()
             .unwrap_or(0);
-        self.settle(&key, "the demo dealer's advance exchange", a, "dealer_day", || {
+        self.settle(&key, "the demo dealer's parts order", o, "dealer_day", || {
             format!(
                 "dealer {DEMO_DEALER} claimed 3 repairs ({}.{:02} CNY approved), sent 2 old parts back \
                  (1 works: charged back; 1 missing: charged at the deadline), box {box_id}; got a \
-                 board ahead of its defective one",
+                 board ahead of its defective one and ordered a spare (both shipped by logistics)",
                 approved / 100,
                 approved % 100
             )

@@ -1,7 +1,8 @@
 //! The demo dealer's day through the eight real binaries, as the demo operator plays it: a batch
 //! of three repairs decided by claims-review, its box of old parts received and inspected by the
-//! warehouse clerk (one board works, one never came), and a board shipped ahead of a defective
-//! one from turnover stock.
+//! warehouse clerk (one board works, one never came), a board shipped ahead of a defective one
+//! from turnover stock, and a spare board ordered, shipped by logistics and billed on the
+//! statement.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::harness::{at_head_office, items, shared, until};
 const WITHIN: Duration = Duration::from_secs(180);
 
 #[tokio::test]
-async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
+async fn the_demo_dealers_day_reaches_its_statement_its_box_its_exchange_and_its_order() {
     let op = shared().operator.clone();
     until("the demo dealer's day", WITHIN, || {
         let op = op.clone();
@@ -27,9 +28,10 @@ async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
     })
     .await;
     let month = chrono::Utc::now().format("%Y-%m").to_string();
-    // The no-fault verdict reaches claims-review by the bus: the charge-back follows.
+    // The no-fault verdict reaches claims-review by the bus: the charge-back follows; the
+    // order's shipment notice bills the parts.
     let statement = until(
-        "the dealer's statement with its charge-back",
+        "the dealer's statement with its charge-back and its shipped order",
         WITHIN,
         || {
             let reviewer = at_head_office("e2e-dealer-reviewer", Role::Reviewer);
@@ -41,7 +43,10 @@ async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
                     .iter()
                     .filter_map(|e| e["kind"].as_str())
                     .collect();
-                (kinds.contains(&"claim") && kinds.contains(&"charge_back")).then_some(s.clone())
+                (kinds.contains(&"claim")
+                    && kinds.contains(&"charge_back")
+                    && kinds.contains(&"parts_order"))
+                .then_some(s.clone())
             }
         },
     )
@@ -55,6 +60,18 @@ async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
     );
     assert!(
         statement["old_parts_returned"].as_u64().unwrap_or(0) >= 2,
+        "{statement}"
+    );
+    // The order's board at least (the exchange's board ships too, once logistics had it).
+    assert!(
+        statement["parts_shipped"].as_u64().unwrap_or(0) >= 1,
+        "{statement}"
+    );
+    assert!(
+        statement["parts_orders_total"]["amount_minor"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
         "{statement}"
     );
     let clerk = at_head_office("e2e-dealer-clerk", Role::Warehouse);
@@ -71,9 +88,10 @@ async fn the_demo_dealers_day_reaches_its_statement_its_box_and_its_exchange() {
         "{exchanges:?}"
     );
     println!(
-        "e2e: demo dealer {DEMO_DEALER}: {} statement entries, net {}, {} exchange(s)",
+        "e2e: demo dealer {DEMO_DEALER}: {} statement entries, net {}, {} exchange(s), {} part(s) shipped",
         statement["entries"].as_array().map_or(0, Vec::len),
         statement["net"]["amount_minor"],
-        exchanges.len()
+        exchanges.len(),
+        statement["parts_shipped"]
     );
 }
