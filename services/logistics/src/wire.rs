@@ -6,11 +6,12 @@
 use aftersales_platform::ids::{BranchCode, Phone};
 use aftersales_platform::proto::common::v1 as common;
 use aftersales_platform::proto::logistics::v1 as pb;
+use aftersales_platform::proto::warehouse::v1 as wh;
 use aftersales_platform::validate::{Violations, optional_text};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Address, ConsignmentKind, ConsignmentStatus, ExceptionKind, Line, Method, PackedLine,
+    Address, ConsignmentKind, ConsignmentStatus, ExceptionKind, Line, Method, PackedLine, PartNo,
     PickupStatus, Region, ShipmentStatus, Source, TrackingStatus, Urgency,
 };
 use crate::store::consignments::DealerConsignment;
@@ -135,6 +136,29 @@ pub fn address_from(v: &mut Violations, field: &str, a: &common::Address) -> Opt
         region: region_from(a.region),
         branch: branch?,
     })
+}
+
+/// A warehouse's pick lines as lines to ship, every bad one named (`lines[i].part_no`,
+/// `lines[i].quantity`); at least one is required. A line issued from VALUABLES travels insured.
+pub fn pick_lines(v: &mut Violations, lines: &[wh::PickLine]) -> Vec<Line> {
+    if lines.is_empty() {
+        v.add("lines", "at least one line is required");
+    }
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let part_no = v.check(format!("lines[{i}].part_no"), PartNo::parse(&l.part_no));
+        if l.quantity == 0 {
+            v.add(format!("lines[{i}].quantity"), "must be at least 1");
+        }
+        if let Some(part_no) = part_no {
+            out.push(Line {
+                part_no: part_no.into_string(),
+                quantity: l.quantity,
+                valuable: l.zone == wh::Zone::Valuables as i32,
+            });
+        }
+    }
+    out
 }
 
 pub fn method(m: Method) -> i32 {

@@ -149,6 +149,24 @@ fn dealer_of(named: Option<String>, caller: &Caller) -> Result<String, Problem> 
         })
 }
 
+/// The dealer a request acts for, from its register entry (its branch and contract terms): an
+/// unknown code, or one the token may not act for, is a 400 naming `dealer_code`.
+async fn acting_dealer(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> Result<cpb::Dealer, Problem> {
+    fetch_dealer(state, caller, code.to_owned())
+        .await
+        .map_err(|p| match p.status {
+            404 | 422 => Problem::field(
+                "dealer_code",
+                format!("{code} is no dealer this token may act for"),
+            ),
+            _ => p,
+        })
+}
+
 // ---- dealers ---------------------------------------------------------------------------------
 
 /// The contract terms a dealer or agent is settled by.
@@ -1241,7 +1259,7 @@ pub async fn transfer_to_turnover(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// Where the good units go.
+/// Where the good units or ordered parts go.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ShipToIn {
     #[schema(
@@ -1262,6 +1280,19 @@ pub struct ShipToIn {
     pub address: String,
     #[serde(default)]
     pub region: Option<Region>,
+}
+
+impl ShipToIn {
+    /// The address, in the dealer's `branch`.
+    fn into_proto(self, branch: String) -> common::Address {
+        common::Address {
+            recipient: self.recipient,
+            phone: self.phone,
+            address: self.address,
+            region: self.region.map(Region::to_proto).unwrap_or(0),
+            branch,
+        }
+    }
 }
 
 /// `POST /v1/advance-exchanges`.
@@ -1365,15 +1396,7 @@ pub async fn create_advance_exchange(
 ) -> Result<Response, Problem> {
     let code = dealer_of(body.dealer_code, &caller)?;
     // The dealer's branch and contract days come from its register entry.
-    let dealer = fetch_dealer(&state, &caller, code.clone())
-        .await
-        .map_err(|p| match p.status {
-            404 | 422 => Problem::field(
-                "dealer_code",
-                format!("{code} is no dealer this token may act for"),
-            ),
-            _ => p,
-        })?;
+    let dealer = acting_dealer(&state, &caller, &code).await?;
     let mut client = state.peers.warehouse(&caller)?;
     let res = call(
         WAREHOUSE,
@@ -1385,13 +1408,7 @@ pub async fn create_advance_exchange(
             part_no: body.part_no,
             quantity: body.quantity,
             defective_serial: body.defective_serial,
-            ship_to: Some(common::Address {
-                recipient: body.ship_to.recipient,
-                phone: body.ship_to.phone,
-                address: body.ship_to.address,
-                region: body.ship_to.region.map(Region::to_proto).unwrap_or(0),
-                branch: dealer.branch,
-            }),
+            ship_to: Some(body.ship_to.into_proto(dealer.branch)),
             return_days: dealer
                 .terms
                 .as_ref()
@@ -1734,15 +1751,7 @@ pub async fn create_dealer_order(
     JsonBody(body): JsonBody<DealerOrderBody>,
 ) -> Result<Response, Problem> {
     let code = dealer_of(body.dealer_code, &caller)?;
-    let dealer = fetch_dealer(&state, &caller, code.clone())
-        .await
-        .map_err(|p| match p.status {
-            404 | 422 => Problem::field(
-                "dealer_code",
-                format!("{code} is no dealer this token may act for"),
-            ),
-            _ => p,
-        })?;
+    let dealer = acting_dealer(&state, &caller, &code).await?;
     let mut client = state.peers.warehouse(&caller)?;
     let res = call(
         WAREHOUSE,
@@ -1760,13 +1769,7 @@ pub async fn create_dealer_order(
                     ..Default::default()
                 })
                 .collect(),
-            ship_to: Some(common::Address {
-                recipient: body.ship_to.recipient,
-                phone: body.ship_to.phone,
-                address: body.ship_to.address,
-                region: body.ship_to.region.map(Region::to_proto).unwrap_or(0),
-                branch: dealer.branch,
-            }),
+            ship_to: Some(body.ship_to.into_proto(dealer.branch)),
             dealer_reference: body.dealer_reference.unwrap_or_default(),
         }),
     )

@@ -10,7 +10,7 @@ use aftersales_platform::proto::warehouse::v1 as wh;
 use aftersales_platform::validate::{Invalid, Violations, optional_text, required_text};
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{BranchCode, DealerCode, Line, PartNo, Urgency};
+use crate::domain::{BranchCode, DealerCode, Urgency};
 use crate::error::Error;
 use crate::service::{ConsignOutcome, IssuedConsignment, Logistics};
 use crate::wire;
@@ -62,24 +62,7 @@ impl TryFrom<&wh::ConsignmentIssued> for IssuedConsignment {
                 None
             }
         };
-        if p.lines.is_empty() {
-            v.add("lines", "at least one line is required");
-        }
-        let mut lines = Vec::new();
-        for (i, l) in p.lines.iter().enumerate() {
-            let part_no = v.check(format!("lines[{i}].part_no"), PartNo::parse(&l.part_no));
-            if l.quantity == 0 {
-                v.add(format!("lines[{i}].quantity"), "must be at least 1");
-            }
-            if let Some(part_no) = part_no {
-                lines.push(Line {
-                    part_no: part_no.into_string(),
-                    quantity: l.quantity,
-                    // Issued from VALUABLES: travels insured at its declared value.
-                    valuable: l.zone == wh::Zone::Valuables as i32,
-                });
-            }
-        }
+        let lines = wire::pick_lines(&mut v, &p.lines);
         let value = match &p.value {
             Some(common::Money {
                 currency: c,

@@ -7,7 +7,7 @@ use aftersales_platform::proto::warehouse::v1 as wh;
 use aftersales_platform::validate::{Invalid, Violations, required_text};
 use sea_orm::DatabaseTransaction;
 
-use crate::domain::{BranchCode, Line, PartNo, RequestNo, Urgency};
+use crate::domain::{BranchCode, RequestNo, Urgency};
 use crate::error::Error;
 use crate::service::{Logistics, PlanOutcome, Reserved};
 use crate::wire;
@@ -34,23 +34,7 @@ impl TryFrom<&wh::ReservationConfirmed> for Reserved {
         let request_no = v.check("request_no", RequestNo::parse(&p.request_no));
         let branch = v.check("branch", BranchCode::parse(&p.branch));
         let pick_list_id = v.check("pick_list_id", required_text(&p.pick_list_id, 80));
-        if p.lines.is_empty() {
-            v.add("lines", "at least one line is required");
-        }
-        let mut lines = Vec::new();
-        for (i, l) in p.lines.iter().enumerate() {
-            let part_no = v.check(format!("lines[{i}].part_no"), PartNo::parse(&l.part_no));
-            if l.quantity == 0 {
-                v.add(format!("lines[{i}].quantity"), "must be at least 1");
-            }
-            if let Some(part_no) = part_no {
-                lines.push(Line {
-                    part_no: part_no.into_string(),
-                    quantity: l.quantity,
-                    valuable: l.zone == wh::Zone::Valuables as i32,
-                });
-            }
-        }
+        let lines = wire::pick_lines(&mut v, &p.lines);
         let ship_to = match &p.ship_to {
             Some(a) => wire::address_from(&mut v, "ship_to", a),
             None => {
