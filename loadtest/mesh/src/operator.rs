@@ -102,6 +102,8 @@ pub struct Operator {
     /// Items acted on for good.
     finished: Mutex<HashSet<String>>,
     actions: Mutex<Actions>,
+    /// Refusals (4xx) per step key of the dealer's day: the next try goes under a fresh key.
+    refused: Mutex<BTreeMap<String, u32>>,
     /// Visits taken up so far (every `leave_visit_open_every`-th is left for a person, counted
     /// across passes: visits mostly fall due one at a time).
     visits_taken: std::sync::atomic::AtomicUsize,
@@ -142,6 +144,7 @@ impl Operator {
             seen: Mutex::new(BTreeMap::new()),
             finished: Mutex::new(HashSet::new()),
             actions: Mutex::new(Actions::default()),
+            refused: Mutex::new(BTreeMap::new()),
             visits_taken: std::sync::atomic::AtomicUsize::new(0),
             cfg,
         })
@@ -196,6 +199,38 @@ impl Operator {
         if self.cfg.verbose {
             println!("operator: {line}");
         }
+    }
+
+    /// POSTs one step of a keyed flow. A refusal (4xx) wrote nothing, and the gateway keeps it
+    /// under its key for a day: the next pass asks again under a fresh key (`<key>#<n>`), so a
+    /// step refused for a state that has changed since (the warehouse not yet told of the
+    /// dealer's decided batch, stock not yet received) is not refused for the rest of the day. An
+    /// answer lost in transit is asked again under the same key.
+    async fn post_step(
+        &self,
+        client: &Client,
+        path: &str,
+        body: &Value,
+        key: &str,
+    ) -> anyhow::Result<Answer> {
+        let n = self
+            .refused
+            .lock()
+            .map(|r| r.get(key).copied().unwrap_or(0))
+            .unwrap_or(0);
+        let asked = if n == 0 {
+            key.to_owned()
+        } else {
+            format!("{key}#{n}")
+        };
+        let a = client.post_with_key(path, body, &asked).await;
+        if let Ok(answer) = &a
+            && (400..500).contains(&answer.status)
+            && let Ok(mut r) = self.refused.lock()
+        {
+            *r.entry(key.to_owned()).or_default() += 1;
+        }
+        a
     }
 
     fn failed(&self, what: &str, e: impl std::fmt::Display) {
@@ -816,13 +851,13 @@ impl Operator {
             .collect();
         let Some(batch) = self.settled(
             "the demo dealer's batch claim",
-            dealer
-                .post_with_key(
-                    "/v1/dealer-claims",
-                    &json!({ "lines": repairs }),
-                    &format!("{key}:batch"),
-                )
-                .await,
+            self.post_step(
+                &dealer,
+                "/v1/dealer-claims",
+                &json!({ "lines": repairs }),
+                &format!("{key}:batch"),
+            )
+            .await,
         ) else {
             return;
         };
@@ -831,13 +866,13 @@ impl Operator {
             .collect();
         let Some(boxed) = self.settled(
             "receive the demo dealer's old parts",
-            self.clerk
-                .post_with_key(
-                    "/v1/old-part-batches",
-                    &json!({ "dealer_code": DEMO_DEALER, "parts": parts, "note": "two of three" }),
-                    &format!("{key}:box"),
-                )
-                .await,
+            self.post_step(
+                &self.clerk,
+                "/v1/old-part-batches",
+                &json!({ "dealer_code": DEMO_DEALER, "parts": parts, "note": "two of three" }),
+                &format!("{key}:box"),
+            )
+            .await,
         ) else {
             return;
         };
@@ -847,8 +882,8 @@ impl Operator {
             { "position": 1, "verdict": "no_fault_found", "note": "works on the bench" },
         ]});
         match self
-            .clerk
-            .post_with_key(
+            .post_step(
+                &self.clerk,
                 &format!("/v1/old-part-batches/{box_id}/inspection"),
                 &verdicts,
                 &format!("{key}:inspection"),
@@ -866,13 +901,13 @@ impl Operator {
         if self
             .settled(
                 "set a board aside in turnover stock",
-                self.clerk
-                    .post_with_key(
-                        "/v1/turnover-transfers",
-                        &turnover,
-                        &format!("{key}:turnover"),
-                    )
-                    .await,
+                self.post_step(
+                    &self.clerk,
+                    "/v1/turnover-transfers",
+                    &turnover,
+                    &format!("{key}:turnover"),
+                )
+                .await,
             )
             .is_none()
         {
@@ -883,8 +918,9 @@ impl Operator {
             "ship_to": { "recipient": "Pudong Home Appliance Service", "phone": "+86 21 5050 1234",
                          "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban" }
         });
-        let a = dealer
-            .post_with_key(
+        let a = self
+            .post_step(
+                &dealer,
                 "/v1/advance-exchanges",
                 &exchange,
                 &format!("{key}:exchange"),
@@ -904,8 +940,13 @@ impl Operator {
                          "address": "88 Zhangyang Road, Pudong, Shanghai", "region": "urban" },
             "dealer_reference": format!("PD-{day}")
         });
-        let o = dealer
-            .post_with_key("/v1/dealer-orders", &order, &format!("{key}:order"))
+        let o = self
+            .post_step(
+                &dealer,
+                "/v1/dealer-orders",
+                &order,
+                &format!("{key}:order"),
+            )
             .await;
         let approved = batch.json["approved_total"]["amount_minor"]
             .as_i64()

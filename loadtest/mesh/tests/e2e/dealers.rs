@@ -16,17 +16,17 @@ const WITHIN: Duration = Duration::from_secs(180);
 #[tokio::test]
 async fn the_demo_dealers_day_reaches_its_statement_its_box_its_exchange_and_its_order() {
     let op = shared().operator.clone();
-    until("the demo dealer's day", WITHIN, || {
-        let op = op.clone();
-        async move {
-            op.actions()
-                .done
-                .get("dealer_day")
-                .copied()
-                .filter(|n| *n > 0)
-        }
-    })
-    .await;
+    let deadline = std::time::Instant::now() + WITHIN;
+    while op.actions().done.get("dealer_day").copied().unwrap_or(0) == 0 {
+        let a = op.actions();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo dealer's day: not within {WITHIN:?}; the operator's last error ({} failed calls): {}",
+            a.failed,
+            a.last_error
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let month = chrono::Utc::now().format("%Y-%m").to_string();
     // The no-fault verdict reaches claims-review by the bus: the charge-back follows; the
     // order's shipment notice bills the parts.
