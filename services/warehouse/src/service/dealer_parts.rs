@@ -126,7 +126,7 @@ impl Warehouse {
     ) -> Result<usize, Error> {
         let mut new = 0;
         for p in &cmd.parts {
-            let fresh = dealer_parts::expect(
+            let fresh = dealer_parts::record_expected(
                 txn,
                 &ExpectedPart {
                     claim_batch_id: cmd.claim_batch_id.clone(),

@@ -100,7 +100,7 @@ impl Warehouse {
         cmd: &ExpectOldParts,
     ) -> Result<(), Error> {
         for p in &cmd.parts {
-            old_parts::expect(
+            old_parts::record_expected(
                 txn,
                 &Expected {
                     work_order_no: cmd.work_order_no.clone(),

@@ -27,7 +27,10 @@ const EXPECTED: &str = "claim_batch_id, line_no, part_index, dealer_code, branch
 
 /// Records an expected part; one already recorded (the same batch, line and part) is left as it
 /// is. Whether it was new.
-pub async fn expect<C: ConnectionTrait>(conn: &C, e: &ExpectedPart) -> Result<bool, DbErr> {
+pub async fn record_expected<C: ConnectionTrait>(
+    conn: &C,
+    e: &ExpectedPart,
+) -> Result<bool, DbErr> {
     let r = conn
         .execute_raw(stmt(
             format!(

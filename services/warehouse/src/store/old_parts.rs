@@ -38,7 +38,7 @@ pub struct OldPartReturn {
 }
 
 /// Records that an old part is expected; a known (work order, part) is left as it is.
-pub async fn expect<C: ConnectionTrait>(conn: &C, e: &Expected) -> Result<(), DbErr> {
+pub async fn record_expected<C: ConnectionTrait>(conn: &C, e: &Expected) -> Result<(), DbErr> {
     conn.execute_raw(stmt(
         "INSERT INTO expected_old_parts (work_order_no, part_no, request_no, branch, technician_id, \
          quantity, expected_by_date) VALUES ($1, $2, $3, $4, $5, $6, $7) \
